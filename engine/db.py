@@ -1,0 +1,81 @@
+"""The one SQLAlchemy declarative base shared by engine and business tables.
+
+Engine tables and the housing tables live in one metadata so that Alembic sees
+one schema and a process step can change both in a single transaction.  The
+engine never imports business models; they subclass :class:`Base` from outside.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on every backend.
+
+    SQLite has no time zones; storing naive UTC and re-attaching UTC on read
+    keeps comparisons (``due_at <= now``) correct and identical on both backends.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def configure_sqlite(sa_engine: SAEngine) -> None:
+    """Make pysqlite behave: WAL, a busy timeout, and ``BEGIN IMMEDIATE``.
+
+    pysqlite's own transaction handling starts transactions lazily with a
+    plain ``BEGIN``, so two writers can both read an instance and then fail on
+    upgrade.  Taking the write lock at ``BEGIN`` is SQLite's equivalent of
+    locking the instance row, and it also makes SAVEPOINTs work.
+    """
+    if sa_engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(sa_engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(sa_engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def utcnow() -> datetime:
+    """The engine's one clock. ``time-machine`` moves it in tests."""
+    return datetime.now(timezone.utc)

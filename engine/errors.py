@@ -1,0 +1,52 @@
+"""Errors the engine raises to its callers (web views, CLI, worker).
+
+Messages are Chinese because they are shown to people; log lines carry ids.
+"""
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class; ``status`` is the HTTP status a web layer should answer with."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(EngineError):
+    status = 404
+
+
+class NotAllowed(EngineError):
+    status = 403
+
+
+class Conflict(EngineError):
+    """The task or instance moved on (completed elsewhere, cancelled by a timer, …)."""
+
+    status = 409
+
+
+class FormInvalid(EngineError):
+    """Form input failed validation; nothing was changed. ``errors`` maps field → messages."""
+
+    status = 422
+
+    def __init__(self, errors: dict):
+        super().__init__("表单填写有误：" + "；".join(_flatten(errors)))
+        self.errors = errors
+
+
+def _flatten(errors, prefix: str = "") -> list[str]:
+    out: list[str] = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            out.extend(_flatten(value, f"{prefix}{key}." if not isinstance(key, int) else f"{prefix}{key}."))
+    elif isinstance(errors, (list, tuple)):
+        for value in errors:
+            out.extend(_flatten(value, prefix))
+    else:
+        out.append(str(errors))
+    return out

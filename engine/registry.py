@@ -1,0 +1,99 @@
+"""Registries that connect diagrams to code.
+
+A diagram names things; the registry says what they mean:
+
+* a service task's ``spiffworkflow:serviceTaskOperator id="X"`` → the handler
+  registered with ``@registry.service("X")``;
+* a user task's form key (``spiffworkflow:property name="formKey"``, or the
+  task's BPMN id when absent) → a marshmallow schema and an optional
+  ``on_submit`` hook that stores the validated data in business tables;
+* a lane's name → the role whose members may work its tasks.
+
+Business code fills a :class:`Registry` at start-up; the engine only reads it,
+so the engine never imports business code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Callable, Protocol
+
+
+class ServiceContext(Protocol):
+    """What a service handler or a form hook is given, besides its parameters.
+
+    ``session``     the SQLAlchemy session of the step's transaction;
+    ``instance``    the ``ProcessInstance`` row (read ``id``, ``business_key``);
+    ``task_data``   a copy of the task's data (read-only by convention);
+    ``actor``       who caused the step (an account id, ``"system"``, ``"worker"``);
+    ``now()``       the engine clock (aware UTC);
+    ``set_business_key(key)``  correlate the instance, e.g. with a contract number;
+    ``audit(kind, **details)`` append an audit event to the step.
+    """
+
+    session: Any
+    instance: Any
+    task_data: dict
+    actor: str
+
+    def now(self) -> datetime: ...
+    def set_business_key(self, key: str) -> None: ...
+    def audit(self, kind: str, **details: Any) -> None: ...
+
+
+ServiceHandler = Callable[..., dict]
+FormHook = Callable[[ServiceContext, dict], dict]
+
+
+@dataclass
+class FormBinding:
+    schema: type
+    on_submit: FormHook | None = None
+
+
+@dataclass
+class Registry:
+    services: dict[str, ServiceHandler] = field(default_factory=dict)
+    forms: dict[str, FormBinding] = field(default_factory=dict)
+    lane_roles: dict[str, str] = field(default_factory=dict)
+    # Names an expression or script in a diagram may use besides task data.
+    expression_globals: dict[str, Any] = field(default_factory=dict)
+
+    def service(self, operator: str) -> Callable[[ServiceHandler], ServiceHandler]:
+        """Register ``fn(ctx, **params) -> dict`` for a service operator."""
+
+        def decorate(fn: ServiceHandler) -> ServiceHandler:
+            if operator in self.services:
+                raise ValueError(f"service operator {operator!r} registered twice")
+            self.services[operator] = fn
+            return fn
+
+        return decorate
+
+    def form(self, form_key: str, schema: type, on_submit: FormHook | None = None) -> None:
+        if form_key in self.forms:
+            raise ValueError(f"form {form_key!r} registered twice")
+        self.forms[form_key] = FormBinding(schema, on_submit)
+
+    def lane(self, lane_name: str, role: str) -> None:
+        self.lane_roles[lane_name] = role
+
+    def role_for_lane(self, lane_name: str | None) -> str | None:
+        return self.lane_roles.get(lane_name) if lane_name else None
+
+
+def json_safe(value: Any) -> Any:
+    """Turn validated form data into something task data can hold.
+
+    Decimals become strings (never floats: money must not drift), dates ISO strings.
+    """
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

@@ -1,0 +1,622 @@
+"""The durable runtime: every change to an instance is one step, and one step is one transaction.
+
+A step locks the instance row, rebuilds the workflow from its stored state and
+the cached spec, does its work (start, complete a task, deliver a message, fire
+a timer, retry a failed service task), lets SpiffWorkflow run every automatic
+task that follows, and then writes back the state together with its
+projections (inbox, timers, messages, incidents, audit) before committing.
+Any exception rolls the whole step back.  A failing *service handler* is the
+one exception that is not fatal: its own writes are undone by a savepoint, the
+step is kept up to that task, and an incident is opened for the worker to retry.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable
+from uuid import UUID
+
+import sqlalchemy as sa
+from marshmallow import ValidationError
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from .db import utcnow
+from .errors import Conflict, EngineError, FormInvalid, NotAllowed, NotFound
+from .expressions import SAFE_BUILTINS
+from .models import (AuditEvent, Incident, InboxTask, Message, ProcessDefinition,
+                     ProcessInstance, Timer)
+from .registry import Registry, json_safe
+from .serialization import dump_state, load_state
+from .specs import (DefinitionError, SpecCache, build_parser, bundle_for, check_definition,
+                    content_hash, form_key_of, read_directory, waiting_timers)
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait before retry number n of a failing service task (then: give up).
+DEFAULT_BACKOFF = (30, 120, 600, 3600, 6 * 3600)
+
+
+@dataclass
+class DeployResult:
+    process_id: str
+    version: int
+    created: bool
+    definition_id: int
+
+
+@dataclass
+class StepResult:
+    instance_id: int
+    status: str
+    business_key: str | None
+    end_event: str | None
+    ready_tasks: list[dict]
+    incidents: list[str] = field(default_factory=list)
+
+
+class StepContext:
+    """The :class:`engine.registry.ServiceContext` given to handlers and form hooks."""
+
+    def __init__(self, step: "_Step", task_data: dict):
+        self._step = step
+        self.session: Session = step.session
+        self.instance: ProcessInstance = step.instance
+        self.task_data = task_data
+        self.actor = step.actor
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def set_business_key(self, key: str) -> None:
+        self.instance.business_key = key
+
+    def audit(self, kind: str, **details: Any) -> None:
+        self._step.audit(kind, **details)
+
+
+class _StepScriptEngine(PythonScriptEngine):
+    """Evaluates diagram Python with a short list of builtins and dispatches service tasks.
+
+    Replaces ``PythonScriptEngine.call_service``, whose error path in 3.2 raises
+    ``NameError: name 'script' is not defined`` instead of the handler's error.
+    """
+
+    def __init__(self, registry: Registry):
+        env_globals = {"__builtins__": SAFE_BUILTINS, **registry.expression_globals}
+        super().__init__(environment=TaskDataEnvironment(env_globals))
+        self.registry = registry
+        self.step: _Step | None = None
+
+    def call_service(self, task, operation_name=None, operation_params=None, **_):
+        handler = self.registry.services.get(operation_name)
+        if handler is None:
+            raise WorkflowTaskException(f"没有服务操作「{operation_name}」的处理程序", task=task)
+        params = {name: p["value"] for name, p in (operation_params or {}).items()}
+        step = self.step
+        ctx = StepContext(step, dict(task.data))
+        savepoint = step.session.begin_nested()
+        try:
+            result = handler(ctx, **params)
+            savepoint.commit()
+        except Exception as err:
+            # Undo exactly what the handler wrote; the step itself goes on to record an incident.
+            savepoint.rollback()
+            step.failures[task.id] = f"{type(err).__name__}: {err}"
+            raise WorkflowTaskException(str(err) or type(err).__name__, task=task, exception=err)
+        return json.dumps(json_safe(result if result is not None else {}), ensure_ascii=False)
+
+
+class _Step:
+    """State of one step while it runs; see :meth:`ProcessEngine._step`."""
+
+    def __init__(self, engine: "ProcessEngine", session: Session, instance: ProcessInstance,
+                 workflow: BpmnWorkflow, actor: str, kind: str):
+        self.engine = engine
+        self.session = session
+        self.instance = instance
+        self.workflow = workflow
+        self.actor = actor
+        self.kind = kind
+        self.started = time.time()
+        self.events: list[tuple[str, str | None, dict]] = []
+        self.failures: dict[UUID, str] = {}
+        self.fired_timers: set[str] = set()
+
+    def audit(self, kind: str, task_id: str | None = None, **details: Any) -> None:
+        self.events.append((kind, task_id, details))
+
+    def run_engine(self) -> None:
+        """Run automatic tasks, fire due timers, take in waiting messages, until nothing moves."""
+        engine = self.engine
+        while True:
+            self._fire_due_timers()
+            self._do_engine_steps()
+            if not engine._deliver_pending_messages(self):
+                break
+
+    def _do_engine_steps(self) -> None:
+        try:
+            self.workflow.do_engine_steps()
+        except WorkflowTaskException as err:
+            # The failed task is left in ERROR; the step keeps everything before it.
+            if err.task is not None and err.task.id not in self.failures:
+                self.failures[err.task.id] = str(err)
+            log.warning("instance %s: task %s failed: %s", self.instance.id,
+                        getattr(err.task, "id", None), err)
+
+    def _fire_due_timers(self) -> None:
+        now = utcnow()
+        due = [task for task, due_at in waiting_timers(self.workflow) if due_at <= now]
+        for task in due:
+            # Spiff fires only strictly after the due time; our contract is "at the due time".
+            task._set_internal_data(event_fired=True)
+            self.fired_timers.add(str(task.id))
+        if due:
+            self.workflow.refresh_timers()
+
+
+class ProcessEngine:
+    """The engine's public API. One instance per application; safe to share between threads."""
+
+    def __init__(self, session_factory: Callable[[], Session], registry: Registry, *,
+                 backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512):
+        self.session_factory = session_factory
+        self.registry = registry
+        self.backoff = tuple(backoff)
+        self.specs = SpecCache()
+        # instance id → (row version, workflow): a step whose instance has not changed
+        # since this process last saved it skips deserialization entirely.
+        self._workflows: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._workflow_cache_size = workflow_cache_size
+        self._definition_keys: dict[int, tuple[str, str]] = {}
+
+    # ------------------------------------------------------------------ definitions
+
+    def deploy(self, sources: dict[str, str], actor: str = "system") -> list[DeployResult]:
+        """Deploy every executable process found in ``sources``.
+
+        A process whose bundle is unchanged gets no new version. Raises
+        :class:`DefinitionError` listing every problem, and then stores nothing.
+        """
+        parser = build_parser(sources)
+        process_ids = parser.get_process_ids()
+        problems = [p for pid in process_ids for p in check_definition(parser, pid, self.registry)]
+        if problems:
+            raise DefinitionError(sorted(set(problems)))
+        results = []
+        with self._transaction() as session:
+            for process_id in process_ids:
+                bundle = bundle_for(parser, sources, process_id)
+                digest = content_hash(bundle)
+                latest = self._latest_definition(session, process_id)
+                if latest is not None and latest.content_hash == digest:
+                    results.append(DeployResult(process_id, latest.version, False, latest.id))
+                    continue
+                spec = parser.get_spec(process_id)
+                definition = ProcessDefinition(
+                    process_id=process_id, name=spec.description or process_id,
+                    version=(latest.version + 1) if latest else 1, content_hash=digest,
+                    sources=bundle, deployed_by=actor, deployed_at=utcnow())
+                session.add(definition)
+                session.flush()
+                session.add(AuditEvent(kind="definition_deployed", actor=actor, at=utcnow(), details={
+                    "process_id": process_id, "version": definition.version, "hash": digest}))
+                results.append(DeployResult(process_id, definition.version, True, definition.id))
+        return results
+
+    def deploy_directory(self, directory, actor: str = "system") -> list[DeployResult]:
+        return self.deploy(read_directory(directory), actor)
+
+    @staticmethod
+    def _latest_definition(session: Session, process_id: str) -> ProcessDefinition | None:
+        return session.scalars(
+            sa.select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
+            .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+
+    def _specs_of(self, definition: ProcessDefinition):
+        return self.specs.get(definition.content_hash, definition.process_id, definition.sources)
+
+    def _specs_for(self, session: Session, instance: ProcessInstance):
+        """Parsed specs of the instance's version, reading the definition row only on a cache miss."""
+        key = self._definition_keys.get(instance.definition_id)
+        if key is not None:
+            found = self.specs.peek(*key)
+            if found is not None:
+                return found
+        definition = session.get(ProcessDefinition, instance.definition_id)
+        self._definition_keys[definition.id] = (definition.content_hash, definition.process_id)
+        return self._specs_of(definition)
+
+    # ------------------------------------------------------------------ steps
+
+    def start(self, process_id: str, actor: str, data: dict | None = None,
+              business_key: str | None = None) -> StepResult:
+        with self._transaction() as session:
+            definition = self._latest_definition(session, process_id)
+            if definition is None:
+                raise NotFound(f"流程「{process_id}」尚未部署")
+            spec, subprocess_specs = self._specs_of(definition)
+            workflow = BpmnWorkflow(spec, subprocess_specs)
+            now = utcnow()
+            instance = ProcessInstance(
+                definition_id=definition.id, definition=definition, process_id=process_id,
+                business_key=business_key, status="running", state="", started_by=actor,
+                created_at=now, updated_at=now)
+            session.add(instance)
+            session.flush()
+            step = _Step(self, session, instance, workflow, actor, "start")
+            self._attach(step)
+            for task in workflow.get_tasks(state=TaskState.READY):
+                task.data.update(data or {})
+            step.audit("instance_started", process_id=process_id, version=definition.version)
+            step.run_engine()
+            return self._finish(step)
+
+    def complete_task(self, task_id: str, data: dict, actor: str,
+                      roles: Iterable[str] | None = None) -> StepResult:
+        """Validate ``data`` against the task's form and complete it.
+
+        ``roles``: when given, the task's lane role must be one of them (staff
+        inboxes). Citizen ownership is checked by the caller before this call.
+        """
+        with self._transaction() as session:
+            row = session.get(InboxTask, str(task_id))
+            if row is None:
+                raise NotFound("任务不存在")
+            with self._step(session, row.instance_id, actor, "complete_task") as step:
+                session.refresh(row)
+                if row.state != "READY":
+                    raise Conflict(f"任务「{row.name}」已处理或已取消，请刷新页面")
+                if roles is not None and row.role not in set(roles):
+                    raise NotAllowed(f"您没有办理「{row.name}」的权限")
+                if row.assignee and row.assignee != actor:
+                    raise NotAllowed(f"任务「{row.name}」已由其他人员认领")
+                task = step.workflow.get_task_from_id(UUID(row.id))
+                if task is None or task.state != TaskState.READY:
+                    raise Conflict(f"任务「{row.name}」已处理或已取消，请刷新页面")
+                binding = self.registry.forms[row.form_key]
+                try:
+                    validated = binding.schema().load(data or {})
+                except ValidationError as err:
+                    raise FormInvalid(err.messages) from err
+                if binding.on_submit is not None:
+                    updates = binding.on_submit(StepContext(step, dict(task.data)), validated) or {}
+                else:
+                    updates = validated
+                task.data.update(json_safe(updates))
+                task.run()
+                row.completed_by = actor
+                step.audit("task_completed", task_id=row.id, bpmn_id=row.bpmn_id, name=row.name)
+                step.run_engine()
+            return step.result
+
+    def deliver_message(self, name: str, business_key: str, payload: dict,
+                        idempotency_key: str) -> bool:
+        """Record an inbound message and hand it to whichever instance waits for it.
+
+        Returns False when the idempotency key was seen before (nothing happens).
+        The message is stored in its own transaction first, so it survives a
+        failure of the delivery step and is delivered by a later step or sweep.
+        """
+        with self._transaction() as session:
+            exists = session.scalar(sa.select(Message.id).where(Message.idempotency_key == idempotency_key))
+            if exists:
+                return False
+            session.add(Message(name=name, business_key=business_key, payload=payload,
+                                idempotency_key=idempotency_key, received_at=utcnow()))
+        self.deliver_pending(business_key)
+        return True
+
+    def deliver_pending(self, business_key: str | None = None) -> int:
+        """Offer pending messages to the running instances of their business key."""
+        with self._transaction() as session:
+            query = (sa.select(ProcessInstance.id)
+                     .join(Message, Message.business_key == ProcessInstance.business_key)
+                     .where(Message.consumed_at.is_(None), ProcessInstance.status != "completed")
+                     .distinct())
+            if business_key is not None:
+                query = query.where(Message.business_key == business_key)
+            instance_ids = list(session.scalars(query))
+        delivered = 0
+        for instance_id in instance_ids:
+            with self._transaction() as session:
+                with self._step(session, instance_id, "message", "message") as step:
+                    step.run_engine()
+                delivered += 1
+        return delivered
+
+    def fire_due_timers(self, limit: int = 100) -> int:
+        """Fire every due timer, each exactly once, one instance per transaction."""
+        fired = 0
+        with self._transaction() as session:
+            candidates = session.execute(
+                sa.select(Timer.id, Timer.instance_id)
+                .where(Timer.state == "waiting", Timer.due_at <= utcnow())
+                .order_by(Timer.due_at).limit(limit)).all()
+        for timer_id, instance_id in candidates:
+            with self._transaction() as session:
+                if not self._lock_instance(session, instance_id, skip_locked=True):
+                    continue  # another worker is on this instance; it will fire the timer
+                timer = session.get(Timer, timer_id, populate_existing=True)
+                if timer.state != "waiting":
+                    continue
+                with self._step(session, instance_id, "worker", "timer", locked=True) as step:
+                    step.audit("timer_due", task_id=timer.task_id, bpmn_id=timer.bpmn_id, name=timer.name,
+                               due_at=timer.due_at.isoformat())
+                    step.run_engine()
+                fired += 1
+        return fired
+
+    def retry_incidents(self, limit: int = 20, *, only_due: bool = True,
+                        incident_id: int | None = None, actor: str = "worker") -> int:
+        """Run failed service tasks again; on success the incident is resolved."""
+        with self._transaction() as session:
+            query = sa.select(Incident.id, Incident.instance_id).where(Incident.status == "open")
+            if incident_id is not None:
+                query = sa.select(Incident.id, Incident.instance_id).where(
+                    Incident.id == incident_id, Incident.status.in_(("open", "failed")))
+            elif only_due:
+                query = query.where(Incident.next_retry_at <= utcnow())
+            candidates = session.execute(query.order_by(Incident.id).limit(limit)).all()
+        retried = 0
+        for inc_id, instance_id in candidates:
+            with self._transaction() as session:
+                if not self._lock_instance(session, instance_id, skip_locked=True):
+                    continue
+                incident = session.get(Incident, inc_id, populate_existing=True)
+                if incident.status not in ("open", "failed"):
+                    continue
+                with self._step(session, instance_id, actor, "retry", locked=True) as step:
+                    task = step.workflow.get_task_from_id(UUID(incident.task_id))
+                    if task is not None and task.state == TaskState.ERROR:
+                        task._set_state(TaskState.READY)
+                    step.audit("incident_retried", task_id=incident.task_id, incident=incident.id,
+                               attempt=incident.attempts + 1)
+                    step.run_engine()
+                retried += 1
+        return retried
+
+    # ------------------------------------------------------------------ inbox operations
+
+    def claim(self, task_id: str, actor: str, roles: Iterable[str]) -> None:
+        self._assign(task_id, actor, actor, roles, "task_claimed")
+
+    def release(self, task_id: str, actor: str, roles: Iterable[str]) -> None:
+        self._assign(task_id, None, actor, roles, "task_released")
+
+    def hand_over(self, task_id: str, to: str, actor: str, roles: Iterable[str]) -> None:
+        self._assign(task_id, to, actor, roles, "task_handed_over")
+
+    def _assign(self, task_id, assignee, actor, roles, kind) -> None:
+        with self._transaction() as session:
+            row = session.get(InboxTask, str(task_id), with_for_update=True)
+            if row is None or row.state != "READY":
+                raise NotFound("任务不存在或已处理")
+            if row.role not in set(roles):
+                raise NotAllowed(f"您没有办理「{row.name}」的权限")
+            if kind == "task_claimed" and row.assignee not in (None, actor):
+                raise Conflict(f"任务「{row.name}」已由其他人员认领")
+            if kind != "task_claimed" and row.assignee not in (None, actor):
+                raise NotAllowed("只能释放或转交自己认领的任务")
+            row.assignee = assignee
+            session.add(AuditEvent(instance_id=row.instance_id, task_id=row.id, kind=kind,
+                                   actor=actor, at=utcnow(), details={"assignee": assignee}))
+
+    # ------------------------------------------------------------------ reading
+
+    def load_workflow(self, instance_id: int) -> BpmnWorkflow:
+        """A fresh, detached copy of an instance's workflow, for reading (diagrams, tests)."""
+        session = self.session_factory()
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFound("流程实例不存在")
+        spec, subprocess_specs = self._specs_for(session, instance)
+        workflow = load_state(instance.state, spec, subprocess_specs)
+        if session.in_transaction() and not (session.new or session.dirty):
+            session.rollback()
+        return workflow
+
+    # ------------------------------------------------------------------ machinery
+
+    @contextmanager
+    def _transaction(self):
+        session = self.session_factory()
+        if session.in_transaction():
+            if session.new or session.dirty or session.deleted:
+                raise RuntimeError("engine step started with unsaved changes in the session")
+            session.rollback()  # end a read-only transaction so the step starts fresh and locked
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    def _lock_instance(self, session: Session, instance_id: int, *, skip_locked: bool = False):
+        query = sa.select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        # SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE already holds the database write lock.
+        query = query.with_for_update(skip_locked=skip_locked, of=ProcessInstance)
+        return session.scalars(query.execution_options(populate_existing=True)).first()
+
+    @contextmanager
+    def _step(self, session: Session, instance_id: int, actor: str, kind: str, *, locked: bool = False):
+        instance = self._lock_instance(session, instance_id)
+        if instance is None:
+            raise NotFound("流程实例不存在")
+        cached = self._workflows.pop(instance.id, None)
+        try:
+            if cached is not None and cached[0] == instance.version:
+                workflow = cached[1]
+            else:
+                spec, subprocess_specs = self._specs_for(session, instance)
+                workflow = load_state(instance.state, spec, subprocess_specs)
+            step = _Step(self, session, instance, workflow, actor, kind)
+            self._attach(step)
+            yield step
+            step.result = self._finish(step)
+        except BaseException:
+            # The in-memory workflow may be half-changed; the database is the truth.
+            self._workflows.pop(instance.id, None)
+            raise
+
+    def _attach(self, step: _Step) -> None:
+        script_engine = _StepScriptEngine(self.registry)
+        script_engine.step = step
+        step.workflow.script_engine = script_engine
+
+    def _deliver_pending_messages(self, step: _Step) -> bool:
+        """Deliver the oldest pending message the workflow now waits for; True if one was."""
+        key = step.instance.business_key
+        if not key:
+            return False
+        pending = step.session.scalars(
+            sa.select(Message).where(Message.business_key == key, Message.consumed_at.is_(None))
+            .order_by(Message.id)).all()
+        for message in pending:
+            event = BpmnEvent(MessageEventDefinition(message.name), payload=message.payload)
+            if step.workflow.get_tasks(catches_event=event):
+                step.workflow.send_event(event)
+                message.consumed_at = utcnow()
+                message.instance_id = step.instance.id
+                step.audit("message_received", name=message.name, message_id=message.id)
+                return True
+        return False
+
+    def _finish(self, step: _Step) -> StepResult:
+        session, instance, workflow = step.session, step.instance, step.workflow
+        now = utcnow()
+        self._record_completed_nodes(step)
+        incidents = self._sync_incidents(step, now)
+        if workflow.is_completed():
+            instance.status = "completed"
+            instance.completed_at = instance.completed_at or now
+            instance.end_event = self._end_event_name(workflow)
+        else:
+            instance.status = "error" if incidents else "running"
+        instance.state = dump_state(workflow)
+        instance.updated_at = now
+        ready = self._sync_inbox(step, now)
+        self._sync_timers(step, now)
+        for kind, task_id, details in step.events:
+            session.add(AuditEvent(instance_id=instance.id, task_id=task_id, kind=kind,
+                                   actor=step.actor, at=now, details=json_safe(details)))
+        session.flush()
+        self._remember(instance.id, instance.version, workflow)
+        return StepResult(instance.id, instance.status, instance.business_key, instance.end_event,
+                          ready, incidents)
+
+    def _remember(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
+        # Put back only after commit would be stricter; the caller's rollback path pops it.
+        self._workflows[instance_id] = (version, workflow)
+        self._workflows.move_to_end(instance_id)
+        while len(self._workflows) > self._workflow_cache_size:
+            self._workflows.popitem(last=False)
+
+    @staticmethod
+    def _end_event_name(workflow: BpmnWorkflow) -> str | None:
+        from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec  # noqa: F401
+        for task in workflow.get_tasks(state=TaskState.COMPLETED):
+            spec = task.task_spec
+            if type(spec).__name__ == "EndEvent" and task.workflow is workflow:
+                return spec.bpmn_name or spec.bpmn_id
+        return None
+
+    def _record_completed_nodes(self, step: _Step) -> None:
+        """One audit line per flow node the step got past (the path, for the trail and coverage)."""
+        for task in step.workflow.get_tasks(state=TaskState.COMPLETED):
+            if task.last_state_change >= step.started and task.task_spec.bpmn_id:
+                step.audit("node_completed", task_id=str(task.id), bpmn_id=task.task_spec.bpmn_id,
+                           name=task.task_spec.bpmn_name)
+
+    def _sync_inbox(self, step: _Step, now: datetime) -> list[dict]:
+        session, instance, workflow = step.session, step.instance, step.workflow
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, spec_class=UserTaskMixin)}
+        open_rows = session.scalars(sa.select(InboxTask).where(
+            InboxTask.instance_id == instance.id, InboxTask.state == "READY")).all()
+        for row in open_rows:
+            if row.id in ready:
+                row.business_key = instance.business_key
+                continue
+            task = workflow.get_task_from_id(UUID(row.id))
+            row.state = "COMPLETED" if task is not None and task.state == TaskState.COMPLETED else "CANCELLED"
+            row.completed_at = now
+            if row.state == "CANCELLED":
+                row.completed_by = step.actor
+                step.audit("task_cancelled", task_id=row.id, bpmn_id=row.bpmn_id, name=row.name)
+        known = {row.id for row in open_rows}
+        for task_id, task in ready.items():
+            if task_id in known:
+                continue
+            spec = task.task_spec
+            session.add(InboxTask(
+                id=task_id, instance_id=instance.id, process_id=instance.process_id,
+                business_key=instance.business_key, bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id,
+                lane=spec.lane, role=self.registry.role_for_lane(spec.lane), form_key=form_key_of(spec),
+                state="READY", created_at=now))
+        return [{"id": tid, "bpmn_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name,
+                 "lane": t.task_spec.lane} for tid, t in ready.items()]
+
+    def _sync_timers(self, step: _Step, now: datetime) -> None:
+        session, instance, workflow = step.session, step.instance, step.workflow
+        waiting = {str(task.id): (task, due) for task, due in waiting_timers(workflow)}
+        rows = session.scalars(sa.select(Timer).where(
+            Timer.instance_id == instance.id, Timer.state == "waiting")).all()
+        for row in rows:
+            if row.task_id in waiting:
+                continue
+            fired = row.task_id in step.fired_timers
+            row.state = "fired" if fired else "cancelled"
+            row.fired_at = now if fired else None
+            if fired:
+                step.audit("timer_fired", task_id=row.task_id, bpmn_id=row.bpmn_id, name=row.name)
+        known = {row.task_id for row in rows}
+        for task_id, (task, due) in waiting.items():
+            if task_id not in known:
+                session.add(Timer(instance_id=instance.id, task_id=task_id, bpmn_id=task.task_spec.bpmn_id,
+                                  name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                                  due_at=due, state="waiting"))
+
+    def _sync_incidents(self, step: _Step, now: datetime) -> list[str]:
+        session, instance, workflow = step.session, step.instance, step.workflow
+        errored = {str(t.id): t for t in workflow.get_tasks(state=TaskState.ERROR)}
+        open_incidents = session.scalars(sa.select(Incident).where(
+            Incident.instance_id == instance.id, Incident.status.in_(("open", "failed")))).all()
+        messages = []
+        for incident in open_incidents:
+            if incident.task_id not in errored:
+                incident.status = "resolved"
+                incident.resolved_at = now
+                step.audit("incident_resolved", task_id=incident.task_id, incident=incident.id)
+        by_task = {i.task_id: i for i in open_incidents}
+        for task_id, task in errored.items():
+            error = step.failures.get(task.id)
+            incident = by_task.get(task_id)
+            if incident is None:
+                incident = Incident(instance_id=instance.id, task_id=task_id, bpmn_id=task.task_spec.bpmn_id,
+                                    task_name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                                    error=error or "未知错误", attempts=1, status="open", created_at=now)
+                session.add(incident)
+                step.audit("incident_opened", task_id=task_id, error=incident.error)
+            elif error is not None:
+                incident.attempts += 1
+                incident.error = error
+            if error is not None or incident.next_retry_at is None:
+                if incident.attempts <= len(self.backoff):
+                    incident.status = "open"
+                    incident.next_retry_at = now + timedelta(seconds=self.backoff[incident.attempts - 1])
+                else:
+                    incident.status = "failed"
+                    incident.next_retry_at = None
+            messages.append(f"{incident.task_name}: {incident.error}")
+        return messages

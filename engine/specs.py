@@ -1,0 +1,234 @@
+"""Reading, checking and caching process definitions.
+
+A *bundle* is the set of files one process needs: its own BPMN file, the files
+of the processes it calls, and the DMN files of the decisions it uses.  The
+bundle's content hash identifies a definition version; parsed specs are cached
+per hash, so a running system parses each version once.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
+
+from .expressions import ExpressionError, check_python
+from .registry import Registry
+
+# Uploaded XML is untrusted: no DTDs, no entities, no network.
+SAFE_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                  huge_tree=False, remove_comments=False)
+DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+class DefinitionError(ValueError):
+    """A definition that must not be deployed; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class ValidationReport:
+    files: list[str] = field(default_factory=list)
+    processes: dict[str, str] = field(default_factory=dict)  # process id → name
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def read_directory(directory: str | Path) -> dict[str, str]:
+    """All ``*.bpmn`` and ``*.dmn`` files of a folder, by file name."""
+    directory = Path(directory)
+    files = sorted([*directory.glob("*.bpmn"), *directory.glob("*.dmn")])
+    return {p.name: p.read_text(encoding="utf-8") for p in files}
+
+
+def content_hash(sources: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(sources):
+        digest.update(name.encode())
+        digest.update(b"\0")
+        digest.update(sources[name].encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _parse_xml(name: str, text: str) -> etree._Element:
+    raw = text.encode("utf-8")
+    if DOCTYPE.search(raw):
+        raise DefinitionError([f"{name}: 含有 DOCTYPE 声明，出于安全原因拒绝（XML 实体可读取服务器文件）"])
+    try:
+        return etree.fromstring(raw, parser=SAFE_XML_PARSER)
+    except etree.XMLSyntaxError as err:
+        raise DefinitionError([f"{name}: XML 格式错误: {err}"]) from err
+
+
+def build_parser(sources: dict[str, str], *, validate: bool = True) -> SpiffBpmnParser:
+    """Parse every file of ``sources``; XSD problems of all files are collected, not just the first."""
+    parser = SpiffBpmnParser(validator=VALIDATOR if validate else None)
+    problems: list[str] = []
+    for name in sorted(sources):
+        try:
+            root = _parse_xml(name, sources[name])
+            if name.endswith(".dmn"):
+                parser.add_dmn_xml(root, filename=name)
+            else:
+                parser.add_bpmn_xml(root, filename=name)
+        except DefinitionError as err:
+            problems.extend(err.problems)
+        except ValidationException as err:
+            problems.append(f"{name}: {err}")
+    if problems:
+        raise DefinitionError(problems)
+    return parser
+
+
+def _describe(task_spec) -> str:
+    kind = type(task_spec).__name__
+    label = task_spec.bpmn_name or task_spec.name
+    return f"{kind}「{label}」({task_spec.bpmn_id or task_spec.name})"
+
+
+def form_key_of(task_spec) -> str:
+    props = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
+    return props.get("formKey") or task_spec.bpmn_id or task_spec.name
+
+
+def _expressions_of(task_spec):
+    """Yield (where, source, mode) for every piece of Python a task spec carries."""
+    for attr in ("prescript", "postscript"):
+        script = getattr(task_spec, attr, None)
+        if script:
+            yield attr, script, "exec"
+    script = getattr(task_spec, "script", None)
+    if isinstance(script, str) and script:
+        yield "script", script, "exec"
+    if isinstance(task_spec, ServiceTask):
+        for pid, param in task_spec.operation_params.items():
+            yield f"参数 {pid}", param["value"], "eval"
+    if isinstance(task_spec, MultiChoice):
+        for condition, target in task_spec.cond_task_specs:
+            if condition:
+                yield f"条件（→ {target}）", condition, "eval"
+    event_definition = getattr(task_spec, "event_definition", None)
+    if isinstance(event_definition, TimerEventDefinition):
+        yield "定时器表达式", event_definition.expression, "eval"
+
+
+def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registry) -> list[str]:
+    """Bindings and expression safety of one process and everything it calls."""
+    problems: list[str] = []
+    spec = parser.get_spec(process_id)
+    specs = {process_id: spec, **parser.get_subprocess_specs(process_id)}
+    allowed_names = set(registry.expression_globals)
+    for sub_id, sub_spec in specs.items():
+        for task_spec in sub_spec.task_specs.values():
+            if task_spec.bpmn_id is None:
+                continue  # Spiff's own bookkeeping specs (Start, End, …)
+            where = f"{sub_spec.file or sub_id}: {_describe(task_spec)}"
+            lane = getattr(task_spec, "lane", None)
+            if lane is not None and lane not in registry.lane_roles:
+                problems.append(f"{where}: 泳道「{lane}」没有对应的角色")
+            if isinstance(task_spec, ServiceTask) and task_spec.operation_name not in registry.services:
+                problems.append(f"{where}: 服务操作「{task_spec.operation_name}」没有注册处理程序")
+            if isinstance(task_spec, UserTaskMixin) and form_key_of(task_spec) not in registry.forms:
+                problems.append(f"{where}: 表单「{form_key_of(task_spec)}」没有注册表单结构")
+            for what, source, mode in _expressions_of(task_spec):
+                try:
+                    check_python(source, mode=mode, extra_names=allowed_names)
+                except ExpressionError as err:
+                    problems.append(f"{where}: {what} `{source.strip()}` 不安全或无效: {err}")
+    return problems
+
+
+def bundle_for(parser: SpiffBpmnParser, sources: dict[str, str], process_id: str) -> dict[str, str]:
+    """The files ``process_id`` needs, out of everything parsed."""
+    spec = parser.get_spec(process_id)
+    subprocess_specs = parser.get_subprocess_specs(process_id)
+    names = {spec.file, *(s.file for s in subprocess_specs.values() if s is not None)}
+    uses_decisions = any(
+        type(ts).__name__ == "BusinessRuleTask"
+        for s in [spec, *subprocess_specs.values()] if s is not None
+        for ts in s.task_specs.values()
+    )
+    if uses_decisions:
+        names.update(n for n in sources if n.endswith(".dmn"))
+    return {n: sources[n] for n in sorted(names) if n in sources}
+
+
+def validate_sources(sources: dict[str, str], registry: Registry) -> ValidationReport:
+    """Everything a deploy checks, without storing anything."""
+    report = ValidationReport(files=sorted(sources))
+    try:
+        parser = build_parser(sources)
+    except DefinitionError as err:
+        report.problems.extend(err.problems)
+        return report
+    for process_id in parser.get_process_ids():
+        try:
+            spec = parser.get_spec(process_id)
+            report.processes[process_id] = spec.description or process_id
+            report.problems.extend(check_definition(parser, process_id, registry))
+        except ValidationException as err:
+            report.problems.append(f"{process_id}: {err}")
+    if not report.processes:
+        report.problems.append("没有找到可执行的流程（isExecutable=\"true\"）")
+    return report
+
+
+class SpecCache:
+    """Parsed specs by bundle hash; parsing is the expensive part of loading a definition."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._specs: dict[tuple[str, str], tuple] = {}
+
+    def peek(self, content_hash_: str, process_id: str):
+        return self._specs.get((content_hash_, process_id))
+
+    def get(self, content_hash_: str, process_id: str, sources: dict[str, str]):
+        key = (content_hash_, process_id)
+        found = self._specs.get(key)
+        if found is None:
+            # Stored sources were validated at deploy time; skip the XSD pass here.
+            parser = build_parser(sources, validate=False)
+            found = (parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
+            with self._lock:
+                self._specs[key] = found
+        return found
+
+
+def waiting_timers(workflow):
+    """(task, due datetime) for every timer the workflow waits on.
+
+    A timer is either a catch event of its own (boundary, intermediate) or one
+    branch of an event-based gateway, where Spiff keeps it on the gateway's task.
+    """
+    from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+    from SpiffWorkflow.util.task import TaskState
+
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        ed = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(task.task_spec, CatchingEvent):
+            continue
+        is_timer = isinstance(ed, TimerEventDefinition) or (
+            isinstance(ed, MultipleEventDefinition)
+            and any(isinstance(d, TimerEventDefinition) for d in ed.event_definitions))
+        value = task._get_internal_data("event_value") if is_timer else None
+        if value:
+            yield task, TimerEventDefinition.get_datetime(value)

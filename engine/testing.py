@@ -1,0 +1,212 @@
+"""Process test harness: drive a process by task names, messages and the clock; check the path.
+
+Used by the pytest fixtures in :mod:`engine.pytest_plugin` and usable on its own::
+
+    harness = ProcessHarness(engine_factory)
+    case = harness.start("online_signing", actor="42")
+    case.complete("选择业务类型", {"business_type": "存量房买卖"})
+    assert case.current_tasks() == ["查询房源"]
+    with harness.clock("2026-11-25T00:00:00+08:00"):
+        harness.fire_timers()
+    assert case.end_event == "合同已自动删除"
+
+``restart()`` throws away every in-memory object (engine, caches, session) and
+continues from the database alone, the way a crashed and restarted server would.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from .db import Base, configure_sqlite
+from .models import AuditEvent, InboxTask, Incident, ProcessInstance, Timer
+from .runtime import ProcessEngine, StepResult
+
+
+def create_sa_engine(url: str, **kwargs) -> sa.Engine:
+    sa_engine = sa.create_engine(url, **kwargs)
+    configure_sqlite(sa_engine)
+    return sa_engine
+
+
+def new_session_factory(sa_engine: sa.Engine) -> scoped_session:
+    return scoped_session(sessionmaker(bind=sa_engine, expire_on_commit=False))
+
+
+@contextmanager
+def throwaway_database(base_url: str | None = None):
+    """Yield the URL of an empty database that is dropped afterwards.
+
+    ``base_url`` (e.g. ``DATABASE_URL``) chooses the server: a PostgreSQL URL
+    gets a fresh database on that server; anything else a temporary SQLite file.
+    """
+    if base_url and base_url.startswith("postgresql"):
+        url = sa.engine.make_url(base_url)
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        name = f"netsign_test_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+    else:
+        with tempfile.TemporaryDirectory(prefix="netsign-test-") as folder:
+            yield f"sqlite:///{Path(folder) / 'test.db'}"
+
+
+def truncate_all(sa_engine: sa.Engine, metadata: sa.MetaData = Base.metadata) -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with sa_engine.begin() as conn:
+        if sa_engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        else:
+            for table in tables:
+                conn.exec_driver_sql(f'DELETE FROM "{table}"')
+
+
+class Case:
+    """One process instance as a test sees it."""
+
+    def __init__(self, harness: "ProcessHarness", instance_id: int):
+        self.harness = harness
+        self.id = instance_id
+
+    def _instance(self) -> ProcessInstance:
+        session = self.harness.session
+        session.expire_all()
+        return session.get(ProcessInstance, self.id)
+
+    @property
+    def status(self) -> str:
+        return self._instance().status
+
+    @property
+    def end_event(self) -> str | None:
+        return self._instance().end_event
+
+    @property
+    def business_key(self) -> str | None:
+        return self._instance().business_key
+
+    def open_tasks(self) -> list[InboxTask]:
+        session = self.harness.session
+        session.expire_all()
+        return list(session.scalars(sa.select(InboxTask).where(
+            InboxTask.instance_id == self.id, InboxTask.state == "READY").order_by(InboxTask.created_at)))
+
+    def current_tasks(self) -> list[str]:
+        return sorted(t.name for t in self.open_tasks())
+
+    def task(self, name: str) -> InboxTask:
+        matches = [t for t in self.open_tasks() if t.name == name]
+        if not matches:
+            raise AssertionError(f"no open task {name!r}; open: {self.current_tasks()}")
+        return matches[0]
+
+    def complete(self, name: str, data: dict | None = None, actor: str | None = None,
+                 roles=None) -> StepResult:
+        task = self.task(name)
+        result = self.harness.engine.complete_task(task.id, data or {}, actor or self.harness.actor, roles=roles)
+        self.harness.after_step()
+        return result
+
+    def send(self, message: str, payload: dict | None = None, key: str | None = None,
+             idempotency_key: str | None = None) -> bool:
+        delivered = self.harness.engine.deliver_message(
+            message, key or self.business_key, payload or {}, idempotency_key or uuid.uuid4().hex)
+        self.harness.after_step()
+        return delivered
+
+    def path(self) -> list[str]:
+        """Names of the flow nodes the instance got past, in order."""
+        session = self.harness.session
+        session.expire_all()
+        events = session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.instance_id == self.id, AuditEvent.kind == "node_completed").order_by(AuditEvent.id))
+        return [e.details.get("name") or e.details.get("bpmn_id") for e in events]
+
+    def timers(self) -> list[Timer]:
+        session = self.harness.session
+        session.expire_all()
+        return list(session.scalars(sa.select(Timer).where(Timer.instance_id == self.id).order_by(Timer.id)))
+
+    def incidents(self) -> list[Incident]:
+        session = self.harness.session
+        session.expire_all()
+        return list(session.scalars(sa.select(Incident).where(Incident.instance_id == self.id).order_by(Incident.id)))
+
+    def data(self) -> dict:
+        """Task data of the most recently changed task (the instance's current data)."""
+        workflow = self.harness.engine.load_workflow(self.id)
+        last = max(workflow.get_tasks(), key=lambda t: t.last_state_change)
+        return dict(last.data)
+
+
+class ProcessHarness:
+    """Start processes and move them along through the engine's public API only."""
+
+    def __init__(self, engine_factory: Callable[[], ProcessEngine], *, actor: str = "tester",
+                 restart_each_step: bool = False):
+        self.engine_factory = engine_factory
+        self.engine = engine_factory()
+        self.actor = actor
+        self.restart_each_step = restart_each_step
+
+    @property
+    def session(self):
+        return self.engine.session_factory()
+
+    def restart(self) -> None:
+        """Drop every in-memory object and carry on from the database alone."""
+        old = self.engine.session_factory
+        if hasattr(old, "remove"):
+            old.remove()
+        self.engine = self.engine_factory()
+
+    def after_step(self) -> None:
+        if self.restart_each_step:
+            self.restart()
+
+    def start(self, process_id: str, actor: str | None = None, data: dict | None = None,
+              business_key: str | None = None) -> Case:
+        result = self.engine.start(process_id, actor or self.actor, data, business_key)
+        self.after_step()
+        return Case(self, result.instance_id)
+
+    def fire_timers(self) -> int:
+        fired = self.engine.fire_due_timers()
+        self.after_step()
+        return fired
+
+    def retry_incidents(self, **kwargs) -> int:
+        retried = self.engine.retry_incidents(**kwargs)
+        self.after_step()
+        return retried
+
+    @staticmethod
+    @contextmanager
+    def clock(moment: str | datetime, tick: bool = True):
+        """Travel to ``moment`` (an aware ISO string or datetime) for the block."""
+        import time_machine
+
+        if isinstance(moment, str):
+            moment = datetime.fromisoformat(moment)
+        with time_machine.travel(moment, tick=tick) as traveller:
+            yield traveller
+
+
+def database_url_from_env() -> str | None:
+    return os.environ.get("DATABASE_URL") or None
