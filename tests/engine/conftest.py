@@ -34,6 +34,11 @@ def switches():
 
 @pytest.fixture
 def registry(switches):
+    return make_registry(switches)
+
+
+def make_registry(switches: Switches | None = None) -> Registry:
+    switches = switches or Switches()
     registry = Registry()
     registry.lane("客户", "customer")
     registry.lane("系统", "system")

@@ -1,0 +1,35 @@
+# The two newcomer commands are `make run` and `make test`; everything else is what they need.
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: setup run test lint-bpmn system-packages
+
+setup: system-packages $(VENV)/.installed node_modules/.installed
+
+system-packages:
+	@scripts/install-system-packages
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+# Run the system on the embedded default: SQLite, demo data, web + timer worker.
+run: setup
+	$(BIN)/netsign init --demo
+	$(BIN)/netsign serve
+
+lint-bpmn: node_modules/.installed
+	@ls processes/*.bpmn >/dev/null 2>&1 || { echo "no BPMN files found in processes/"; exit 1; }
+	npx --no-install bpmnlint processes/*.bpmn
+
+# Every test, on SQLite, or on PostgreSQL when DATABASE_URL points at one.
+test: setup lint-bpmn
+	$(BIN)/python tools/validate_bpmn.py
+	$(BIN)/pytest -n 2 -p no:cacheprovider

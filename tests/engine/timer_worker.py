@@ -1,0 +1,20 @@
+"""A worker process for the concurrency test: fire due timers until none is left; print how many."""
+import sys
+import time
+
+from engine import ProcessEngine
+from engine.testing import create_sa_engine, new_session_factory
+from tests.engine.conftest import make_registry
+
+if __name__ == "__main__":
+    url, start_at = sys.argv[1], float(sys.argv[2])
+    engine = ProcessEngine(new_session_factory(create_sa_engine(url)), make_registry())
+    while time.time() < start_at:  # start both workers together
+        time.sleep(0.005)
+    fired = 0
+    while True:
+        n = engine.fire_due_timers(limit=20)
+        if n == 0:
+            break
+        fired += n
+    print(fired)

@@ -1,0 +1,247 @@
+"""The ``netsign`` command: set up the database, deploy and validate diagrams, look at
+definitions, instances, inbox tasks, timers and incidents, run the worker, serve everything.
+
+``netsign --help`` lists the commands; each has ``--help`` of its own.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from engine.db import utcnow
+from engine.models import Incident, InboxTask, ProcessDefinition, ProcessInstance, Timer
+from engine.specs import DefinitionError, read_directory, validate_sources
+
+from .extensions import db
+
+BEIJING = "Asia/Shanghai"
+
+
+def _engine():
+    return current_app.extensions["netsign_engine"]
+
+
+def _beijing(dt) -> str:
+    from zoneinfo import ZoneInfo
+
+    return dt.astimezone(ZoneInfo(BEIJING)).strftime("%Y-%m-%d %H:%M:%S") if dt else "-"
+
+
+def _sources_from(paths: tuple[str, ...]) -> dict[str, str]:
+    if not paths:
+        return read_directory(current_app.config["PROCESSES_DIR"])
+    sources: dict[str, str] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            sources.update(read_directory(path))
+        else:
+            sources[path.name] = path.read_text(encoding="utf-8")
+    return sources
+
+
+@click.command("init")
+@click.option("--demo/--no-demo", default=None, help="Seed the demo accounts and registry data (default: NETSIGN_DEMO_DATA).")
+@with_appcontext
+def init_command(demo):
+    """Upgrade the database schema, deploy processes/, and seed demo data."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    for result in _engine().deploy_directory(current_app.config["PROCESSES_DIR"], actor="init"):
+        state = "new version" if result.created else "unchanged"
+        click.echo(f"deployed {result.process_id} v{result.version} ({state})")
+    if demo is None:
+        demo = current_app.config["DEMO_DATA"]
+    if demo:
+        from handlers.demo import seed_demo
+
+        seed_demo(db.session)
+        db.session.commit()
+        click.echo("demo data ready")
+
+
+@click.command("deploy")
+@click.argument("paths", nargs=-1)
+@click.option("--actor", default="cli", help="Recorded as the deployer.")
+@with_appcontext
+def deploy_command(paths, actor):
+    """Deploy BPMN/DMN files or folders (default: processes/). Unchanged files make no new version."""
+    try:
+        results = _engine().deploy(_sources_from(paths), actor=actor)
+    except DefinitionError as err:
+        for problem in err.problems:
+            click.echo(f"✗ {problem}", err=True)
+        sys.exit(1)
+    for result in results:
+        click.echo(f"{result.process_id} v{result.version} {'deployed' if result.created else 'unchanged'}")
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1)
+@with_appcontext
+def validate_command(paths):
+    """Check diagrams as a deploy would (XSD, DOCTYPE, bindings, expressions) without storing anything."""
+    report = validate_sources(_sources_from(paths), current_app.extensions["netsign_registry"])
+    for process_id, name in report.processes.items():
+        click.echo(f"process {process_id}「{name}」")
+    for problem in report.problems:
+        click.echo(f"✗ {problem}")
+    click.echo("OK" if report.ok else f"{len(report.problems)} problem(s)")
+    sys.exit(0 if report.ok else 1)
+
+
+@click.command("definitions")
+@with_appcontext
+def definitions_command():
+    """List deployed process definitions and their versions."""
+    rows = db.session.scalars(sa.select(ProcessDefinition).order_by(
+        ProcessDefinition.process_id, ProcessDefinition.version))
+    for d in rows:
+        click.echo(f"{d.process_id:24} v{d.version:<3} {d.name}  {d.content_hash[:12]}  {_beijing(d.deployed_at)}  {d.deployed_by}")
+
+
+@click.command("instances")
+@click.option("--status", help="running, completed or error")
+@click.option("--limit", default=50, show_default=True)
+@with_appcontext
+def instances_command(status, limit):
+    """List process instances, newest first."""
+    query = sa.select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(limit)
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    for i in db.session.scalars(query):
+        click.echo(f"#{i.id:<5} {i.process_id:22} {i.status:9} {i.business_key or '-':18} "
+                   f"{i.end_event or '':12} {_beijing(i.updated_at)}")
+
+
+@click.command("tasks")
+@click.option("--role", help="Only tasks of this role (seller, buyer, clerk, reviewer).")
+@with_appcontext
+def tasks_command(role):
+    """List open inbox tasks."""
+    query = sa.select(InboxTask).where(InboxTask.state == "READY").order_by(InboxTask.created_at)
+    if role:
+        query = query.where(InboxTask.role == role)
+    for t in db.session.scalars(query):
+        click.echo(f"{t.id}  #{t.instance_id:<5} {t.role or '-':9} {t.name:16} {t.business_key or '-':18} "
+                   f"{t.assignee or '-'}  {_beijing(t.created_at)}")
+
+
+@click.command("timers")
+@with_appcontext
+def timers_command():
+    """List waiting timers with their due times in Beijing time."""
+    for t in db.session.scalars(sa.select(Timer).where(Timer.state == "waiting").order_by(Timer.due_at)):
+        click.echo(f"#{t.instance_id:<5} {t.name:16} due {_beijing(t.due_at)}")
+
+
+@click.command("incidents")
+@click.option("--retry", "retry_id", type=int, help="Retry this incident now.")
+@with_appcontext
+def incidents_command(retry_id):
+    """List open incidents, or retry one."""
+    if retry_id:
+        click.echo(f"retried {_engine().retry_incidents(incident_id=retry_id, actor='cli')}")
+        return
+    for i in db.session.scalars(sa.select(Incident).where(Incident.status != "resolved").order_by(Incident.id)):
+        click.echo(f"{i.id:<4} #{i.instance_id:<5} {i.status:7} {i.task_name:14} attempts={i.attempts} "
+                   f"next={_beijing(i.next_retry_at)}  {i.error[:80]}")
+
+
+def run_worker_cycle(engine) -> dict[str, int]:
+    """One sweep: due timers, then messages that could not be delivered, then due retries."""
+    return {
+        "timers": engine.fire_due_timers(),
+        "messages": engine.deliver_pending(),
+        "retries": engine.retry_incidents(),
+    }
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run one sweep and exit.")
+@click.option("--interval", type=float, help="Seconds between sweeps (default NETSIGN_WORKER_INTERVAL).")
+@with_appcontext
+def worker_command(once, interval):
+    """Fire due timers (FOR UPDATE SKIP LOCKED on PostgreSQL), deliver kept messages, retry incidents.
+
+    Run as many workers as you like: each timer fires exactly once.
+    """
+    interval = interval or current_app.config["WORKER_INTERVAL_SECONDS"]
+    stop = {"now": False}
+
+    def _stop(*_):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    engine = _engine()
+    while True:
+        try:
+            done = run_worker_cycle(engine)
+        except Exception as err:  # keep sweeping; the failed step was rolled back
+            current_app.logger.exception("worker sweep failed: %s", err)
+            db.session.remove()
+            done = {}
+        if any(done.values()):
+            click.echo(f"{_beijing(utcnow())} worker: {done}")
+        db.session.remove()
+        if once or stop["now"]:
+            break
+        for _ in range(int(interval * 10)):
+            if stop["now"]:
+                break
+            time.sleep(0.1)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", "worker_count", default=1, show_default=True, help="Timer worker processes beside the web server.")
+@with_appcontext
+def serve_command(host, port, worker_count):
+    """Serve the web app (waitress) with timer workers beside it, until Ctrl-C."""
+    from waitress import serve
+
+    children = [subprocess.Popen([sys.executable, "-m", "web.cli", "worker"]) for _ in range(worker_count)]
+    try:
+        click.echo(f"netsign on http://{host}:{port}/  (workers: {worker_count})")
+        serve(current_app._get_current_object(), host=host, port=port, threads=8)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=10)
+
+
+COMMANDS = [init_command, deploy_command, validate_command, definitions_command, instances_command,
+            tasks_command, timers_command, incidents_command, worker_command, serve_command]
+
+
+def register_commands(app) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def _create_app(*_args, **_kwargs):
+    from .app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
+             help="存量房买卖合同网签备案: manage the database, processes, tasks and the worker.")
+def main():
+    pass
+
+
+if __name__ == "__main__":
+    main()
