@@ -31,6 +31,9 @@ def create_app(config_object: type = Config, **overrides) -> Flask:
     app.extensions["netsign_registry"] = registry
     app.extensions["netsign_engine"] = ProcessEngine(lambda: db.session(), registry)
 
+    from . import auth
+
+    auth.init_app(app)
     _register_blueprints(app)
     from .cli import register_commands
 
