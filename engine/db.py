@@ -6,6 +6,8 @@ engine never imports business models; they subclass :class:`Base` from outside.
 """
 from __future__ import annotations
 
+import contextvars
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -50,13 +52,27 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc)
 
 
-def configure_sqlite(sa_engine: SAEngine) -> None:
-    """Make pysqlite behave: WAL, a busy timeout, and ``BEGIN IMMEDIATE``.
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 
-    pysqlite's own transaction handling starts transactions lazily with a
-    plain ``BEGIN``, so two writers can both read an instance and then fail on
-    upgrade.  Taking the write lock at ``BEGIN`` is SQLite's equivalent of
-    locking the instance row, and it also makes SAVEPOINTs work.
+
+@contextmanager
+def write_intent():
+    """Transactions begun inside this block will write: on SQLite they take the write lock at BEGIN."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def configure_sqlite(sa_engine: SAEngine) -> None:
+    """Make pysqlite behave: WAL, a busy timeout, explicit BEGIN, ``BEGIN IMMEDIATE`` for writers.
+
+    pysqlite's own transaction handling starts transactions lazily, so two
+    writers can both read an instance and then fail on upgrade.  A step that
+    will write takes the write lock at ``BEGIN IMMEDIATE`` (SQLite's equivalent
+    of locking the instance row); readers begin deferred and, in WAL mode,
+    never block writers.  Emitting BEGIN ourselves also makes SAVEPOINTs work.
     """
     if sa_engine.dialect.name != "sqlite":
         return
@@ -73,7 +89,7 @@ def configure_sqlite(sa_engine: SAEngine) -> None:
 
     @event.listens_for(sa_engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
 def utcnow() -> datetime:

@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from .db import utcnow
+from .db import utcnow, write_intent
 from .errors import Conflict, EngineError, FormInvalid, NotAllowed, NotFound
 from .expressions import SAFE_BUILTINS
 from .models import (AuditEvent, Incident, InboxTask, Message, ProcessDefinition,
@@ -436,12 +436,13 @@ class ProcessEngine:
             if session.new or session.dirty or session.deleted:
                 raise RuntimeError("engine step started with unsaved changes in the session")
             session.rollback()  # end a read-only transaction so the step starts fresh and locked
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        with write_intent():
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
     def _lock_instance(self, session: Session, instance_id: int, *, skip_locked: bool = False):
         query = sa.select(ProcessInstance).where(ProcessInstance.id == instance_id)

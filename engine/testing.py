@@ -83,6 +83,7 @@ class Case:
     def __init__(self, harness: "ProcessHarness", instance_id: int):
         self.harness = harness
         self.id = instance_id
+        harness.cases.append(self)
 
     def _instance(self) -> ProcessInstance:
         session = self.harness.session
@@ -158,12 +159,17 @@ class Case:
 class ProcessHarness:
     """Start processes and move them along through the engine's public API only."""
 
+    # Harnesses created since the last coverage collection (see ``collect_coverage``).
+    live: list["ProcessHarness"] = []
+
     def __init__(self, engine_factory: Callable[[], ProcessEngine], *, actor: str = "tester",
                  restart_each_step: bool = False):
         self.engine_factory = engine_factory
         self.engine = engine_factory()
         self.actor = actor
         self.restart_each_step = restart_each_step
+        self.cases: list[Case] = []
+        ProcessHarness.live.append(self)
 
     @property
     def session(self):
@@ -185,6 +191,22 @@ class ProcessHarness:
         result = self.engine.start(process_id, actor or self.actor, data, business_key)
         self.after_step()
         return Case(self, result.instance_id)
+
+    def collect_coverage(self, collector) -> None:
+        """Add the paths of every instance this harness started to ``collector``."""
+        for case in self.cases:
+            instance = self.session.get(ProcessInstance, case.id)
+            if instance is None:
+                continue
+            workflow = self.engine.load_workflow(case.id)
+            collector.add_workflow(workflow, instance.definition.sources.keys())
+        self.session.rollback()
+
+    @classmethod
+    def collect_all(cls, collector) -> None:
+        for harness in cls.live:
+            harness.collect_coverage(collector)
+        cls.live.clear()
 
     def fire_timers(self) -> int:
         fired = self.engine.fire_due_timers()
