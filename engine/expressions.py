@@ -57,6 +57,8 @@ def check_python(source: str, *, mode: str, extra_names: set[str] = frozenset())
                     and node.id not in SAFE_BUILTINS and node.id not in SAFE_CONSTANTS \
                     and node.id not in extra_names:
                 raise ExpressionError(f"不允许使用内置名称 {node.id!r}")
+    # Calls are checked after names, so a dunder escape is reported as such.
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Name):

@@ -126,8 +126,10 @@ def _expressions_of(task_spec):
             if condition:
                 yield f"条件（→ {target}）", condition, "eval"
     event_definition = getattr(task_spec, "event_definition", None)
-    if isinstance(event_definition, TimerEventDefinition):
-        yield "定时器表达式", event_definition.expression, "eval"
+    # After an event-based gateway Spiff moves the branches' definitions onto the gateway.
+    for definition in getattr(event_definition, "event_definitions", None) or [event_definition]:
+        if isinstance(definition, TimerEventDefinition):
+            yield f"定时器「{definition.name}」的表达式", definition.expression, "eval"
 
 
 def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registry) -> list[str]:
