@@ -37,6 +37,7 @@ from .expressions import SAFE_BUILTINS
 from .models import (AuditEvent, Incident, InboxTask, Message, ProcessDefinition,
                      ProcessInstance, Timer)
 from .registry import Registry, json_safe
+from . import snapshot
 from .serialization import dump_state, load_state
 from .specs import (DefinitionError, SpecCache, build_parser, bundle_for, check_definition,
                     content_hash, form_key_of, read_directory, waiting_timers)
@@ -121,7 +122,7 @@ class _Step:
     """State of one step while it runs; see :meth:`ProcessEngine._step`."""
 
     def __init__(self, engine: "ProcessEngine", session: Session, instance: ProcessInstance,
-                 workflow: BpmnWorkflow, actor: str, kind: str):
+                 workflow: BpmnWorkflow, actor: str, kind: str, before=None):
         self.engine = engine
         self.session = session
         self.instance = instance
@@ -132,6 +133,9 @@ class _Step:
         self.events: list[tuple[str, str | None, dict]] = []
         self.failures: dict[UUID, str] = {}
         self.fired_timers: set[str] = set()
+        self.completed_by: dict[str, str] = {}
+        self.before = before if before is not None else snapshot.take(workflow)
+        self.business_key_before = instance.business_key
 
     def audit(self, kind: str, task_id: str | None = None, **details: Any) -> None:
         self.events.append((kind, task_id, details))
@@ -255,7 +259,7 @@ class ProcessEngine:
                 created_at=now, updated_at=now)
             session.add(instance)
             session.flush()
-            step = _Step(self, session, instance, workflow, actor, "start")
+            step = _Step(self, session, instance, workflow, actor, "start", snapshot.Snapshot())
             self._attach(step)
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(data or {})
@@ -275,9 +279,7 @@ class ProcessEngine:
             if row is None:
                 raise NotFound("任务不存在")
             with self._step(session, row.instance_id, actor, "complete_task") as step:
-                session.refresh(row)
-                if row.state != "READY":
-                    raise Conflict(f"任务「{row.name}」已处理或已取消，请刷新页面")
+                # The workflow, loaded under the instance lock, decides whether the task is still open.
                 if roles is not None and row.role not in set(roles):
                     raise NotAllowed(f"您没有办理「{row.name}」的权限")
                 if row.assignee and row.assignee != actor:
@@ -296,7 +298,7 @@ class ProcessEngine:
                     updates = validated
                 task.data.update(json_safe(updates))
                 task.run()
-                row.completed_by = actor
+                step.completed_by[row.id] = actor
                 step.audit("task_completed", task_id=row.id, bpmn_id=row.bpmn_id, name=row.name)
                 step.run_engine()
             return step.result
@@ -306,35 +308,42 @@ class ProcessEngine:
         """Record an inbound message and hand it to whichever instance waits for it.
 
         Returns False when the idempotency key was seen before (nothing happens).
-        The message is stored in its own transaction first, so it survives a
+        The message is committed in its own transaction first, so it survives a
         failure of the delivery step and is delivered by a later step or sweep.
         """
         with self._transaction() as session:
             exists = session.scalar(sa.select(Message.id).where(Message.idempotency_key == idempotency_key))
             if exists:
                 return False
-            session.add(Message(name=name, business_key=business_key, payload=payload,
-                                idempotency_key=idempotency_key, received_at=utcnow()))
-        self.deliver_pending(business_key)
+            session.execute(sa.insert(Message).values(
+                name=name, business_key=business_key, payload=payload,
+                idempotency_key=idempotency_key, received_at=utcnow()))
+            instance_ids = self._instances_awaiting(session, business_key)
+        self._offer_messages(instance_ids)
         return True
 
     def deliver_pending(self, business_key: str | None = None) -> int:
-        """Offer pending messages to the running instances of their business key."""
+        """Offer messages that are still kept to the running instances of their business key."""
         with self._transaction() as session:
-            query = (sa.select(ProcessInstance.id)
-                     .join(Message, Message.business_key == ProcessInstance.business_key)
-                     .where(Message.consumed_at.is_(None), ProcessInstance.status != "completed")
-                     .distinct())
-            if business_key is not None:
-                query = query.where(Message.business_key == business_key)
-            instance_ids = list(session.scalars(query))
-        delivered = 0
+            instance_ids = self._instances_awaiting(session, business_key, only_with_pending=True)
+        return self._offer_messages(instance_ids)
+
+    @staticmethod
+    def _instances_awaiting(session: Session, business_key: str | None, only_with_pending: bool = False):
+        query = sa.select(ProcessInstance.id).where(ProcessInstance.status != "completed")
+        if business_key is not None:
+            query = query.where(ProcessInstance.business_key == business_key)
+        if only_with_pending or business_key is None:
+            query = query.where(sa.exists().where(
+                Message.business_key == ProcessInstance.business_key, Message.consumed_at.is_(None)))
+        return list(session.scalars(query.order_by(ProcessInstance.id)))
+
+    def _offer_messages(self, instance_ids) -> int:
         for instance_id in instance_ids:
             with self._transaction() as session:
                 with self._step(session, instance_id, "message", "message") as step:
                     step.run_engine()
-                delivered += 1
-        return delivered
+        return len(instance_ids)
 
     def fire_due_timers(self, limit: int = 100) -> int:
         """Fire every due timer, each exactly once, one instance per transaction."""
@@ -458,11 +467,11 @@ class ProcessEngine:
         cached = self._workflows.pop(instance.id, None)
         try:
             if cached is not None and cached[0] == instance.version:
-                workflow = cached[1]
+                workflow, before = cached[1], cached[2]
             else:
                 spec, subprocess_specs = self._specs_for(session, instance)
-                workflow = load_state(instance.state, spec, subprocess_specs)
-            step = _Step(self, session, instance, workflow, actor, kind)
+                workflow, before = load_state(instance.state, spec, subprocess_specs), None
+            step = _Step(self, session, instance, workflow, actor, kind, before)
             self._attach(step)
             yield step
             step.result = self._finish(step)
@@ -479,7 +488,7 @@ class ProcessEngine:
     def _deliver_pending_messages(self, step: _Step) -> bool:
         """Deliver the oldest pending message the workflow now waits for; True if one was."""
         key = step.instance.business_key
-        if not key:
+        if not key or not snapshot.take(step.workflow).waits_for_message:
             return False
         pending = step.session.scalars(
             sa.select(Message).where(Message.business_key == key, Message.consumed_at.is_(None))
@@ -497,8 +506,11 @@ class ProcessEngine:
     def _finish(self, step: _Step) -> StepResult:
         session, instance, workflow = step.session, step.instance, step.workflow
         now = utcnow()
-        self._record_completed_nodes(step)
-        incidents = self._sync_incidents(step, now)
+        after = snapshot.take(workflow, since=step.started)
+        for task in after.completed_since:
+            step.audit("node_completed", task_id=str(task.id), bpmn_id=task.task_spec.bpmn_id,
+                       name=task.task_spec.bpmn_name)
+        incidents = self._sync_incidents(step, after, now) if (after.errored or step.before.errored) else []
         if workflow.is_completed():
             instance.status = "completed"
             instance.completed_at = instance.completed_at or now
@@ -507,90 +519,85 @@ class ProcessEngine:
             instance.status = "error" if incidents else "running"
         instance.state = dump_state(workflow)
         instance.updated_at = now
-        ready = self._sync_inbox(step, now)
-        self._sync_timers(step, now)
-        for kind, task_id, details in step.events:
-            session.add(AuditEvent(instance_id=instance.id, task_id=task_id, kind=kind,
-                                   actor=step.actor, at=now, details=json_safe(details)))
-        session.flush()
-        self._remember(instance.id, instance.version, workflow)
+        session.flush()  # the instance row first: inbox and timer rows refer to it
+        self._sync_inbox(step, after, now)
+        self._sync_timers(step, after, now)
+        if step.events:
+            session.execute(sa.insert(AuditEvent), [
+                {"instance_id": instance.id, "task_id": task_id, "kind": kind, "actor": step.actor,
+                 "at": now, "details": json_safe(details)} for kind, task_id, details in step.events])
+        self._remember(instance.id, instance.version, workflow, after)
+        ready = [{"id": tid, "bpmn_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name,
+                  "lane": t.task_spec.lane} for tid, t in after.ready_user_tasks.items()]
         return StepResult(instance.id, instance.status, instance.business_key, instance.end_event,
                           ready, incidents)
 
-    def _remember(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
-        # Put back only after commit would be stricter; the caller's rollback path pops it.
-        self._workflows[instance_id] = (version, workflow)
+    def _remember(self, instance_id: int, version: int, workflow: BpmnWorkflow, snap) -> None:
+        # Popped again by ``_step`` if the transaction fails after this point.
+        self._workflows[instance_id] = (version, workflow, snap)
         self._workflows.move_to_end(instance_id)
         while len(self._workflows) > self._workflow_cache_size:
             self._workflows.popitem(last=False)
 
     @staticmethod
     def _end_event_name(workflow: BpmnWorkflow) -> str | None:
-        from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec  # noqa: F401
         for task in workflow.get_tasks(state=TaskState.COMPLETED):
             spec = task.task_spec
             if type(spec).__name__ == "EndEvent" and task.workflow is workflow:
                 return spec.bpmn_name or spec.bpmn_id
         return None
 
-    def _record_completed_nodes(self, step: _Step) -> None:
-        """One audit line per flow node the step got past (the path, for the trail and coverage)."""
-        for task in step.workflow.get_tasks(state=TaskState.COMPLETED):
-            if task.last_state_change >= step.started and task.task_spec.bpmn_id:
-                step.audit("node_completed", task_id=str(task.id), bpmn_id=task.task_spec.bpmn_id,
-                           name=task.task_spec.bpmn_name)
-
-    def _sync_inbox(self, step: _Step, now: datetime) -> list[dict]:
+    def _sync_inbox(self, step: _Step, after, now: datetime) -> None:
+        """Write the difference between the READY user tasks before and after the step."""
         session, instance, workflow = step.session, step.instance, step.workflow
-        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, spec_class=UserTaskMixin)}
-        open_rows = session.scalars(sa.select(InboxTask).where(
-            InboxTask.instance_id == instance.id, InboxTask.state == "READY")).all()
-        for row in open_rows:
-            if row.id in ready:
-                row.business_key = instance.business_key
-                continue
-            task = workflow.get_task_from_id(UUID(row.id))
-            row.state = "COMPLETED" if task is not None and task.state == TaskState.COMPLETED else "CANCELLED"
-            row.completed_at = now
-            if row.state == "CANCELLED":
-                row.completed_by = step.actor
-                step.audit("task_cancelled", task_id=row.id, bpmn_id=row.bpmn_id, name=row.name)
-        known = {row.id for row in open_rows}
-        for task_id, task in ready.items():
-            if task_id in known:
-                continue
-            spec = task.task_spec
-            session.add(InboxTask(
-                id=task_id, instance_id=instance.id, process_id=instance.process_id,
-                business_key=instance.business_key, bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id,
-                lane=spec.lane, role=self.registry.role_for_lane(spec.lane), form_key=form_key_of(spec),
-                state="READY", created_at=now))
-        return [{"id": tid, "bpmn_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name,
-                 "lane": t.task_spec.lane} for tid, t in ready.items()]
+        before = step.before.ready_user_tasks
+        for task_id in before.keys() - after.ready_user_tasks.keys():
+            task = workflow.get_task_from_id(UUID(task_id))
+            completed = task is not None and task.state == TaskState.COMPLETED
+            values = {"state": "COMPLETED" if completed else "CANCELLED", "completed_at": now}
+            if completed:
+                values["completed_by"] = step.completed_by.get(task_id, step.actor)
+            else:
+                values["completed_by"] = step.actor
+                step.audit("task_cancelled", task_id=task_id, bpmn_id=task.task_spec.bpmn_id if task else None)
+            session.execute(sa.update(InboxTask).where(InboxTask.id == task_id).values(**values))
+        if instance.business_key != step.business_key_before:
+            session.execute(sa.update(InboxTask).where(
+                InboxTask.instance_id == instance.id, InboxTask.state == "READY").values(
+                business_key=instance.business_key))
+        new_rows = []
+        for task_id in after.ready_user_tasks.keys() - before.keys():
+            spec = after.ready_user_tasks[task_id].task_spec
+            new_rows.append({
+                "id": task_id, "instance_id": instance.id, "process_id": instance.process_id,
+                "business_key": instance.business_key, "bpmn_id": spec.bpmn_id,
+                "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane,
+                "role": self.registry.role_for_lane(spec.lane), "form_key": form_key_of(spec),
+                "state": "READY", "created_at": now})
+        if new_rows:
+            session.execute(sa.insert(InboxTask), new_rows)
 
-    def _sync_timers(self, step: _Step, now: datetime) -> None:
-        session, instance, workflow = step.session, step.instance, step.workflow
-        waiting = {str(task.id): (task, due) for task, due in waiting_timers(workflow)}
-        rows = session.scalars(sa.select(Timer).where(
-            Timer.instance_id == instance.id, Timer.state == "waiting")).all()
-        for row in rows:
-            if row.task_id in waiting:
-                continue
-            fired = row.task_id in step.fired_timers
-            row.state = "fired" if fired else "cancelled"
-            row.fired_at = now if fired else None
+    def _sync_timers(self, step: _Step, after, now: datetime) -> None:
+        session, instance = step.session, step.instance
+        before = step.before.timers
+        for task_id in before.keys() - after.timers.keys():
+            fired = task_id in step.fired_timers
+            session.execute(sa.update(Timer).where(Timer.task_id == task_id).values(
+                state="fired" if fired else "cancelled", fired_at=now if fired else None))
             if fired:
-                step.audit("timer_fired", task_id=row.task_id, bpmn_id=row.bpmn_id, name=row.name)
-        known = {row.task_id for row in rows}
-        for task_id, (task, due) in waiting.items():
-            if task_id not in known:
-                session.add(Timer(instance_id=instance.id, task_id=task_id, bpmn_id=task.task_spec.bpmn_id,
-                                  name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                                  due_at=due, state="waiting"))
+                task = before[task_id][0]
+                step.audit("timer_fired", task_id=task_id, bpmn_id=task.task_spec.bpmn_id,
+                           name=task.task_spec.bpmn_name)
+        new_rows = [{"instance_id": instance.id, "task_id": task_id, "bpmn_id": task.task_spec.bpmn_id,
+                     "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "due_at": due,
+                     "state": "waiting"}
+                    for task_id, (task, due) in after.timers.items() if task_id not in before]
+        if new_rows:
+            session.execute(sa.insert(Timer), new_rows)
 
-    def _sync_incidents(self, step: _Step, now: datetime) -> list[str]:
-        session, instance, workflow = step.session, step.instance, step.workflow
-        errored = {str(t.id): t for t in workflow.get_tasks(state=TaskState.ERROR)}
+    def _sync_incidents(self, step: _Step, after, now: datetime) -> list[str]:
+        session, instance = step.session, step.instance
+        errored = after.errored
         open_incidents = session.scalars(sa.select(Incident).where(
             Incident.instance_id == instance.id, Incident.status.in_(("open", "failed")))).all()
         messages = []
