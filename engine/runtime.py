@@ -39,7 +39,7 @@ from .models import (AuditEvent, Incident, InboxTask, Message, ProcessDefinition
 from .registry import Registry, json_safe
 from . import snapshot
 from .serialization import dump_state, load_state
-from .specs import (DefinitionError, SpecCache, build_parser, bundle_for, check_definition,
+from .specs import (DefinitionError, SpecCache, build_parser, bundle_for, check_decisions, check_definition,
                     content_hash, form_key_of, read_directory, waiting_timers)
 
 log = logging.getLogger(__name__)
@@ -196,6 +196,7 @@ class ProcessEngine:
         parser = build_parser(sources)
         process_ids = parser.get_process_ids()
         problems = [p for pid in process_ids for p in check_definition(parser, pid, self.registry)]
+        problems += check_decisions(sources, self.registry)
         if problems:
             raise DefinitionError(sorted(set(problems)))
         results = []

@@ -158,6 +158,44 @@ def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registr
     return problems
 
 
+def check_decisions(sources: dict[str, str], registry: Registry) -> list[str]:
+    """Every cell of every DMN table, checked like any other expression.
+
+    Input entries may be unary tests (``>= 100``) or use ``?`` for the input value,
+    as SpiffWorkflow's DMN engine allows; they are checked in that form.
+    """
+    problems: list[str] = []
+    allowed = set(registry.expression_globals) | {"dmninputexpr"}
+    for name in sorted(n for n in sources if n.endswith(".dmn")):
+        try:
+            root = _parse_xml(name, sources[name])
+        except DefinitionError as err:
+            problems.extend(err.problems)
+            continue
+        for element in root.iter():
+            tag = etree.QName(element).localname
+            if tag not in ("inputExpression", "inputEntry", "outputEntry"):
+                continue
+            text_node = next((c for c in element if etree.QName(c).localname == "text"), None)
+            text = (text_node.text or "").strip() if text_node is not None else ""
+            if not text or text == "-":
+                continue
+            candidates = [text.replace("?", "dmninputexpr")]
+            if tag == "inputEntry":
+                candidates.append(f"dmninputexpr {text}")
+            errors = []
+            for candidate in candidates:
+                try:
+                    check_python(candidate, mode="eval", extra_names=allowed)
+                    break
+                except ExpressionError as err:
+                    errors.append(str(err))
+            else:
+                reason = next((e for e in errors if not e.startswith("语法错误")), errors[0])
+                problems.append(f"{name}: 决策表单元格 {element.get('id')} `{text}` 不安全或无效: {reason}")
+    return problems
+
+
 def bundle_for(parser: SpiffBpmnParser, sources: dict[str, str], process_id: str) -> dict[str, str]:
     """The files ``process_id`` needs, out of everything parsed."""
     spec = parser.get_spec(process_id)
@@ -188,6 +226,7 @@ def validate_sources(sources: dict[str, str], registry: Registry) -> ValidationR
             report.problems.extend(check_definition(parser, process_id, registry))
         except ValidationException as err:
             report.problems.append(f"{process_id}: {err}")
+    report.problems.extend(check_decisions(sources, registry))
     if not report.processes:
         report.problems.append("没有找到可执行的流程（isExecutable=\"true\"）")
     return report

@@ -22,7 +22,7 @@ def problems_of(xml: str, registry) -> list[str]:
 def test_clean_diagram_passes(registry):
     report = validate_sources(read_directory(DIAGRAMS), registry)
     assert report.ok, report.problems
-    assert report.processes == {"order": "测试订单"}
+    assert report.processes == {"order": "测试订单", "discount_flow": "测试折扣"}
 
 
 def test_doctype_is_refused(registry):
@@ -67,7 +67,7 @@ def test_xsd_errors_are_reported(registry):
 
 def test_unchanged_bundle_makes_no_new_version_and_instances_keep_theirs(harness):
     engine = harness.engine
-    [same] = engine.deploy(read_directory(DIAGRAMS))
+    same = {r.process_id: r for r in engine.deploy(read_directory(DIAGRAMS))}["order"]
     assert (same.version, same.created) == (1, False)
     old_case = harness.start("order")
     changed = order_xml().replace('name="填写订单"', 'name="填写订单（新）"')
@@ -86,5 +86,5 @@ def test_deploy_refuses_and_stores_nothing(harness, registry):
     with pytest.raises(DefinitionError) as err:
         engine.deploy({"order.bpmn": bad})
     assert any("charge_card" in p for p in err.value.problems)
-    [again] = engine.deploy(read_directory(DIAGRAMS))
+    again = {r.process_id: r for r in engine.deploy(read_directory(DIAGRAMS))}["order"]
     assert again.version == 1
