@@ -40,7 +40,7 @@ from .registry import Registry, json_safe
 from . import snapshot
 from .serialization import dump_state, load_state
 from .specs import (DefinitionError, SpecCache, build_parser, bundle_for, check_decisions, check_definition,
-                    content_hash, form_key_of, read_directory, waiting_timers)
+                    content_hash, form_key_of, read_directory)
 
 log = logging.getLogger(__name__)
 
@@ -136,17 +136,19 @@ class _Step:
         self.completed_by: dict[str, str] = {}
         self.before = before if before is not None else snapshot.take(workflow)
         self.business_key_before = instance.business_key
+        self.after: snapshot.Snapshot | None = None
 
     def audit(self, kind: str, task_id: str | None = None, **details: Any) -> None:
         self.events.append((kind, task_id, details))
 
     def run_engine(self) -> None:
         """Run automatic tasks, fire due timers, take in waiting messages, until nothing moves."""
-        engine = self.engine
+        self._fire_due_timers()
         while True:
-            self._fire_due_timers()
             self._do_engine_steps()
-            if not engine._deliver_pending_messages(self):
+            # One walk over the task tree per round; _finish reuses the last one.
+            self.after = snapshot.take(self.workflow, since=self.started)
+            if not self.engine._deliver_pending_messages(self):
                 break
 
     def _do_engine_steps(self) -> None:
@@ -161,7 +163,8 @@ class _Step:
 
     def _fire_due_timers(self) -> None:
         now = utcnow()
-        due = [task for task, due_at in waiting_timers(self.workflow) if due_at <= now]
+        due = [task for task, due_at in self.before.timers.values()
+               if due_at <= now and task.state == TaskState.WAITING]
         for task in due:
             # Spiff fires only strictly after the due time; our contract is "at the due time".
             task._set_internal_data(event_fired=True)
@@ -489,7 +492,7 @@ class ProcessEngine:
     def _deliver_pending_messages(self, step: _Step) -> bool:
         """Deliver the oldest pending message the workflow now waits for; True if one was."""
         key = step.instance.business_key
-        if not key or not snapshot.take(step.workflow).waits_for_message:
+        if not key or not step.after.waits_for_message:
             return False
         pending = step.session.scalars(
             sa.select(Message).where(Message.business_key == key, Message.consumed_at.is_(None))
@@ -507,7 +510,7 @@ class ProcessEngine:
     def _finish(self, step: _Step) -> StepResult:
         session, instance, workflow = step.session, step.instance, step.workflow
         now = utcnow()
-        after = snapshot.take(workflow, since=step.started)
+        after = step.after or snapshot.take(workflow, since=step.started)
         for task in after.completed_since:
             step.audit("node_completed", task_id=str(task.id), bpmn_id=task.task_spec.bpmn_id,
                        name=task.task_spec.bpmn_name)

@@ -123,8 +123,9 @@ def _expressions_of(task_spec):
             yield f"参数 {pid}", param["value"], "eval"
     if isinstance(task_spec, MultiChoice):
         for condition, target in task_spec.cond_task_specs:
-            if condition:
-                yield f"条件（→ {target}）", condition, "eval"
+            expression = condition.args[0] if hasattr(condition, "args") else condition
+            if isinstance(expression, str) and expression:
+                yield f"条件（→ {target}）", expression, "eval"
     event_definition = getattr(task_spec, "event_definition", None)
     # After an event-based gateway Spiff moves the branches' definitions onto the gateway.
     for definition in getattr(event_definition, "event_definitions", None) or [event_definition]:
