@@ -143,7 +143,7 @@ class _Step:
 
     def run_engine(self) -> None:
         """Run automatic tasks, fire due timers, take in waiting messages, until nothing moves."""
-        self._fire_due_timers()
+        self.fire_due_timers()
         while True:
             self._do_engine_steps()
             # One walk over the task tree per round; _finish reuses the last one.
@@ -161,7 +161,7 @@ class _Step:
             log.warning("instance %s: task %s failed: %s", self.instance.id,
                         getattr(err.task, "id", None), err)
 
-    def _fire_due_timers(self) -> None:
+    def fire_due_timers(self) -> bool:
         now = utcnow()
         due = [task for task, due_at in self.before.timers.values()
                if due_at <= now and task.state == TaskState.WAITING]
@@ -171,6 +171,7 @@ class _Step:
             self.fired_timers.add(str(task.id))
         if due:
             self.workflow.refresh_timers()
+        return bool(due)
 
 
 class ProcessEngine:
@@ -283,6 +284,9 @@ class ProcessEngine:
             if row is None:
                 raise NotFound("任务不存在")
             with self._step(session, row.instance_id, actor, "complete_task") as step:
+                # A deadline that passed before this step wins over the person's late click.
+                if step.fire_due_timers():
+                    step._do_engine_steps()
                 # The workflow, loaded under the instance lock, decides whether the task is still open.
                 if roles is not None and row.role not in set(roles):
                     raise NotAllowed(f"您没有办理「{row.name}」的权限")

@@ -1,0 +1,35 @@
+"""粤信签 e-signature: orders, the signing link each party's QR code opens, signed callbacks.
+
+The sandbox plays the e-sign service on this machine: its page (web/sandbox)
+shows the document, checks 微警认证 (name + ID number must match the party),
+simulates the face check, and posts a callback signed with HMAC-SHA256 over the
+raw body with the shared secret, the way the real service would.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def signing_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/sandbox/esign/{token}"
+
+
+def callback_body(order_no: str, party_id: int, token: str, signed_at: str) -> bytes:
+    return json.dumps({"event": "签名成功", "order_no": order_no, "party_id": party_id,
+                       "token": token, "signed_at": signed_at},
+                      ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def sign(body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, signature: str | None, secret: str) -> bool:
+    return bool(signature) and hmac.compare_digest(sign(body, secret), signature)

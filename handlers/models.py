@@ -1,0 +1,213 @@
+"""Housing domain tables: accounts, the sandbox property registry, contracts, parties, e-sign orders.
+
+Nothing is ever physically deleted: a deleted or cancelled contract keeps its
+row, its parties and its orders, and the engine keeps the audit trail.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine.db import Base, UTCDateTime, utcnow
+
+Money = sa.Numeric(14, 2)
+Share = sa.Numeric(7, 4)
+
+# Contract statuses, in the guide's words.
+DRAFT, SUBMITTED, FILED, CANCELLED, DELETED = "草稿", "已提交", "已签约", "已注销", "已删除"
+# E-contract order statuses.
+ORDER_WAITING, ORDER_SIGNED, ORDER_CANCELLED = "已创建订单，待签字", "订单已经完成签字", "已注销"
+PARTY_WAITING, PARTY_SIGNED = "待签字", "签名成功"
+
+
+class DomainError(ValueError):
+    """A business rule refused the change; the message is shown to the person."""
+
+
+class Account(Base):
+    __tablename__ = "account"
+    __table_args__ = (sa.UniqueConstraint("id_type", "id_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # 粤省事 (mainland, WeChat scan) | 账号密码 (HK/Macau/Taiwan, foreign) | 法人 | 工作人员
+    login_kind: Mapped[str] = mapped_column(sa.String(20))
+    unified_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    username: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    id_type: Mapped[str] = mapped_column(sa.String(30))
+    id_number: Mapped[str] = mapped_column(sa.String(30))
+    phone: Mapped[str | None] = mapped_column(sa.String(30))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(256))
+    roles: Mapped[str] = mapped_column(sa.String(100), default="citizen")  # comma-separated
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def role_list(self) -> list[str]:
+        return [r for r in (self.roles or "").split(",") if r]
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+
+class RegistryProperty(Base):
+    """A record of the sandbox 不动产登记 registry (the real registry is an external system)."""
+
+    __tablename__ = "registry_property"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_no: Mapped[str] = mapped_column(sa.String(100), unique=True)  # normalised
+    check_code: Mapped[str] = mapped_column(sa.String(20))
+    unit_no: Mapped[str] = mapped_column(sa.String(28), unique=True)
+    owners: Mapped[list] = mapped_column(sa.JSON)  # [{name, id_type, id_number, share}]
+    location: Mapped[str] = mapped_column(sa.String(300))
+    use: Mapped[str] = mapped_column(sa.String(50))  # 住宅 / 商业 / 工业用地 …
+    kind: Mapped[str] = mapped_column(sa.String(10), default="房屋")  # 房屋 | 土地
+    floor: Mapped[str | None] = mapped_column(sa.String(30))
+    building_area: Mapped[Decimal | None] = mapped_column(sa.Numeric(10, 2))
+    inner_area: Mapped[Decimal | None] = mapped_column(sa.Numeric(10, 2))
+    land_use_type: Mapped[str | None] = mapped_column(sa.String(30))
+    land_use_term: Mapped[str | None] = mapped_column(sa.String(60))
+    # A pending non-sale registration (e.g. 赠与) that keeps the home out of existing-home sale.
+    restriction: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class Contract(Base):
+    __tablename__ = "contract"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_no: Mapped[str] = mapped_column(sa.String(30), unique=True)
+    instance_id: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
+    property_id: Mapped[int] = mapped_column(sa.ForeignKey("registry_property.id"))
+    channel: Mapped[str] = mapped_column(sa.String(10))  # 线上 | 线下
+    status: Mapped[str] = mapped_column(sa.String(10), default=DRAFT, index=True)
+    created_by: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deletion_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deletion_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancellation_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+    # 《广东省房地产买卖合同》 terms; None until the contract form is filled.
+    co_ownership: Mapped[str | None] = mapped_column(sa.String(10))  # 单独所有 / 共同共有 / 按份共有
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    payment_method: Mapped[str | None] = mapped_column(sa.String(10))
+    deposit: Mapped[Decimal | None] = mapped_column(Money)
+    delivery_date: Mapped[date | None] = mapped_column(sa.Date)
+    tax_bearer: Mapped[str | None] = mapped_column(sa.String(60))
+    default_liability: Mapped[str | None] = mapped_column(sa.Text)
+    dispute_resolution: Mapped[str | None] = mapped_column(sa.String(10))
+    supplementary_terms: Mapped[str | None] = mapped_column(sa.Text)
+    applicant: Mapped[dict | None] = mapped_column(sa.JSON)
+    rating: Mapped[dict | None] = mapped_column(sa.JSON)
+    fund_supervised: Mapped[bool | None] = mapped_column(sa.Boolean)
+    supervision_bank: Mapped[str | None] = mapped_column(sa.String(30))
+    notes_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    home: Mapped[RegistryProperty] = relationship()
+    parties: Mapped[list["ContractParty"]] = relationship(
+        back_populates="contract", order_by="ContractParty.position", cascade="all, delete-orphan")
+
+    @property
+    def active_parties(self) -> list["ContractParty"]:
+        return [p for p in self.parties if p.active]
+
+    @property
+    def sellers(self) -> list["ContractParty"]:
+        return [p for p in self.active_parties if p.side == "卖方"]
+
+    @property
+    def buyers(self) -> list["ContractParty"]:
+        return [p for p in self.active_parties if p.side == "买方"]
+
+    def ensure_editable(self) -> None:
+        """Key facts are fixed once the contract is submitted for signing or filed."""
+        if self.status != DRAFT:
+            raise DomainError(f"合同{self.contract_no}当前状态为「{self.status}」，不能修改；"
+                              "已签约的合同如需更改，须先注销网签备案后重新签订")
+
+    def summary(self) -> dict:
+        """What task data carries about the contract (small; the row is the truth)."""
+        return {"id": self.id, "contract_no": self.contract_no, "status": self.status,
+                "deletion_deadline": self.deletion_deadline.isoformat()}
+
+
+class ContractParty(Base):
+    __tablename__ = "contract_party"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"), index=True)
+    side: Mapped[str] = mapped_column(sa.String(4))  # 卖方 | 买方
+    position: Mapped[int] = mapped_column(sa.Integer, default=0)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    id_type: Mapped[str] = mapped_column(sa.String(30))
+    id_number: Mapped[str] = mapped_column(sa.String(30))
+    phone: Mapped[str | None] = mapped_column(sa.String(30))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    share: Mapped[Decimal | None] = mapped_column(Share)
+    is_minor: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    agent_name: Mapped[str | None] = mapped_column(sa.String(100))
+    agent_id_number: Mapped[str | None] = mapped_column(sa.String(30))
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"), index=True)
+    # A buyer taken off the contract while editing stays on record (an old order may name them).
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+
+    contract: Mapped[Contract] = relationship(back_populates="parties")
+
+
+class ESignOrder(Base):
+    """An 粤信签 e-contract order: one per signing round of a contract."""
+
+    __tablename__ = "esign_order"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_no: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(sa.Integer, index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(10))  # 签约 | 注销
+    status: Mapped[str] = mapped_column(sa.String(20), default=ORDER_WAITING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    signatures: Mapped[list["ESignSignature"]] = relationship(
+        back_populates="order", order_by="ESignSignature.id", cascade="all, delete-orphan")
+    contract: Mapped[Contract] = relationship()
+
+    def summary(self) -> dict:
+        signed = sum(1 for s in self.signatures if s.status == PARTY_SIGNED)
+        return {"order_no": self.order_no, "status": self.status, "signed": signed,
+                "total": len(self.signatures)}
+
+
+class ESignSignature(Base):
+    __tablename__ = "esign_signature"
+    __table_args__ = (sa.UniqueConstraint("order_id", "party_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("esign_order.id"), index=True)
+    party_id: Mapped[int] = mapped_column(sa.ForeignKey("contract_party.id"))
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)  # in the QR code's URL
+    status: Mapped[str] = mapped_column(sa.String(10), default=PARTY_WAITING)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[ESignOrder] = relationship(back_populates="signatures")
+    party: Mapped[ContractParty] = relationship()
+
+
+class ContractSequence(Base):
+    """Per-day counter behind contract numbers (ZS + yyyymmdd + 5 digits)."""
+
+    __tablename__ = "contract_sequence"
+
+    day: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(sa.Integer, default=0)

@@ -1,0 +1,212 @@
+"""Service-task handlers: the work behind each system step of the diagrams.
+
+Each is ``fn(ctx, **params) -> dict`` and runs inside the engine step's
+transaction (and a savepoint); a retry after a failure runs it again, so each
+is idempotent: it looks for what an earlier attempt made before making it.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .adapters import esign
+from .adapters.registry import SandboxPropertyRegistry
+from .deadlines import BEIJING, deletion_deadline
+from .models import (DELETED, DRAFT, FILED, ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, PARTY_SIGNED,
+                     SUBMITTED, Account, Contract, ContractParty, ContractSequence, DomainError, ESignOrder,
+                     ESignSignature, RegistryProperty)
+from .validation import same_person_id
+
+OUT_OF_SCOPE = "房屋赠与、土地买卖等不属于存量房网签的范围，请按不动产登记部门要求办理"
+
+
+def _starter(ctx) -> Account:
+    account = ctx.session.get(Account, int(ctx.instance.started_by))
+    if account is None:
+        raise DomainError("发起人账号不存在")
+    return account
+
+
+def verify_property(ctx, query_mode, certificate_no=None, check_code=None, unit_no=None, owner_name=None,
+                    first_generation_id=False, business_type="存量房买卖") -> dict:
+    """「房源验证」: find the home and check the signed-in seller owns it."""
+    account = _starter(ctx)
+    registry = SandboxPropertyRegistry(ctx.session)
+    if query_mode == "姓名+不动产单元号":
+        found = registry.by_unit(owner_name or account.name, unit_no)
+        owner_ok = found is not None and any(
+            o["name"] == account.name and same_person_id(account.id_number, o["id_number"], False)
+            for o in found.owners)
+        not_found = "未查询到房源，请核对权属人姓名和不动产单元号（可向不动产登记部门查询）"
+    else:
+        found = registry.by_certificate(certificate_no, check_code)
+        owner_ok = found is not None and any(
+            o["name"] == account.name and same_person_id(account.id_number, o["id_number"], bool(first_generation_id))
+            for o in found.owners)
+        not_found = "未查询到房源，请核对房产证号或不动产权证号及校验码"
+    if found is None:
+        return {"found": False, "in_scope": False, "property_id": None, "message": not_found}
+    if not owner_ok:
+        hint = "" if first_generation_id else "；如果产权证书上的证件号码为一代身份证，请勾选「如果查询房源失败、且房产证上的证件号码为一代身份证」后再查询"
+        return {"found": False, "in_scope": False, "property_id": None,
+                "message": "产权证书上的权属人与当前登录账号的姓名、证件号码不一致" + hint}
+    in_scope = business_type == "存量房买卖" and found.kind == "房屋" and not found.restriction
+    message = "" if in_scope else (f"{found.restriction}：{OUT_OF_SCOPE}" if found.restriction else OUT_OF_SCOPE)
+    ctx.audit("property_verified", property_id=found.id, in_scope=in_scope)
+    return {"found": True, "in_scope": in_scope, "property_id": found.id, "message": message}
+
+
+def _next_contract_no(ctx) -> str:
+    day = ctx.now().astimezone(BEIJING).strftime("%Y%m%d")
+    sequence = ctx.session.get(ContractSequence, day, with_for_update=True)
+    if sequence is None:
+        sequence = ContractSequence(day=day, last=0)
+        ctx.session.add(sequence)
+    sequence.last += 1
+    return f"ZS{day}{sequence.last:05d}"
+
+
+def create_contract(ctx, property_id, channel="线上") -> dict:
+    """A draft contract for the verified home, its sellers taken from the registry."""
+    existing = ctx.session.scalars(sa.select(Contract).where(Contract.instance_id == ctx.instance.id)).first()
+    if existing is not None:
+        ctx.set_business_key(existing.contract_no)
+        return existing.summary()
+    home = ctx.session.get(RegistryProperty, property_id)
+    account = _starter(ctx)
+    now = ctx.now()
+    contract = Contract(contract_no=_next_contract_no(ctx), instance_id=ctx.instance.id, property_id=home.id,
+                        channel=channel, status=DRAFT, created_by=account.id, created_at=now, updated_at=now,
+                        deletion_deadline=deletion_deadline(now))
+    for position, owner in enumerate(home.owners, start=1):
+        is_starter = owner["name"] == account.name
+        contract.parties.append(ContractParty(
+            side="卖方", position=position, name=owner["name"], id_type=owner.get("id_type", "居民身份证"),
+            id_number=account.id_number if is_starter else owner["id_number"],
+            share=owner.get("share"), account_id=account.id if is_starter else None))
+    ctx.session.add(contract)
+    ctx.session.flush()
+    ctx.set_business_key(contract.contract_no)
+    ctx.audit("contract_created", contract_no=contract.contract_no, deadline=contract.deletion_deadline.isoformat())
+    return contract.summary()
+
+
+def _contract(ctx, contract_id) -> Contract:
+    contract = ctx.session.get(Contract, contract_id)
+    if contract is None:
+        raise DomainError(f"合同{contract_id}不存在")
+    return contract
+
+
+def submit_contract(ctx, contract_id) -> dict:
+    """「提交」「确定」: the draft is complete and goes to signing (or to the window)."""
+    contract = _contract(ctx, contract_id)
+    if contract.status == DRAFT:
+        missing = [label for label, value in (("买卖合同", contract.price), ("申请人信息", contract.applicant),
+                                              ("好差评信息", contract.rating),
+                                              ("资金监管信息", contract.fund_supervised),
+                                              ("注意事项", contract.notes_acknowledged_at))
+                   if value is None]
+        if missing or not contract.buyers:
+            raise DomainError("以下信息尚未填写完整：" + "、".join(missing or ["买方"]))
+        contract.status = SUBMITTED
+        contract.submitted_at = ctx.now()
+    return contract.summary()
+
+
+def create_esign_order(ctx, contract_id) -> dict:
+    """「生成电子合同订单」: one 粤信签 order, one signature slot per party."""
+    contract = _contract(ctx, contract_id)
+    open_order = ctx.session.scalars(sa.select(ESignOrder).where(
+        ESignOrder.instance_id == ctx.instance.id, ESignOrder.status == ORDER_WAITING)).first()
+    if open_order is not None:
+        return open_order.summary()
+    purpose = "注销" if "cancellation" in ctx.instance.process_id else "签约"
+    count = ctx.session.scalar(sa.select(sa.func.count()).select_from(ESignOrder).where(
+        ESignOrder.contract_id == contract.id)) or 0
+    order = ESignOrder(order_no=f"YXQ{contract.contract_no[2:]}{count + 1:02d}", contract_id=contract.id,
+                       instance_id=ctx.instance.id, purpose=purpose, status=ORDER_WAITING, created_at=ctx.now())
+    for party in contract.active_parties:
+        order.signatures.append(ESignSignature(party_id=party.id, token=esign.new_token()))
+    ctx.session.add(order)
+    ctx.session.flush()
+    ctx.audit("esign_order_created", order_no=order.order_no, parties=len(order.signatures))
+    return order.summary()
+
+
+def _order(ctx, order_no) -> ESignOrder:
+    order = ctx.session.scalars(sa.select(ESignOrder).where(ESignOrder.order_no == order_no)).first()
+    if order is None:
+        raise DomainError(f"电子合同订单{order_no}不存在")
+    return order
+
+
+def record_signature(ctx, order_no, party_id) -> dict:
+    """A party's 「签名成功」; a repeated callback changes nothing."""
+    order = _order(ctx, order_no)
+    signature = next((s for s in order.signatures if s.party_id == int(party_id)), None)
+    if signature is None:
+        raise DomainError(f"订单{order_no}中没有当事人{party_id}")
+    if signature.status != PARTY_SIGNED and order.status == ORDER_WAITING:
+        signature.status = PARTY_SIGNED
+        signature.signed_at = ctx.now()
+        if all(s.status == PARTY_SIGNED for s in order.signatures):
+            order.status = ORDER_SIGNED
+            order.completed_at = ctx.now()
+    return order.summary()
+
+
+def cancel_esign_order(ctx, order_no) -> dict:
+    """「注销电子合同订单」: only before every party has signed; the contract can be edited again."""
+    order = _order(ctx, order_no)
+    if order.status == ORDER_SIGNED:
+        raise DomainError("订单已经完成签字，不能注销，请提交")
+    if order.status == ORDER_WAITING:
+        order.status = ORDER_CANCELLED
+        order.cancelled_at = ctx.now()
+        if order.purpose == "签约" and order.contract.status == SUBMITTED:
+            order.contract.status = DRAFT
+    return order.summary()
+
+
+def delete_contract(ctx, contract_id, reason) -> dict:
+    """Mark the contract 已删除 with the reason; the row and its history stay."""
+    contract = _contract(ctx, contract_id)
+    if contract.status == FILED:
+        raise DomainError("已签约的合同不能删除，只能注销网签备案")
+    if contract.status != DELETED:
+        contract.status = DELETED
+        contract.deleted_at = ctx.now()
+        contract.deletion_reason = reason
+        for order in ctx.session.scalars(sa.select(ESignOrder).where(
+                ESignOrder.contract_id == contract.id, ESignOrder.status == ORDER_WAITING)):
+            order.status = ORDER_CANCELLED
+            order.cancelled_at = ctx.now()
+        ctx.audit("contract_deleted", contract_no=contract.contract_no, reason=reason)
+    return contract.summary()
+
+
+def file_contract(ctx, contract_id) -> dict:
+    """Final 「提交」 after every signature: the contract is 已签约 (signed and filed)."""
+    contract = _contract(ctx, contract_id)
+    if contract.status != FILED:
+        signed = ctx.session.scalars(sa.select(ESignOrder).where(
+            ESignOrder.contract_id == contract.id, ESignOrder.status == ORDER_SIGNED,
+            ESignOrder.purpose == "签约")).first()
+        if contract.channel == "线上" and signed is None:
+            raise DomainError("电子合同订单尚未完成签字，不能备案")
+        contract.status = FILED
+        contract.filed_at = ctx.now()
+        ctx.audit("contract_filed", contract_no=contract.contract_no)
+    return contract.summary()
+
+
+SERVICES = {
+    "verify_property": verify_property,
+    "create_contract": create_contract,
+    "submit_contract": submit_contract,
+    "create_esign_order": create_esign_order,
+    "record_signature": record_signature,
+    "cancel_esign_order": cancel_esign_order,
+    "delete_contract": delete_contract,
+    "file_contract": file_contract,
+}

@@ -1,0 +1,55 @@
+"""The 粤信签 round trip: the sandbox signing page's checks, and accepting the signed callback.
+
+``sandbox_sign`` is what the e-sign service does when a party finishes on the
+phone (微警认证: name and ID number must be the party's); ``accept_callback``
+is what the netsign side does with the callback it receives. The engine then
+gets one ``esign_party_signed`` message, keyed so a repeated callback is ignored.
+"""
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from .adapters import esign
+from .models import ORDER_WAITING, PARTY_SIGNED, DomainError, ESignSignature
+from .validation import normalize_text
+
+MESSAGE = "esign_party_signed"
+
+
+def signature_by_token(session, token: str) -> ESignSignature | None:
+    return session.scalars(sa.select(ESignSignature).where(ESignSignature.token == token)).first()
+
+
+def sandbox_sign(session, token: str, name: str, id_number: str, signed_at: str, secret: str) -> tuple[bytes, str]:
+    """Check 微警认证 and produce the callback body and its HMAC signature."""
+    signature = signature_by_token(session, token)
+    if signature is None:
+        raise DomainError("签署链接无效或已过期")
+    if signature.order.status != ORDER_WAITING:
+        raise DomainError(f"电子合同订单状态为「{signature.order.status}」，不能签署")
+    party = signature.party
+    if normalize_text(name) != party.name or normalize_text(id_number).upper() != party.id_number.upper():
+        raise DomainError("微警认证失败：姓名或证件号码与签署人不一致")
+    body = esign.callback_body(signature.order.order_no, party.id, token, signed_at)
+    return body, esign.sign(body, secret)
+
+
+def accept_callback(session, body: bytes, signature_header: str | None, secret: str) -> tuple[str, dict, str]:
+    """Verify a callback; returns (business key, message payload, idempotency key)."""
+    if not esign.verify(body, signature_header, secret):
+        raise PermissionError("回调签名无效")
+    data = json.loads(body)
+    signature = signature_by_token(session, data.get("token", ""))
+    if signature is None or signature.order.order_no != data.get("order_no") \
+            or signature.party_id != data.get("party_id"):
+        raise DomainError("回调内容与订单不符")
+    contract_no = signature.order.contract.contract_no
+    payload = {"order_no": data["order_no"], "party_id": data["party_id"]}
+    return contract_no, payload, f"esign:{data['order_no']}:{data['party_id']}"
+
+
+def already_signed(session, token: str) -> bool:
+    signature = signature_by_token(session, token)
+    return signature is not None and signature.status == PARTY_SIGNED
