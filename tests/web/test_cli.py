@@ -1,0 +1,53 @@
+"""The netsign command as an operator uses it: init, list, validate, deploy, worker."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.testing import database_url_from_env, throwaway_database
+from web import create_app
+from web.config import TestConfig
+from web.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def cli_app():
+    with throwaway_database(database_url_from_env()) as url:
+        app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def run(app, *args):
+    result = app.test_cli_runner().invoke(args=list(args), catch_exceptions=False)
+    return result
+
+
+def test_init_lists_and_worker(cli_app):
+    result = run(cli_app, "init", "--demo")
+    assert result.exit_code == 0, result.output
+    assert "deployed online_signing v1 (new version)" in result.output and "demo data ready" in result.output
+    again = run(cli_app, "init", "--demo")
+    assert "deployed online_signing v1 (unchanged)" in again.output
+    definitions = run(cli_app, "definitions").output
+    assert "online_signing" in definitions and "签订买卖合同线上" in definitions
+    assert run(cli_app, "worker", "--once").exit_code == 0
+    assert run(cli_app, "tasks").exit_code == 0
+    assert run(cli_app, "instances").exit_code == 0
+
+
+def test_validate_reports_problems_with_element_names(cli_app, tmp_path):
+    bad = (ROOT / "processes" / "online_signing.bpmn").read_text(encoding="utf-8").replace(
+        'serviceTaskOperator id="file_contract"', 'serviceTaskOperator id="file_contract_v2"')
+    path = tmp_path / "online_signing.bpmn"
+    path.write_text(bad, encoding="utf-8")
+    result = run(cli_app, "validate", str(path), str(ROOT / "processes" / "contract_drafting.bpmn"))
+    assert result.exit_code == 1
+    assert "「备案合同」" in result.output and "file_contract_v2" in result.output
+    ok = run(cli_app, "validate")
+    assert ok.exit_code == 0 and ok.output.strip().endswith("OK")
