@@ -295,15 +295,17 @@ class ProcessEngine:
                 task = step.workflow.get_task_from_id(UUID(row.id))
                 if task is None or task.state != TaskState.READY:
                     raise Conflict(f"任务「{row.name}」已处理或已取消，请刷新页面")
+                self._check_four_eyes(session, task.task_spec, row, actor)
                 binding = self.registry.forms[row.form_key]
                 try:
                     validated = binding.schema().load(data or {})
+                    if binding.on_submit is not None:
+                        # A hook may refuse too (it sees the case, the schema does not).
+                        updates = binding.on_submit(StepContext(step, dict(task.data)), validated) or {}
+                    else:
+                        updates = validated
                 except ValidationError as err:
                     raise FormInvalid(err.messages) from err
-                if binding.on_submit is not None:
-                    updates = binding.on_submit(StepContext(step, dict(task.data)), validated) or {}
-                else:
-                    updates = validated
                 task.data.update(json_safe(updates))
                 task.run()
                 step.completed_by[row.id] = actor
@@ -414,6 +416,23 @@ class ProcessEngine:
 
     def hand_over(self, task_id: str, to: str, actor: str, roles: Iterable[str]) -> None:
         self._assign(task_id, to, actor, roles, "task_handed_over")
+
+    @staticmethod
+    def _check_four_eyes(session: Session, task_spec, row: InboxTask, actor: str) -> None:
+        """``spiffworkflow:property name="notCompletedBy" value="<bpmn id>"``: a different person must act.
+
+        The diagram names the earlier task (e.g. the window's acceptance); whoever
+        completed it in this instance may not complete this one.
+        """
+        props = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
+        earlier = props.get("notCompletedBy")
+        if not earlier:
+            return
+        same = session.scalar(sa.select(InboxTask.id).where(
+            InboxTask.instance_id == row.instance_id, InboxTask.bpmn_id.in_(earlier.split(",")),
+            InboxTask.state == "COMPLETED", InboxTask.completed_by == actor).limit(1))
+        if same:
+            raise NotAllowed(f"四眼原则：您办理过本业务的前一环节，不能再办理「{row.name}」，请由其他人员办理")
 
     def _assign(self, task_id, assignee, actor, roles, kind) -> None:
         with self._transaction() as session:

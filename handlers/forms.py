@@ -283,6 +283,93 @@ class AfterCancelForm(FormSchema):
     after_cancel_action = choice("后续操作", ["修改合同", "删除合同"], required=True)
 
 
+# ---------------------------------------------------------------- 窗口、审核、注销
+
+class WindowIntakeForm(FormSchema):
+    """The window's identity and representation check (guide §3 (七), §5)."""
+
+    identities_checked = must_be_true("请核验双方本人有效身份证件原件后勾选")
+    any_minor = fields.Boolean(load_default=False, error_messages=msgs("是否有未成年人"))
+    parents_present = fields.Boolean(load_default=False, error_messages=msgs("父母双方是否到场"))
+    any_agent = fields.Boolean(load_default=False, error_messages=msgs("是否委托他人办理"))
+    poa_matter = text("公证委托书注明的委托事项", 100, load_default=None, allow_none=True)
+
+    @validates_schema
+    def _agent_needs_matter(self, data, **_):
+        if data["any_agent"] and not (data.get("poa_matter") or "").strip():
+            raise ValidationError({"poa_matter": ["委托他人办理时，请填写公证委托书上注明的委托事项"]})
+
+
+def accept_signing_intake(ctx, data: dict) -> dict:
+    facts = {k: data.get(k) for k in ("any_minor", "parents_present", "any_agent")}
+    facts["poa_matter"] = (data.get("poa_matter") or "").strip() or None
+    ctx.audit("window_intake", **facts)
+    return {**facts, "material_flow": "签约", "window_refusal": None}
+
+
+class OfflineCancelIntakeForm(WindowIntakeForm):
+    contract_no = text("合同编号", 30, required=True)
+    cancellation_reason = text("注销原因", 500, required=True)
+
+
+def accept_cancel_intake(ctx, data: dict) -> dict:
+    facts = accept_signing_intake(ctx, data)
+    return {**facts, "material_flow": "注销", "fund_supervised": None,
+            "contract_no": data["contract_no"].strip().upper(), "cancellation_reason": data["cancellation_reason"]}
+
+
+class WindowMaterialsForm(FormSchema):
+    forms_printed = must_be_true("请打印表格并由双方签字后勾选")
+    uploads = fields.Dict(keys=fields.String(), values=fields.Integer(error_messages=msgs("上传文件编号")),
+                          required=True, error_messages=msgs("材料上传"))
+
+
+def check_materials(ctx, data: dict) -> dict:
+    """Every material the DMN table requires must be ticked and uploaded for this contract."""
+    from .models import Upload
+
+    required = ctx.task_data.get("materials") or []
+    contract_id = ctx.task_data["contract"]["id"]
+    errors = {}
+    for material in required:
+        upload_id = data["uploads"].get(material)
+        upload = ctx.session.get(Upload, upload_id) if upload_id else None
+        if upload is None or upload.contract_id != contract_id or upload.material != material:
+            errors[material] = [f"请上传「{material}」"]
+    if errors:
+        raise ValidationError({"uploads": errors})
+    ctx.audit("materials_uploaded", materials=len(required))
+    return {"uploaded_materials": {m: data["uploads"][m] for m in required}}
+
+
+class ReviewForm(FormSchema):
+    review_decision = choice("审核结果", ["通过", "退回"], required=True)
+    review_reason = text("退回原因", 500, load_default=None, allow_none=True)
+
+    @validates_schema
+    def _reject_needs_reason(self, data, **_):
+        if data["review_decision"] == "退回" and not (data.get("review_reason") or "").strip():
+            raise ValidationError({"review_reason": ["退回时请填写退回原因，窗口人员据此补正"]})
+
+
+def record_review(ctx, data: dict) -> dict:
+    ctx.audit("reviewed", decision=data["review_decision"], reason=data.get("review_reason"))
+    return {"review_decision": data["review_decision"], "review_reason": data.get("review_reason")}
+
+
+class CancelSelectForm(FormSchema):
+    contract_no = text("合同编号", 30, required=True)
+
+
+class CancelReasonForm(FormSchema):
+    cancellation_reason = text("注销原因", 500, required=True)
+    confirmed = must_be_true("请点击「确定」确认提交注销申请")
+
+
+class AfterCancelRequestForm(FormSchema):
+    after_cancel_action = choice("后续操作", ["重新生成电子合同订单", "撤回注销申请"], required=True)
+
+
 FORMS = {
     "business_type": (BusinessTypeForm, None),
     "property_query": (PropertyQueryForm, None),
@@ -296,4 +383,11 @@ FORMS = {
     "generate_order": (EmptyForm, None),
     "after_cancel": (AfterCancelForm, None),
     "final_submit": (ConfirmForm, None),
+    "window_intake": (WindowIntakeForm, accept_signing_intake),
+    "offline_cancel_intake": (OfflineCancelIntakeForm, accept_cancel_intake),
+    "window_materials": (WindowMaterialsForm, check_materials),
+    "review": (ReviewForm, record_review),
+    "cancel_select": (CancelSelectForm, None),
+    "cancel_reason": (CancelReasonForm, None),
+    "after_cancel_request": (AfterCancelRequestForm, None),
 }

@@ -211,3 +211,20 @@ class ContractSequence(Base):
 
     day: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
     last: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class Upload(Base):
+    """A file the window uploaded for a case: signed pages, materials, photos. Never overwritten."""
+
+    __tablename__ = "upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"), index=True)
+    material: Mapped[str] = mapped_column(sa.String(200))
+    original_name: Mapped[str] = mapped_column(sa.String(255))
+    mime: Mapped[str] = mapped_column(sa.String(50))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    storage_path: Mapped[str] = mapped_column(sa.String(500))
+    uploaded_by: Mapped[str] = mapped_column(sa.String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from .adapters import esign
 from .adapters.registry import SandboxPropertyRegistry
 from .deadlines import BEIJING, deletion_deadline
-from .models import (DELETED, DRAFT, FILED, ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, PARTY_SIGNED,
+from .models import (CANCELLED, DELETED, DRAFT, FILED, ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, PARTY_SIGNED,
                      SUBMITTED, Account, Contract, ContractParty, ContractSequence, DomainError, ESignOrder,
                      ESignSignature, RegistryProperty)
 from .validation import same_person_id
@@ -200,6 +200,52 @@ def file_contract(ctx, contract_id) -> dict:
     return contract.summary()
 
 
+def record_refusal(ctx, contract_id, reason) -> dict:
+    """The window could not accept the case; the reason is kept for the trail and shown to the clerk."""
+    ctx.audit("window_refused", contract_id=contract_id, reason=reason)
+    return {"reason": reason, "at": ctx.now().isoformat()}
+
+
+def check_cancellation(ctx, contract_no, channel) -> dict:
+    """May this contract be cancelled this way? Online only for contracts filed online (guide §4)."""
+    contract = ctx.session.scalars(sa.select(Contract).where(
+        Contract.contract_no == (contract_no or "").strip().upper())).first()
+    refusal = None
+    if contract is None:
+        return {"id": None, "contract_no": contract_no, "status": None, "cancellable": False,
+                "reason": f"未找到合同编号为{contract_no}的合同"}
+    if contract.status != FILED:
+        refusal = f"合同状态为「{contract.status}」，只有已签约（已备案）的合同才能注销"
+    elif channel == "线上":
+        if contract.channel != "线上":
+            refusal = "该合同为线下办理备案，不能线上注销，请买卖双方持有效身份证件到交易中心窗口办理线下注销"
+        else:
+            account = _starter(ctx)
+            if all(p.id_number != account.id_number for p in contract.active_parties):
+                refusal = "您不是该合同的当事人，不能申请注销"
+    ctx.set_business_key(contract.contract_no)
+    return {**contract.summary(), "cancellable": refusal is None, "reason": refusal}
+
+
+def cancel_filing(ctx, contract_id, reason) -> dict:
+    """「提交」 after every party signed the cancellation (or the reviewer approved it): 已注销."""
+    contract = _contract(ctx, contract_id)
+    if contract.status != CANCELLED:
+        if contract.status != FILED:
+            raise DomainError(f"合同状态为「{contract.status}」，不能注销")
+        if "online" in ctx.instance.process_id:
+            signed = ctx.session.scalars(sa.select(ESignOrder).where(
+                ESignOrder.instance_id == ctx.instance.id, ESignOrder.status == ORDER_SIGNED,
+                ESignOrder.purpose == "注销")).first()
+            if signed is None:
+                raise DomainError("注销的电子合同订单尚未完成签字，不能提交")
+        contract.status = CANCELLED
+        contract.cancelled_at = ctx.now()
+        contract.cancellation_reason = reason
+        ctx.audit("contract_cancelled", contract_no=contract.contract_no, reason=reason)
+    return {**contract.summary(), "cancellable": False, "reason": None}
+
+
 SERVICES = {
     "verify_property": verify_property,
     "create_contract": create_contract,
@@ -209,4 +255,7 @@ SERVICES = {
     "cancel_esign_order": cancel_esign_order,
     "delete_contract": delete_contract,
     "file_contract": file_contract,
+    "record_refusal": record_refusal,
+    "check_cancellation": check_cancellation,
+    "cancel_filing": cancel_filing,
 }

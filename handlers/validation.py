@@ -119,9 +119,10 @@ def mask_id_number(number: str | None) -> str:
     """440524********0014: enough to recognise, not enough to misuse."""
     if not number:
         return ""
-    if len(number) <= 8:
-        return number[:2] + "*" * (len(number) - 3) + number[-1:]
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    if len(number) >= 15:
+        return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    keep = 2 if len(number) > 5 else 1
+    return number[:keep] + "*" * max(1, len(number) - 2 * keep) + number[-keep:]
 
 
 # ---------------------------------------------------------------- 统一社会信用代码 (GB 32100-2015)

@@ -80,3 +80,50 @@ def sign_all(harness, case):
     for signature in order.signatures:
         assert sign(harness, signature) is True
     return order
+
+
+# ---------------------------------------------------------------- the window
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def draft_offline(case, actor, fund_supervised=True, buyers=None):
+    who = str(actor.id)
+    case.complete("填写买卖合同", contract_form(buyers), actor=who)
+    case.complete("填写申请人信息", {"applicant_name": actor.name, "applicant_phone": "13800001111"}, actor=who)
+    case.complete("填写好差评信息", {"rating_level": "满意"}, actor=who)
+    supervision = {"fund_supervised": True, "supervision_bank": "农村商业银行"} if fund_supervised \
+        else {"fund_supervised": False}
+    case.complete("填写资金监管信息", supervision, actor=who)
+    case.complete("确认注意事项", {"acknowledged": True}, actor=who)
+    case.complete("提交合同", {"confirmed": True}, actor=who)
+
+
+def offline_to_window(harness, seller, fund_supervised=True):
+    case = harness.start("offline_signing", actor=str(seller.id))
+    case.complete("选择业务类型", {"business_type": "存量房买卖"}, actor=str(seller.id))
+    case.complete("查询房源", CERT_ZHANG, actor=str(seller.id))
+    case.complete("确认房源", {}, actor=str(seller.id))
+    draft_offline(case, seller, fund_supervised)
+    return case
+
+
+def upload_materials(harness, case, clerk, skip=(), upload_dir="/tmp/netsign-test-uploads"):
+    """The clerk uploads a scan for every required material (except ``skip``); returns the form data."""
+    from handlers.uploads import store_upload
+    session = harness.session
+    contract_id = case.data()["contract"]["id"]
+    uploads = {}
+    for material in case.data()["materials"]:
+        if material in skip:
+            continue
+        upload = store_upload(session, contract_id=contract_id, material=material, filename="scan.pdf",
+                              data=PDF + material.encode(), uploader=str(clerk.id), upload_dir=upload_dir,
+                              max_bytes=10 * 1024 * 1024)
+        uploads[material] = upload.id
+    session.commit()
+    return {"forms_printed": True, "uploads": uploads}
+
+
+def staff(harness, case, task, who, data, roles):
+    return case.complete(task, data, actor=str(who.id), roles=roles)

@@ -114,14 +114,14 @@ def test_gift_and_land_are_refused(harness, accounts):
     seller = accounts["张伟"]
     gift = harness.start("online_signing", actor=str(seller.id))
     gift.complete("选择业务类型", {"business_type": "房屋赠与"}, actor=str(seller.id))
-    assert gift.end_event == "业务不予受理"
+    assert gift.end_event == "不予受理"
     pending_gift = start_and_verify(harness, seller, {
         "query_mode": "证书号", "certificate_no": "粤(2020)中山市不动产权第0098765号", "check_code": "604281"})
-    assert pending_gift.end_event == "房源不予受理"
+    assert pending_gift.end_event == "不予受理"
     assert "赠与" in pending_gift.data()["verification"]["message"]
     land = start_and_verify(harness, seller, {
         "query_mode": "证书号", "certificate_no": "粤(2024)中山市不动产权第0031415号", "check_code": "141592"})
-    assert land.end_event == "房源不予受理"
+    assert land.end_event == "不予受理"
     assert "土地买卖" in land.data()["verification"]["message"]
     session = harness.session
     assert session.scalar(sa.select(sa.func.count()).select_from(Contract)) == 0

@@ -46,7 +46,8 @@ def test_validate_reports_problems_with_element_names(cli_app, tmp_path):
         'serviceTaskOperator id="file_contract"', 'serviceTaskOperator id="file_contract_v2"')
     path = tmp_path / "online_signing.bpmn"
     path.write_text(bad, encoding="utf-8")
-    result = run(cli_app, "validate", str(path), str(ROOT / "processes" / "contract_drafting.bpmn"))
+    result = run(cli_app, "validate", str(path), str(ROOT / "processes" / "contract_drafting.bpmn"),
+                 str(ROOT / "processes" / "property_verification.bpmn"))
     assert result.exit_code == 1
     assert "「备案合同」" in result.output and "file_contract_v2" in result.output
     ok = run(cli_app, "validate")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 2a59b331d287
+Revision ID: 3e9218c5a5b4
 Revises: 
-Create Date: 2026-11-24 15:06:40.134839
+Create Date: 2026-11-24 15:14:56.788915
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import engine.db
 
 
 # revision identifiers, used by Alembic.
-revision = '2a59b331d287'
+revision = '3e9218c5a5b4'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -273,6 +273,24 @@ def upgrade():
         batch_op.create_index('ix_timer_due', ['state', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_timer_instance_id'), ['instance_id'], unique=False)
 
+    op.create_table('upload',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('material', sa.String(length=200), nullable=False),
+    sa.Column('original_name', sa.String(length=255), nullable=False),
+    sa.Column('mime', sa.String(length=50), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('storage_path', sa.String(length=500), nullable=False),
+    sa.Column('uploaded_by', sa.String(length=100), nullable=False),
+    sa.Column('uploaded_at', engine.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_upload_contract_id_contract')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_upload'))
+    )
+    with op.batch_alter_table('upload', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_upload_contract_id'), ['contract_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_upload_sha256'), ['sha256'], unique=False)
+
     op.create_table('esign_signature',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
@@ -298,6 +316,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_esign_signature_order_id'))
 
     op.drop_table('esign_signature')
+    with op.batch_alter_table('upload', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_upload_sha256'))
+        batch_op.drop_index(batch_op.f('ix_upload_contract_id'))
+
+    op.drop_table('upload')
     with op.batch_alter_table('timer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_timer_instance_id'))
         batch_op.drop_index('ix_timer_due')
