@@ -1,0 +1,240 @@
+"""Printable forms as PDF (reportlab, with the Chinese font embedded) and the amount in capital numerals.
+
+The window prints these for the parties to sign (guide §3 (七), §5); the e-sign
+page shows the same contract data, built by :func:`contract_sections`, so what
+is signed online and what is printed can never differ.
+"""
+from __future__ import annotations
+
+import io
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from .deadlines import beijing
+from .models import Contract
+
+FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+FONT = "WenQuanYiZenHei"
+CENTRE = "中山市房地产交易管理事务中心"
+
+DIGITS = "零壹贰叁肆伍陆柒捌玖"
+UNITS = ["", "拾", "佰", "仟"]
+SECTIONS = ["", "万", "亿", "万亿"]
+
+
+def capital_amount(amount: Decimal) -> str:
+    """人民币大写, following the usual banking rules: 1580000.50 → 壹佰伍拾捌万元伍角."""
+    amount = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if amount < 0:
+        raise ValueError("amount must not be negative")
+    yuan = int(amount)
+    jiao, fen = divmod(int((amount - yuan) * 100), 10)
+    if yuan == 0 and jiao == 0 and fen == 0:
+        return "零元整"
+    words = ""
+    if yuan:
+        groups = []
+        while yuan:
+            groups.append(yuan % 10000)
+            yuan //= 10000
+        need_zero = False
+        for index in range(len(groups) - 1, -1, -1):
+            group = groups[index]
+            if group == 0:
+                need_zero = bool(words)
+                continue
+            if need_zero or (words and group < 1000):
+                words += "零"
+            words += _four_digits(group) + SECTIONS[index]
+            need_zero = False
+        words += "元"
+    if jiao == 0 and fen == 0:
+        return words + "整"
+    if jiao:
+        words += DIGITS[jiao] + "角"
+    elif words:
+        words += "零"
+    if fen:
+        words += DIGITS[fen] + "分"
+    return words
+
+
+def _four_digits(value: int) -> str:
+    out, zero = "", False
+    for position in range(3, -1, -1):
+        digit = value // (10 ** position) % 10
+        if digit == 0:
+            zero = bool(out)
+            continue
+        if zero:
+            out += "零"
+            zero = False
+        out += DIGITS[digit] + UNITS[position]
+    return out
+
+
+# ---------------------------------------------------------------- content shared by print and e-sign
+
+def _money(value) -> str:
+    return f"{Decimal(value):,.2f} 元" if value is not None else "—"
+
+
+def contract_sections(contract: Contract) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The contract as (section title, [(label, value)]): the print form and the e-sign page use it."""
+    home = contract.home
+    parties = []
+    for party in contract.sellers:
+        parties.append(("甲方（卖方）", f"{party.name}　{party.id_type}：{party.id_number}　电话：{party.phone or '—'}"))
+    for party in contract.buyers:
+        share = f"　份额：{party.share}%" if party.share is not None else ""
+        parties.append(("乙方（买方）", f"{party.name}　{party.id_type}：{party.id_number}　电话：{party.phone or '—'}{share}"))
+    parties.append(("共有性质", contract.co_ownership or "—"))
+    price = contract.price
+    return [
+        ("合同当事人", parties),
+        ("房屋基本情况", [
+            ("房屋坐落", home.location), ("不动产权证号", home.certificate_no), ("不动产单元号", home.unit_no),
+            ("规划用途", home.use), ("所在楼层", home.floor or "—"),
+            ("建筑面积", f"{home.building_area} 平方米" if home.building_area else "—"),
+            ("套内面积", f"{home.inner_area} 平方米" if home.inner_area else "—"),
+            ("土地使用权类型", home.land_use_type or "—"), ("土地使用期限", home.land_use_term or "—"),
+        ]),
+        ("价款与付款", [
+            ("成交价格（小写）", _money(price)),
+            ("成交价格（大写）", capital_amount(price) if price is not None else "—"),
+            ("付款方式", contract.payment_method or "—"), ("定金", _money(contract.deposit)),
+            ("资金监管", ("是，" + (contract.supervision_bank or "")) if contract.fund_supervised else "否"),
+        ]),
+        ("交付与责任", [
+            ("房屋交付日期", contract.delivery_date.isoformat() if contract.delivery_date else "—"),
+            ("税费承担", contract.tax_bearer or "—"), ("违约责任", contract.default_liability or "按法律规定承担"),
+            ("争议解决方式", contract.dispute_resolution or "—"),
+            ("补充条款", contract.supplementary_terms or "无"),
+        ]),
+    ]
+
+
+# ---------------------------------------------------------------- PDF rendering
+
+def _font() -> str:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        if not FONT_PATH.exists():
+            raise RuntimeError(f"缺少中文字体 {FONT_PATH}，请安装 Debian 软件包 fonts-wqy-zenhei")
+        pdfmetrics.registerFont(TTFont(FONT, str(FONT_PATH), subfontIndex=0))
+    return FONT
+
+
+def _styles():
+    font = _font()
+    return {
+        "title": ParagraphStyle("title", fontName=font, fontSize=17, leading=24, alignment=TA_CENTER, spaceAfter=4),
+        "sub": ParagraphStyle("sub", fontName=font, fontSize=9, leading=13, alignment=TA_CENTER,
+                              textColor=colors.grey),
+        "head": ParagraphStyle("head", fontName=font, fontSize=11, leading=16, spaceBefore=8, spaceAfter=3),
+        "cell": ParagraphStyle("cell", fontName=font, fontSize=9.5, leading=13),
+        "body": ParagraphStyle("body", fontName=font, fontSize=10.5, leading=17),
+    }
+
+
+def _table(rows, styles, widths=(40 * mm, 130 * mm)) -> Table:
+    data = [[Paragraph(label, styles["cell"]), Paragraph(str(value), styles["cell"])] for label, value in rows]
+    table = Table(data, colWidths=widths)
+    table.setStyle(TableStyle([
+        ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+        ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f1f4f8")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+    ]))
+    return table
+
+
+def _signatures(contract: Contract, styles) -> Table:
+    rows = [[Paragraph(f"{'甲方（卖方）' if p.side == '卖方' else '乙方（买方）'}：{p.name}", styles["cell"]),
+             Paragraph("签字（盖章）：", styles["cell"]), Paragraph("日期：　　年　　月　　日", styles["cell"])]
+            for p in contract.sellers + contract.buyers]
+    table = Table(rows, colWidths=(55 * mm, 60 * mm, 55 * mm), rowHeights=14 * mm)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+                               ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return table
+
+
+def _document(title: str, contract: Contract, body) -> bytes:
+    styles = _styles()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, title=title, author=CENTRE,
+                            leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm, bottomMargin=18 * mm)
+    story = [Paragraph(title, styles["title"]),
+             Paragraph(f"合同编号：{contract.contract_no}　　{CENTRE}", styles["sub"]), Spacer(1, 6)]
+    story.extend(body(styles))
+    story += [Spacer(1, 10), Paragraph("当事人签字", styles["head"]), _signatures(contract, styles)]
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def sale_contract_pdf(contract: Contract) -> bytes:
+    def body(styles):
+        out = []
+        for heading, rows in contract_sections(contract):
+            out += [Paragraph(heading, styles["head"]), _table(rows, styles)]
+        return out
+    return _document("广东省房地产买卖合同", contract, body)
+
+
+def filing_application_pdf(contract: Contract) -> bytes:
+    def body(styles):
+        home = contract.home
+        return [_table([
+            ("申请事项", "存量房买卖合同网签备案（线下办理）"), ("房屋坐落", home.location),
+            ("不动产权证号", home.certificate_no), ("成交价格", f"{_money(contract.price)}（{capital_amount(contract.price) if contract.price is not None else '—'}）"),
+            ("卖方", "、".join(p.name for p in contract.sellers)), ("买方", "、".join(p.name for p in contract.buyers)),
+            ("合同创建时间", beijing(contract.created_at)),
+        ], styles),
+            Paragraph("申请人承诺所提交的材料真实、有效，如有虚假，愿承担相应法律责任。", styles["body"])]
+    return _document("线下办理存量房买卖合同备案申请表", contract, body)
+
+
+def supervision_waiver_pdf(contract: Contract) -> bytes:
+    def body(styles):
+        return [Paragraph(
+            f"买卖双方就坐落于{contract.home.location}的房屋（合同编号{contract.contract_no}，成交价格"
+            f"{capital_amount(contract.price) if contract.price is not None else '—'}）的交易，经协商一致，"
+            "自愿放弃办理存量房交易资金监管，由此产生的交易资金风险由买卖双方自行承担。", styles["body"])]
+    return _document("自愿放弃存量房交易资金监管的共同声明", contract, body)
+
+
+def cancellation_application_pdf(contract: Contract) -> bytes:
+    def body(styles):
+        return [_table([
+            ("申请事项", "注销存量房买卖合同网签备案（线下办理）"), ("房屋坐落", contract.home.location),
+            ("合同编号", contract.contract_no), ("备案时间", beijing(contract.filed_at) if contract.filed_at else "—"),
+            ("注销原因", contract.cancellation_reason or "　"),
+        ], styles)]
+    return _document("线下办理存量房买卖合同备案注销申请表", contract, body)
+
+
+def termination_agreement_pdf(contract: Contract) -> bytes:
+    def body(styles):
+        return [Paragraph(
+            f"甲乙双方于{beijing(contract.created_at)[:10]}签订的《广东省房地产买卖合同》（合同编号{contract.contract_no}），"
+            f"房屋坐落于{contract.home.location}。现经双方协商一致，同意终止履行该合同，并共同申请注销该合同的网签备案。"
+            "双方就合同终止后的定金、房款返还等事宜已自行协商处理完毕，互不追究。", styles["body"])]
+    return _document("存量房买卖合同终止协议", contract, body)
+
+
+# form key → (title, renderer): the print buttons of the window.
+FORMS = {
+    "filing_application": ("线下办理存量房买卖合同备案申请表", filing_application_pdf),
+    "sale_contract": ("广东省房地产买卖合同", sale_contract_pdf),
+    "supervision_waiver": ("自愿放弃存量房交易资金监管的共同声明", supervision_waiver_pdf),
+    "cancellation_application": ("线下办理存量房买卖合同备案注销申请表", cancellation_application_pdf),
+    "termination_agreement": ("存量房买卖合同终止协议", termination_agreement_pdf),
+}
