@@ -19,6 +19,9 @@ def create_app(config_object: type = Config, **overrides) -> Flask:
     app.config.from_object(config_object)
     app.config.update(overrides)
 
+    from flask_wtf.csrf import CSRFProtect
+
+    CSRFProtect(app)  # every form; the JSON API blueprint exempts itself
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     with app.app_context():
@@ -46,7 +49,7 @@ def _register_blueprints(app: Flask) -> None:
     # are not built yet are simply absent.
     import importlib
 
-    for name in ("web.portal", "web.inbox", "web.admin", "web.api", "web.sandbox"):
+    for name in ("web.portal", "web.inbox", "web.admin", "web.sandbox", "web.api"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as err:

@@ -1,0 +1,48 @@
+"""A Flask app on the test database, emptied, deployed and seeded for every test; sign-in helpers."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from engine.testing import truncate_all
+from handlers.demo import seed_demo
+from handlers.models import Account
+from web import create_app
+from web.config import TestConfig
+from web.extensions import db
+
+
+@pytest.fixture
+def app(sa_engine, database_url, tmp_path):
+    truncate_all(sa_engine)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, UPLOAD_DIR=str(tmp_path / "uploads"),
+                     PUBLIC_BASE_URL="http://localhost", ESIGN_CALLBACK_SECRET="web-test-secret")
+    with app.app_context():
+        app.extensions["netsign_engine"].deploy_directory(app.config["PROCESSES_DIR"])
+        seed_demo(db.session)
+        db.session.commit()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def account_id(app):
+    def find(name: str) -> int:
+        with app.app_context():
+            found = db.session.scalars(sa.select(Account.id).where(Account.name == name)).one()
+            db.session.remove()
+            return found
+    return find
+
+
+def login_as(client, account_id: int) -> None:
+    with client.session_transaction() as session:
+        session["account_id"] = account_id

@@ -1,0 +1,200 @@
+"""REST API under /api/v1: the 粤信签 callback, my contracts, tasks of my roles, and admin read-outs.
+
+Authentication is the session cookie of the web pages, except the e-sign
+callback, which is authenticated by its HMAC signature (X-Signature header).
+Errors are JSON ``{"message": ..., "errors": {field: [..]}}``.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from engine import EngineError, FormInvalid
+from engine.models import Incident, InboxTask, ProcessDefinition, ProcessInstance, Timer
+from handlers.models import DomainError
+from handlers.signing import accept_callback
+from handlers.validation import mask_id_number
+
+from .app import get_engine
+from .auth import current_actor, login_required, roles_required
+from .extensions import db
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def receive_esign_callback(body: bytes, signature: str | None) -> bool:
+    """Verify a 粤信签 callback and hand it to the engine as ``esign_party_signed``; False if a repeat."""
+    key, payload, idempotency_key = accept_callback(db.session, body, signature,
+                                                    current_app.config["ESIGN_CALLBACK_SECRET"])
+    db.session.remove()
+    return get_engine().deliver_message("esign_party_signed", key, payload, idempotency_key)
+
+
+@bp.post("/esign/callback")
+def esign_callback():
+    try:
+        fresh = receive_esign_callback(request.get_data(), request.headers.get("X-Signature"))
+    except PermissionError:
+        return jsonify(message="回调签名无效"), 401
+    except (DomainError, ValueError) as err:
+        return jsonify(message=str(err)), 400
+    return jsonify(accepted=True, duplicate=not fresh)
+
+
+@bp.get("/contracts")
+@login_required
+def contracts():
+    from .portal import my_contracts_query
+    rows = db.session.scalars(my_contracts_query(g.account)).all()
+    return jsonify([{
+        "contract_no": c.contract_no, "status": c.status, "channel": c.channel, "location": c.home.location,
+        "deletion_deadline": c.deletion_deadline.isoformat(),
+        "parties": [{"side": p.side, "name": p.name, "id_number": mask_id_number(p.id_number)}
+                    for p in c.active_parties]} for c in rows])
+
+
+def _task_json(t: InboxTask) -> dict:
+    return {"id": t.id, "name": t.name, "instance_id": t.instance_id, "process_id": t.process_id,
+            "business_key": t.business_key, "role": t.role, "form_key": t.form_key, "assignee": t.assignee,
+            "created_at": t.created_at.isoformat()}
+
+
+@bp.get("/tasks")
+@login_required
+def tasks():
+    query = sa.select(InboxTask).where(InboxTask.state == "READY")
+    staff_roles = g.roles - {"citizen"}
+    if staff_roles:
+        query = query.where(InboxTask.role.in_(staff_roles))
+    else:
+        query = query.join(ProcessInstance, ProcessInstance.id == InboxTask.instance_id).where(
+            ProcessInstance.started_by == current_actor(), InboxTask.role.in_(("seller", "buyer")))
+    return jsonify([_task_json(t) for t in db.session.scalars(query.order_by(InboxTask.created_at))])
+
+
+@bp.post("/tasks/<task_id>/complete")
+@login_required
+def complete(task_id):
+    from .portal import engine_roles, task_for_me
+    roles = engine_roles(task_for_me(task_id))
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(message="请求体应为 JSON 对象"), 400
+    db.session.remove()
+    result = get_engine().complete_task(task_id, data, current_actor(), roles=roles)
+    return jsonify(instance_id=result.instance_id, status=result.status, end_event=result.end_event,
+                   business_key=result.business_key, ready_tasks=result.ready_tasks)
+
+
+@bp.post("/tasks/<task_id>/claim")
+@roles_required("clerk", "reviewer")
+def claim(task_id):
+    get_engine().claim(task_id, current_actor(), g.roles)
+    return jsonify(claimed=True)
+
+
+@bp.post("/tasks/<task_id>/release")
+@roles_required("clerk", "reviewer")
+def release(task_id):
+    get_engine().release(task_id, current_actor(), g.roles)
+    return jsonify(released=True)
+
+
+@bp.get("/definitions")
+@roles_required("admin")
+def definitions():
+    rows = db.session.scalars(sa.select(ProcessDefinition).order_by(ProcessDefinition.process_id,
+                                                                     ProcessDefinition.version))
+    return jsonify([{"process_id": d.process_id, "name": d.name, "version": d.version, "hash": d.content_hash,
+                     "deployed_at": d.deployed_at.isoformat(), "deployed_by": d.deployed_by} for d in rows])
+
+
+@bp.get("/instances")
+@roles_required("admin")
+def instances():
+    query = sa.select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(200)
+    if request.args.get("status"):
+        query = query.where(ProcessInstance.status == request.args["status"])
+    if request.args.get("business_key"):
+        query = query.where(ProcessInstance.business_key == request.args["business_key"])
+    return jsonify([{"id": i.id, "process_id": i.process_id, "status": i.status, "business_key": i.business_key,
+                     "end_event": i.end_event, "updated_at": i.updated_at.isoformat()}
+                    for i in db.session.scalars(query)])
+
+
+@bp.get("/timers")
+@roles_required("admin")
+def timers():
+    rows = db.session.scalars(sa.select(Timer).where(Timer.state == "waiting").order_by(Timer.due_at))
+    return jsonify([{"instance_id": t.instance_id, "name": t.name, "due_at": t.due_at.isoformat()} for t in rows])
+
+
+@bp.get("/incidents")
+@roles_required("admin")
+def incidents():
+    rows = db.session.scalars(sa.select(Incident).where(Incident.status != "resolved"))
+    return jsonify([{"id": i.id, "instance_id": i.instance_id, "task": i.task_name, "error": i.error,
+                     "attempts": i.attempts, "status": i.status} for i in rows])
+
+
+@bp.post("/incidents/<int:incident_id>/retry")
+@roles_required("admin")
+def retry(incident_id):
+    return jsonify(retried=get_engine().retry_incidents(incident_id=incident_id, actor=current_actor()))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(OPENAPI)
+
+
+@bp.errorhandler(EngineError)
+def engine_error(err: EngineError):
+    body = {"message": err.message}
+    if isinstance(err, FormInvalid):
+        body["errors"] = err.errors
+    return jsonify(body), err.status
+
+
+@bp.errorhandler(HTTPException)
+def http_error(err: HTTPException):
+    return jsonify(message=err.description), err.code
+
+
+def _op(summary, tag, params=(), body=False, responses=("200",)):
+    op = {"summary": summary, "tags": [tag], "responses": {r: {"description": r} for r in responses}}
+    if params:
+        op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params]
+    if body:
+        op["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
+    return op
+
+
+OPENAPI = {
+    "openapi": "3.0.3",
+    "info": {"title": "中山市存量房买卖合同网签备案 API", "version": "1.0"},
+    "paths": {
+        "/api/v1/esign/callback": {"post": _op("粤信签签名回调（X-Signature: HMAC-SHA256）", "e-sign", body=True,
+                                                responses=("200", "400", "401"))},
+        "/api/v1/contracts": {"get": _op("我的合同", "contracts", responses=("200", "401"))},
+        "/api/v1/tasks": {"get": _op("我可以办理的任务", "tasks", responses=("200", "401"))},
+        "/api/v1/tasks/{task_id}/complete": {"post": _op("提交任务表单", "tasks", ["task_id"], True,
+                                                         ("200", "400", "403", "404", "409", "422"))},
+        "/api/v1/tasks/{task_id}/claim": {"post": _op("认领任务", "tasks", ["task_id"], responses=("200", "403", "404"))},
+        "/api/v1/tasks/{task_id}/release": {"post": _op("释放任务", "tasks", ["task_id"], responses=("200", "403", "404"))},
+        "/api/v1/definitions": {"get": _op("流程定义", "admin", responses=("200", "401", "403"))},
+        "/api/v1/instances": {"get": _op("流程实例", "admin", responses=("200", "401", "403"))},
+        "/api/v1/timers": {"get": _op("等待中的定时器", "admin", responses=("200", "401", "403"))},
+        "/api/v1/incidents": {"get": _op("异常事件", "admin", responses=("200", "401", "403"))},
+        "/api/v1/incidents/{incident_id}/retry": {"post": _op("重试异常事件", "admin", ["incident_id"],
+                                                              responses=("200", "401", "403"))},
+    },
+}
+
+
+def init_app(app):
+    app.register_blueprint(bp)
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(bp)  # JSON API: the callback is HMAC-signed; the rest rides the SameSite session cookie

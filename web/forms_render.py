@@ -1,0 +1,105 @@
+"""Render a user task's form from its marshmallow schema, and read the posted form back into data.
+
+The schema is the one the engine validates with, so the page, the API and the
+validation can never disagree about which fields exist.  Nested lists (the
+buyers) post as ``buyers-0-name``; checkboxes post "on".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from marshmallow import fields as mf
+
+
+@dataclass
+class FieldView:
+    name: str
+    label: str
+    kind: str  # text | textarea | number | date | select | checkbox | rows | uploads
+    required: bool
+    value: object = None
+    choices: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    rows: list = field(default_factory=list)  # for kind == "rows": list of list[FieldView]
+    row_template: list = field(default_factory=list)
+
+
+def _kind(f: mf.Field) -> str:
+    if f.metadata.get("widget"):
+        return f.metadata["widget"]
+    if f.metadata.get("choices"):
+        return "select"
+    if isinstance(f, mf.Boolean):
+        return "checkbox"
+    if isinstance(f, (mf.Decimal, mf.Integer, mf.Float)):
+        return "number"
+    if isinstance(f, mf.Date):
+        return "date"
+    if isinstance(f, mf.List):
+        return "rows"
+    if isinstance(f, mf.String) and any(getattr(v, "max", 0) and v.max > 300 for v in f.validators):
+        return "textarea"
+    return "text"
+
+
+def describe(schema_cls, values: dict | None = None, errors: dict | None = None, prefix: str = "") -> list[FieldView]:
+    values, errors = values or {}, errors or {}
+    views = []
+    for name, f in schema_cls().fields.items():
+        kind = _kind(f)
+        view = FieldView(prefix + name, f.metadata.get("label", name), kind, f.required, values.get(name),
+                         f.metadata.get("choices", []), _messages(errors.get(name)))
+        if kind == "rows":
+            nested = f.inner.nested
+            rows = values.get(name) or [{}]
+            row_errors = errors.get(name) if isinstance(errors.get(name), dict) else {}
+            view.errors = errors.get(name) if isinstance(errors.get(name), list) else []
+            view.rows = [describe(nested, row, row_errors.get(i, {}), f"{name}-{i}-") for i, row in enumerate(rows)]
+            view.row_template = describe(nested, {}, {}, f"{name}-__i__-")
+        views.append(view)
+    return views
+
+
+def _messages(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [f"{k}：{'；'.join(_messages(v))}" for k, v in value.items()]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def parse(schema_cls, form) -> dict:
+    """Posted form → the dict the schema loads (empty optional fields become None)."""
+    data: dict = {}
+    for name, f in schema_cls().fields.items():
+        kind = _kind(f)
+        if kind == "rows":
+            indices = sorted({int(k.split("-")[1]) for k in form if k.startswith(f"{name}-") and k.split("-")[1].isdigit()})
+            data[name] = [parse_row(f.inner.nested, form, f"{name}-{i}-") for i in indices]
+        elif kind == "checkbox":
+            data[name] = form.get(name) in ("on", "true", "1", "是")
+        elif kind == "uploads":
+            continue  # filled by the view from stored uploads
+        else:
+            value = form.get(name, "").strip()
+            if value != "" or f.required:
+                data[name] = value
+            elif f.allow_none:
+                data[name] = None
+            # otherwise leave it out: the schema's default applies
+    return data
+
+
+def parse_row(schema_cls, form, prefix: str) -> dict:
+    row = {}
+    for name, f in schema_cls().fields.items():
+        key = prefix + name
+        if _kind(f) == "checkbox":
+            row[name] = form.get(key) in ("on", "true", "1")
+        else:
+            value = form.get(key, "").strip()
+            if value != "" or f.required:
+                row[name] = value
+            elif f.allow_none:
+                row[name] = None
+    return row
