@@ -102,7 +102,6 @@ def deploy_confirm():
         abort(404)
     sources = json.loads(path.read_text(encoding="utf-8"))
     path.unlink()
-    db.session.remove()
     try:
         results = get_engine().deploy(sources, actor=current_actor())
     except DefinitionError as err:
@@ -158,7 +157,6 @@ def retry(incident_id):
     if incident is None:
         abort(404)
     instance_id = incident.instance_id
-    db.session.remove()
     get_engine().retry_incidents(incident_id=incident_id, actor=current_actor())
     flash("已重试", "info")
     return redirect(url_for(".instance", instance_id=instance_id))

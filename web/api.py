@@ -27,7 +27,6 @@ def receive_esign_callback(body: bytes, signature: str | None) -> bool:
     """Verify a 粤信签 callback and hand it to the engine as ``esign_party_signed``; False if a repeat."""
     key, payload, idempotency_key = accept_callback(db.session, body, signature,
                                                     current_app.config["ESIGN_CALLBACK_SECRET"])
-    db.session.remove()
     return get_engine().deliver_message("esign_party_signed", key, payload, idempotency_key)
 
 
@@ -81,7 +80,6 @@ def complete(task_id):
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(message="请求体应为 JSON 对象"), 400
-    db.session.remove()
     result = get_engine().complete_task(task_id, data, current_actor(), roles=roles)
     return jsonify(instance_id=result.instance_id, status=result.status, end_event=result.end_event,
                    business_key=result.business_key, ready_tasks=result.ready_tasks)

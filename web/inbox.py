@@ -55,7 +55,6 @@ def _staff_task(task_id: str) -> InboxTask:
 @roles_required(*STAFF)
 def claim(task_id):
     _staff_task(task_id)
-    db.session.remove()
     action = request.form.get("action", "claim")
     engine, actor = get_engine(), current_actor()
     try:
@@ -93,7 +92,6 @@ def task(task_id):
             if "uploads" in schema().fields:
                 values["uploads"] = _store_files(contract, materials)
             db.session.commit()
-            db.session.remove()
             result = get_engine().complete_task(row.id, values, current_actor(), roles=g.roles)
             flash(f"「{row.name}」已办理" + (f"，业务结束：{result.end_event}" if result.end_event else ""), "info")
             return redirect(url_for(".index"))

@@ -165,7 +165,6 @@ def task(task_id):
             values["confirmed"] = True  # 「提交」 was clicked and 「确定」 answered in the dialog
         try:
             result = get_engine().complete_task(row.id, values, current_actor(), roles=engine_roles(row))
-            db.session.remove()
             return _next_page(result)
         except FormInvalid as err:
             errors, form_errors = err.errors, "请按提示修改后重新提交"
@@ -232,7 +231,6 @@ def cancel_order(contract_no):
     if order is None:
         flash("没有可注销的电子合同订单", "error")
         return redirect(url_for(".contract", contract_no=contract_no))
-    db.session.remove()
     get_engine().deliver_message("esign_order_cancel", contract_no, {"by": current_actor()},
                                  f"cancel-order:{order.order_no}")
     flash("电子合同订单已注销", "info")
@@ -244,7 +242,6 @@ def cancel_order(contract_no):
 def cancel_online(contract_no):
     """「存量房合同注销线上」: starts the cancellation flow; the diagram checks whether it is allowed."""
     contract_for_me(contract_no)
-    db.session.remove()
     engine = get_engine()
     result = engine.start("online_cancellation", current_actor())
     result = engine.complete_task(result.ready_tasks[0]["id"], {"contract_no": contract_no}, current_actor())

@@ -59,7 +59,6 @@ def esign(token):
             error, step = str(err), "read"
         else:
             from .api import receive_esign_callback
-            db.session.remove()
             receive_esign_callback(body, mac)
             session.pop(state_key, None)
             signature = signature_by_token(db.session, token)

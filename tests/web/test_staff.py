@@ -1,0 +1,126 @@
+"""Staff inbox and admin pages: roles, the offline filing at the window, deploy checks, the instance page."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from engine.models import InboxTask, ProcessInstance
+from handlers.models import Contract
+from web.extensions import db
+
+from .conftest import login_as
+from .test_portal import CERT, CONTRACT, follow_task
+
+ROOT = Path(__file__).resolve().parents[2]
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def offline_at_window(client):
+    from handlers.demo import ZHAO_MIN_ID
+    url = follow_task(client, client.post("/start/offline_signing"))
+    url = follow_task(client, client.post(url, data={"business_type": "存量房买卖"}))
+    url = follow_task(client, client.post(url, data=CERT))
+    url = follow_task(client, client.post(url, data={}))
+    url = follow_task(client, client.post(url, data=dict(CONTRACT, **{"buyers-0-id_number": ZHAO_MIN_ID})))
+    url = follow_task(client, client.post(url, data={"applicant_name": "张伟", "applicant_phone": "13800001111"}))
+    url = follow_task(client, client.post(url, data={"rating_level": "满意"}))
+    url = follow_task(client, client.post(url, data={}))  # 不选择资金监管
+    url = follow_task(client, client.post(url, data={"acknowledged": "on"}))
+    return follow_task(client, client.post(url, data={}))
+
+
+def open_staff_task(app, name):
+    with app.app_context():
+        task_id = db.session.scalars(sa.select(InboxTask.id).where(InboxTask.state == "READY",
+                                                                    InboxTask.name == name)).one()
+        db.session.remove()
+    return task_id
+
+
+def test_clerk_and_reviewer_file_an_offline_contract(app, client, account_id):
+    login_as(client, account_id("张伟"))
+    offline_at_window(client)
+    clerk = app.test_client()
+    login_as(clerk, account_id("窗口受理员甲"))
+    inbox = clerk.get("/inbox/").data.decode()
+    assert "受理并核验身份" in inbox
+    task_id = open_staff_task(app, "受理并核验身份")
+    assert clerk.post(f"/inbox/{task_id}/claim", data={"action": "claim"}).status_code == 302
+    other_clerk = app.test_client()
+    login_as(other_clerk, account_id("窗口受理员乙"))
+    assert other_clerk.post(f"/inbox/{task_id}", data={"identities_checked": "on"}).status_code == 302
+    assert open_staff_task(app, "受理并核验身份") == task_id  # not done: claimed by someone else
+    assert clerk.post(f"/inbox/{task_id}", data={"identities_checked": "on"}).status_code == 302
+    task_id = open_staff_task(app, "打印表格并上传材料")
+    page = clerk.get(f"/inbox/{task_id}").data.decode()
+    assert "《自愿放弃存量房交易资金监管的共同声明》（双方签字）" in page and "打印《自愿放弃存量房交易资金监管的共同声明》" in page
+    with app.app_context():
+        contract_no = db.session.scalars(sa.select(Contract.contract_no)).one()
+        db.session.remove()
+    printed = clerk.get(f"/inbox/print/{contract_no}/supervision_waiver")
+    assert printed.status_code == 200 and printed.data.startswith(b"%PDF")
+    bad = clerk.post(f"/inbox/{task_id}", data={"forms_printed": "on", "material-0": (io.BytesIO(b"hello"), "a.pdf")},
+                     content_type="multipart/form-data")
+    assert bad.status_code == 422 and "不是PDF、JPEG或PNG文件" in bad.data.decode()
+    files = {f"material-{i}": (io.BytesIO(PDF + bytes([i])), f"m{i}.pdf") for i in range(4)}
+    done = clerk.post(f"/inbox/{task_id}", data={"forms_printed": "on", **files}, content_type="multipart/form-data")
+    assert done.status_code == 302
+    review_id = open_staff_task(app, "审核备案")
+    assert clerk.get(f"/inbox/{review_id}").status_code == 403  # a clerk is not a reviewer
+    reviewer = app.test_client()
+    login_as(reviewer, account_id("审核员甲"))
+    assert reviewer.post(f"/inbox/{review_id}", data={"review_decision": "通过"}).status_code == 302
+    with app.app_context():
+        assert db.session.scalars(sa.select(Contract.status)).one() == "已签约"
+        db.session.remove()
+
+
+def test_citizens_cannot_open_staff_or_admin_pages(client, account_id):
+    login_as(client, account_id("张伟"))
+    assert client.get("/inbox/").status_code == 403
+    assert client.get("/admin/").status_code == 403
+    assert client.get("/api/v1/instances").status_code == 403
+
+
+def test_admin_deploy_shows_report_before_storing(app, client, account_id):
+    login_as(client, account_id("系统管理员"))
+    assert "流程定义" in client.get("/admin/").data.decode()
+    xml = (ROOT / "processes" / "contract_drafting.bpmn").read_text(encoding="utf-8")
+    doctype = xml.replace('<?xml version="1.0" encoding="UTF-8"?>', '<?xml version="1.0"?><!DOCTYPE x>')
+    response = client.post("/admin/deploy", data={"files": (io.BytesIO(doctype.encode()), "contract_drafting.bpmn")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "DOCTYPE" in response.data.decode()
+    unbound = xml.replace('id="submit_contract"', 'id="submit_contract_v9"')
+    response = client.post("/admin/deploy", data={"files": (io.BytesIO(unbound.encode()), "contract_drafting.bpmn")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "「登记合同已提交」" in response.data.decode()
+    renamed = xml.replace('name="确认注意事项"', 'name="阅读并确认注意事项"')
+    response = client.post("/admin/deploy", data={"files": (io.BytesIO(renamed.encode()), "contract_drafting.bpmn")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200 and "确认部署" in response.data.decode()
+    token = response.data.decode().split('name="token" value="')[1].split('"')[0]
+    with app.app_context():
+        before = db.session.scalar(sa.text("select count(*) from process_definition"))
+        db.session.remove()
+    confirmed = client.post("/admin/deploy/confirm", data={"token": token}, follow_redirects=True).data.decode()
+    assert "contract_drafting v2" in confirmed
+    with app.app_context():
+        assert db.session.scalar(sa.text("select count(*) from process_definition")) > before
+        db.session.remove()
+
+
+def test_admin_instance_page_draws_the_diagram(app, client, account_id):
+    seller = app.test_client()
+    login_as(seller, account_id("张伟"))
+    seller.post("/start/online_signing")
+    login_as(client, account_id("系统管理员"))
+    with app.app_context():
+        instance_id = db.session.scalars(sa.select(ProcessInstance.id).where(
+            ProcessInstance.process_id == "online_signing")).one()
+        db.session.remove()
+    page = client.get(f"/admin/instances/{instance_id}").data.decode()
+    assert "<svg" in page and "选择业务类型" in page and 'class="current"' in page
+    assert client.get("/admin/instances/999999").status_code == 404
+    assert "online_signing" in client.get("/admin/instances?process_id=online_signing").data.decode()
