@@ -139,9 +139,15 @@ def start(process_id):
     return _next_page(result)
 
 
+CITIZEN_LANES = ("卖方", "买方")
+
+
 def _next_page(result):
-    if result.ready_tasks:
-        return redirect(url_for(".task", task_id=result.ready_tasks[0]["id"]))
+    mine = [t for t in result.ready_tasks if t["lane"] in CITIZEN_LANES]
+    if mine:
+        return redirect(url_for(".task", task_id=mine[0]["id"]))
+    if result.ready_tasks:  # the case moved to the window
+        flash("已提交。请买卖双方本人持有效身份证件（原件）到中山市房地产交易管理事务中心业务窗口办理。", "info")
     if result.business_key:
         return redirect(url_for(".contract", contract_no=result.business_key))
     if result.end_event:
@@ -171,10 +177,12 @@ def task(task_id):
         except EngineError as err:
             flash(err.message, "error")
             return redirect(url_for(".home"))
-    fields = forms_render.describe(schema, values, errors)
+    fields = [f for f in forms_render.describe(schema, values, errors) if f.name != "confirmed"] \
+        if set(schema().fields) == {"confirmed"} else forms_render.describe(schema, values, errors)
     status = 422 if errors else 200
     return render_template("portal/task.html", task=row, fields=fields, contract=contract, hint=hint,
-                           form_errors=form_errors, submit_label=SUBMIT_LABELS.get(row.form_key, "保存并继续")), status
+                           form_errors=form_errors, submit_label=SUBMIT_LABELS.get(row.form_key, "保存并继续"),
+                           confirm=set(schema().fields) == {"confirmed"}), status
 
 
 def _prefill(row: InboxTask, contract: Contract | None) -> dict:

@@ -1,0 +1,220 @@
+"""A real browser (Debian's Chromium, driven by Playwright) walks the guide end to end.
+
+The seller signs in, verifies a home, fills a contract with two buyers by
+shares and generates the e-contract order; each party's QR code is read from a
+screenshot and its link opened, and each party signs on the sandbox 粤信签 page;
+the seller submits and 首页 shows 「已签约」. Then a clerk and a reviewer complete
+an offline filing in the staff inbox. Screenshots are kept in artifacts/browser/.
+"""
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from engine.testing import truncate_all
+from handlers.demo import DEMO_PASSWORD, SUN_LEI_ID, ZHANG_WEI_ID, ZHAO_MIN_ID
+from web import create_app
+from web.config import TestConfig
+from web.extensions import db
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(sa_engine, database_url, tmp_path):
+    from waitress.server import create_server
+    truncate_all(sa_engine)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, UPLOAD_DIR=str(tmp_path / "uploads"),
+                     PUBLIC_BASE_URL=base, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        from handlers.demo import seed_demo
+        app.extensions["netsign_engine"].deploy_directory(app.config["PROCESSES_DIR"])
+        seed_demo(db.session)
+        db.session.commit()
+        db.session.remove()
+    server = create_server(app, host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield base
+    server.close()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+def shot(page, name):
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def decode_qr_codes(png_path: Path) -> list[str]:
+    import zxingcpp
+    from PIL import Image
+    return [r.text for r in zxingcpp.read_barcodes(Image.open(png_path))]
+
+
+def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.on("dialog", lambda dialog: dialog.accept())  # 「提交」 → 「确定」
+    page.goto(live_server + "/login")
+    page.select_option("select[name=unified_id]", label="张伟")
+    page.click("button:has-text('扫码登录')")
+    page.click("button:has-text('签订买卖合同线上')")
+    page.select_option("#business_type", "存量房买卖")
+    page.click("button:has-text('下一步')")
+    page.fill("#certificate_no", "粤（2023）中山市不动产权第0012345号")
+    page.fill("#check_code", "482916")
+    page.click("button:has-text('查询')")
+    page.click("button:has-text('签订合同')")
+    page.fill("#seller_phone", "13800001111")
+    page.fill("[name=buyers-0-name]", "赵敏")
+    page.fill("[name=buyers-0-id_number]", ZHAO_MIN_ID)
+    page.fill("[name=buyers-0-phone]", "13900005555")
+    page.fill("[name=buyers-0-share]", "60")
+    page.click("text=添加共有人")
+    second = page.locator(".party-row").nth(1)
+    second.locator("input[name$='-name']").fill("孙磊")
+    second.locator("input[name$='-id_number']").fill(SUN_LEI_ID)
+    second.locator("input[name$='-phone']").fill("13900006666")
+    second.locator("input[name$='-share']").fill("40")
+    page.select_option("#co_ownership", "按份共有")
+    page.fill("#price", "1580000")
+    page.select_option("#payment_method", "贷款")
+    page.fill("#delivery_date", "2027-01-15")
+    page.select_option("#tax_bearer", "按国家规定各自承担")
+    page.select_option("#dispute_resolution", "仲裁")
+    shot(page, "01-contract-form")
+    page.click("button:has-text('保存并继续')")
+    page.fill("#applicant_name", "张伟")
+    page.fill("#applicant_phone", "13800001111")
+    page.click("button:has-text('保存并继续')")
+    page.select_option("#rating_level", "非常满意")
+    page.click("button:has-text('保存并继续')")
+    page.check("input[name=fund_supervised]")
+    page.select_option("#supervision_bank", "建设银行")
+    page.click("button:has-text('保存并继续')")
+    page.check("input[name=acknowledged]")
+    page.click("button:has-text('保存并继续')")
+    page.click("button:has-text('提交')")
+    page.click("button:has-text('生成电子合同订单')")
+    assert "已创建订单，待签字" in page.content()
+    page.click("text=查看二维码")
+    qr_shot = SHOTS / "02-qr-codes.png"
+    page.screenshot(path=str(qr_shot), full_page=True)
+    urls = decode_qr_codes(qr_shot)
+    assert len(urls) == 3 and all("/sandbox/esign/" in u for u in urls)
+    contract_url = page.url.split("?")[0]
+
+    people = {"张伟": ZHANG_WEI_ID, "赵敏": ZHAO_MIN_ID, "孙磊": SUN_LEI_ID}
+    for index, url in enumerate(urls):
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(url)
+        signer = re.search(r"签署人 (卖方|买方) ([^<\s]+)", phone.content()).group(2)
+        phone.click("text=确定签署")
+        phone.fill("#name", signer)
+        phone.fill("#id_number", people[signer])
+        phone.click("text=确认授权")
+        phone.wait_for_selector("#face-done:enabled", timeout=10000)
+        phone.click("#face-done")
+        assert "签名成功" in phone.content()
+        shot(phone, f"03-signed-{index}")
+        phone.close()
+
+    page.goto(contract_url)
+    assert "订单已经完成签字" in page.content()
+    page.click("a.btn:has-text('提交')")
+    page.click("button:has-text('提交')")
+    assert "已签约" in page.content()
+    shot(page, "04-home-signed")
+
+
+def test_clerk_and_reviewer_file_offline_in_the_inbox(live_server, browser, tmp_path):
+    seller = browser.new_page()
+    seller.on("dialog", lambda dialog: dialog.accept())
+    seller.goto(live_server + "/login")
+    seller.select_option("select[name=unified_id]", label="张伟")
+    seller.click("button:has-text('扫码登录')")
+    seller.click("button:has-text('签订买卖合同线下')")
+    seller.select_option("#business_type", "存量房买卖")
+    seller.click("button:has-text('下一步')")
+    seller.fill("#certificate_no", "粤(2023)中山市不动产权第0012345号")
+    seller.fill("#check_code", "482916")
+    seller.click("button:has-text('查询')")
+    seller.click("button:has-text('签订合同')")
+    seller.fill("#seller_phone", "13800001111")
+    seller.fill("[name=buyers-0-name]", "赵敏")
+    seller.fill("[name=buyers-0-id_number]", ZHAO_MIN_ID)
+    seller.fill("[name=buyers-0-phone]", "13900005555")
+    seller.fill("#price", "990000")
+    seller.select_option("#payment_method", "一次性付款")
+    seller.fill("#delivery_date", "2027-03-01")
+    seller.select_option("#tax_bearer", "买方承担")
+    seller.select_option("#dispute_resolution", "诉讼")
+    seller.click("button:has-text('保存并继续')")
+    seller.fill("#applicant_name", "张伟")
+    seller.fill("#applicant_phone", "13800001111")
+    seller.click("button:has-text('保存并继续')")
+    seller.select_option("#rating_level", "满意")
+    seller.click("button:has-text('保存并继续')")
+    seller.click("button:has-text('保存并继续')")  # 不选择资金监管
+    seller.check("input[name=acknowledged]")
+    seller.click("button:has-text('保存并继续')")
+    seller.click("button:has-text('提交')")
+
+    shot(seller, "05-offline-submitted")
+    clerk = browser.new_page()
+    login_staff(clerk, live_server, "clerk1")
+    shot(clerk, "05-clerk-inbox")
+    clerk.click("text=受理并核验身份")
+    clerk.check("input[name=identities_checked]")
+    clerk.click("button:has-text('提交')")
+    clerk.click("text=打印表格并上传材料")
+    assert "打印《自愿放弃存量房交易资金监管的共同声明》" in clerk.content()
+    for index, field in enumerate(clerk.locator("input[type=file]").all()):
+        path = tmp_path / f"m{index}.pdf"
+        path.write_bytes(PDF + bytes([index]))
+        field.set_input_files(str(path))
+    clerk.check("input[name=forms_printed]")
+    shot(clerk, "05-window-materials")
+    clerk.click("button:has-text('提交')")
+    assert "已办理" in clerk.content()
+
+    reviewer = browser.new_page()
+    login_staff(reviewer, live_server, "reviewer1")
+    reviewer.click("text=审核备案")
+    reviewer.select_option("#review_decision", "通过")
+    reviewer.click("button:has-text('提交')")
+    assert "已签约" in reviewer.content()
+    shot(reviewer, "06-review-done")
+
+
+def login_staff(page, base, username):
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("form[action*='/login/password'] button")
