@@ -22,7 +22,7 @@ def msgs(label: str) -> dict:
 
 def choice(label: str, options, **kwargs) -> fields.String:
     return fields.String(validate=validate.OneOf(options, error=f"{label}只能是：{'、'.join(options)}"),
-                         error_messages=msgs(label), **kwargs)
+                         error_messages=msgs(label), metadata={"label": label, "choices": list(options)}, **kwargs)
 
 
 def text(label: str, max_len: int = 200, validate_also=None, **kwargs) -> fields.String:
@@ -31,11 +31,12 @@ def text(label: str, max_len: int = 200, validate_also=None, **kwargs) -> fields
                               error=f"{label}为必填项，且不能超过{max_len}个字")]
     if validate_also is not None:
         checks.append(validate_also)
-    return fields.String(validate=checks, error_messages=msgs(label), **kwargs)
+    return fields.String(validate=checks, error_messages=msgs(label), metadata={"label": label}, **kwargs)
 
 
 def money(label: str, **kwargs) -> fields.Decimal:
-    return fields.Decimal(places=None, as_string=False, error_messages=msgs(label), **kwargs)
+    return fields.Decimal(places=None, as_string=False, error_messages=msgs(label), metadata={"label": label},
+                          **kwargs)
 
 
 def amount(label: str, **kwargs) -> fields.Decimal:
@@ -57,7 +58,11 @@ class FormSchema(Schema):
 
 def must_be_true(label: str):
     return fields.Boolean(required=True, validate=validate.Equal(True, error=label),
-                          error_messages={"required": label, "invalid": label})
+                          error_messages={"required": label, "invalid": label}, metadata={"label": label})
+
+
+def flag(label: str, **kwargs) -> fields.Boolean:
+    return fields.Boolean(error_messages=msgs(label), metadata={"label": label}, **kwargs)
 
 
 # ---------------------------------------------------------------- 房源
@@ -72,7 +77,7 @@ class PropertyQueryForm(FormSchema):
     check_code = text("校验码", 20, load_default=None, allow_none=True)
     owner_name = text("权属人姓名", 100, load_default=None, allow_none=True)
     unit_no = text("不动产单元号", 40, load_default=None, allow_none=True)
-    first_generation_id = fields.Boolean(load_default=False, error_messages=msgs("一代身份证选项"))
+    first_generation_id = flag("如果查询房源失败、且房产证上的证件号码为一代身份证", load_default=False)
 
     @validates_schema
     def _mode_fields(self, data, **_):
@@ -115,7 +120,7 @@ class BuyerSchema(FormSchema):
                  validate_also=validate.Regexp(r"^(1\d{10}|0\d{2,3}-?\d{7,8}|\+?\d{6,15})$", error="联系电话格式不正确"))
     address = text("通讯地址", 300, load_default=None, allow_none=True)
     share = money("份额（%）", load_default=None, allow_none=True)
-    is_minor = fields.Boolean(load_default=False)
+    is_minor = flag("未成年人", load_default=False)
     agent_name = text("代理人姓名", 100, load_default=None, allow_none=True)
     agent_id_number = text("代理人证件号码", 30, load_default=None, allow_none=True)
 
@@ -135,12 +140,12 @@ class ContractForm(FormSchema):
     seller_address = text("卖方通讯地址", 300, load_default=None, allow_none=True)
     buyers = fields.List(fields.Nested(BuyerSchema), required=True,
                          validate=validate.Length(min=1, max=10, error="买方至少1人、最多10人"),
-                         error_messages=msgs("买方"))
+                         error_messages=msgs("买方"), metadata={"label": "乙方（买方）"})
     co_ownership = choice("共有性质", ["单独所有", "共同共有", "按份共有"], load_default=None, allow_none=True)
     price = amount("成交价格", required=True)
     payment_method = choice("付款方式", ["一次性付款", "贷款", "分期"], required=True)
     deposit = amount("定金", load_default=None, allow_none=True)
-    delivery_date = fields.Date(required=True, error_messages=msgs("交付日期"))
+    delivery_date = fields.Date(required=True, error_messages=msgs("交付日期"), metadata={"label": "房屋交付日期"})
     tax_bearer = choice("税费承担", ["按国家规定各自承担", "买方承担", "卖方承担"], required=True)
     default_liability = text("违约责任", 2000, load_default=None, allow_none=True)
     dispute_resolution = choice("争议解决方式", ["仲裁", "诉讼"], required=True)
@@ -245,7 +250,7 @@ def save_rating(ctx, data: dict) -> dict:
 
 
 class FundSupervisionForm(FormSchema):
-    fund_supervised = fields.Boolean(required=True, error_messages=msgs("是否选择监管交易资金"))
+    fund_supervised = flag("是否选择监管交易资金", required=True)
     supervision_bank = choice("监管银行", ["建设银行", "农村商业银行"], load_default=None, allow_none=True)
 
     @validates_schema
@@ -289,9 +294,9 @@ class WindowIntakeForm(FormSchema):
     """The window's identity and representation check (guide §3 (七), §5)."""
 
     identities_checked = must_be_true("请核验双方本人有效身份证件原件后勾选")
-    any_minor = fields.Boolean(load_default=False, error_messages=msgs("是否有未成年人"))
-    parents_present = fields.Boolean(load_default=False, error_messages=msgs("父母双方是否到场"))
-    any_agent = fields.Boolean(load_default=False, error_messages=msgs("是否委托他人办理"))
+    any_minor = flag("买方或卖方有未成年人", load_default=False)
+    parents_present = flag("未成年人的父母双方已到场", load_default=False)
+    any_agent = flag("委托他人办理（提供公证委托书原件）", load_default=False)
     poa_matter = text("公证委托书注明的委托事项", 100, load_default=None, allow_none=True)
 
     @validates_schema
@@ -321,7 +326,7 @@ def accept_cancel_intake(ctx, data: dict) -> dict:
 class WindowMaterialsForm(FormSchema):
     forms_printed = must_be_true("请打印表格并由双方签字后勾选")
     uploads = fields.Dict(keys=fields.String(), values=fields.Integer(error_messages=msgs("上传文件编号")),
-                          required=True, error_messages=msgs("材料上传"))
+                          required=True, error_messages=msgs("材料上传"), metadata={"label": "材料上传", "widget": "uploads"})
 
 
 def check_materials(ctx, data: dict) -> dict:

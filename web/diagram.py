@@ -83,10 +83,12 @@ def render_svg(bpmn_xml: str, *, done: set[str] = frozenset(), current: set[str]
                              f'text-anchor="middle">{escape(name)}</text>')
         elif kind in TASKS:
             cls = "node call" if kind == "callActivity" else "node"
-            icon = {"userTask": "👤", "serviceTask": "⚙", "businessRuleTask": "▦", "callActivity": "⊞"}.get(kind, "")
+            icon = {"serviceTask": "⚙", "businessRuleTask": "▦", "callActivity": "⊞"}.get(kind, "")
+            marker = (f'<circle class="icon" cx="{x + 14}" cy="{y + 11}" r="4"/>'
+                      f'<path class="icon" d="M{x + 7},{y + 24} q7,-10 14,0"/>') if kind == "userTask" else \
+                f'<text class="label" x="{x + 8}" y="{y + 14}">{icon}</text>'
             shapes.append(f'<g class="{state}" data-id="{escape(eid)}"><rect class="{cls}" x="{x}" y="{y}" width="{w}" '
-                          f'height="{h}" rx="10"/><text class="label" x="{x + 8}" y="{y + 14}">{icon}</text>'
-                          f'{_text(x + w / 2, y + h / 2, name, w - 10)}</g>')
+                          f'height="{h}" rx="10"/>{marker}{_text(x + w / 2, y + h / 2, name, w - 10)}</g>')
         elif kind in EVENTS:
             r = w / 2
             cls = "node end" if kind == "endEvent" else "node"
