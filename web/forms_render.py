@@ -68,38 +68,27 @@ def _messages(value) -> list:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def parse(schema_cls, form) -> dict:
-    """Posted form → the dict the schema loads (empty optional fields become None)."""
+def parse(schema_cls, form, prefix: str = "") -> dict:
+    """Posted form → the dict the schema loads.
+
+    An empty optional field becomes None when the schema allows it, and is left
+    out otherwise, so the schema's default applies.
+    """
     data: dict = {}
     for name, f in schema_cls().fields.items():
-        kind = _kind(f)
+        key, kind = prefix + name, _kind(f)
         if kind == "rows":
-            indices = sorted({int(k.split("-")[1]) for k in form if k.startswith(f"{name}-") and k.split("-")[1].isdigit()})
-            data[name] = [parse_row(f.inner.nested, form, f"{name}-{i}-") for i in indices]
+            indices = sorted({int(k.split("-")[1]) for k in form
+                              if k.startswith(f"{key}-") and k.split("-")[1].isdigit()})
+            data[name] = [parse(f.inner.nested, form, f"{key}-{i}-") for i in indices]
         elif kind == "checkbox":
-            data[name] = form.get(name) in ("on", "true", "1", "是")
+            data[name] = form.get(key) in ("on", "true", "1")
         elif kind == "uploads":
             continue  # filled by the view from stored uploads
         else:
-            value = form.get(name, "").strip()
+            value = form.get(key, "").strip()
             if value != "" or f.required:
                 data[name] = value
             elif f.allow_none:
                 data[name] = None
-            # otherwise leave it out: the schema's default applies
     return data
-
-
-def parse_row(schema_cls, form, prefix: str) -> dict:
-    row = {}
-    for name, f in schema_cls().fields.items():
-        key = prefix + name
-        if _kind(f) == "checkbox":
-            row[name] = form.get(key) in ("on", "true", "1")
-        else:
-            value = form.get(key, "").strip()
-            if value != "" or f.required:
-                row[name] = value
-            elif f.allow_none:
-                row[name] = None
-    return row

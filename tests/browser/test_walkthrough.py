@@ -78,16 +78,16 @@ def decode_qr_codes(png_path: Path) -> list[str]:
     return [r.text for r in zxingcpp.read_barcodes(Image.open(png_path))]
 
 
-def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+def seller_opens_contract(page, base, flow_button, certificate_no):
+    """张伟 signs in by 粤省事, starts a flow, verifies his home and fills in the first buyer."""
     page.on("dialog", lambda dialog: dialog.accept())  # 「提交」 → 「确定」
-    page.goto(live_server + "/login")
+    page.goto(base + "/login")
     page.select_option("select[name=unified_id]", label="张伟")
     page.click("button:has-text('扫码登录')")
-    page.click("button:has-text('签订买卖合同线上')")
+    page.click(f"button:has-text('{flow_button}')")
     page.select_option("#business_type", "存量房买卖")
     page.click("button:has-text('下一步')")
-    page.fill("#certificate_no", "粤（2023）中山市不动产权第0012345号")
+    page.fill("#certificate_no", certificate_no)
     page.fill("#check_code", "482916")
     page.click("button:has-text('查询')")
     page.click("button:has-text('签订合同')")
@@ -95,6 +95,11 @@ def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
     page.fill("[name=buyers-0-name]", "赵敏")
     page.fill("[name=buyers-0-id_number]", ZHAO_MIN_ID)
     page.fill("[name=buyers-0-phone]", "13900005555")
+
+
+def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    seller_opens_contract(page, live_server, "签订买卖合同线上", "粤（2023）中山市不动产权第0012345号")
     page.fill("[name=buyers-0-share]", "60")
     page.click("text=添加共有人")
     second = page.locator(".party-row").nth(1)
@@ -155,21 +160,7 @@ def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
 
 def test_clerk_and_reviewer_file_offline_in_the_inbox(live_server, browser, tmp_path):
     seller = browser.new_page()
-    seller.on("dialog", lambda dialog: dialog.accept())
-    seller.goto(live_server + "/login")
-    seller.select_option("select[name=unified_id]", label="张伟")
-    seller.click("button:has-text('扫码登录')")
-    seller.click("button:has-text('签订买卖合同线下')")
-    seller.select_option("#business_type", "存量房买卖")
-    seller.click("button:has-text('下一步')")
-    seller.fill("#certificate_no", "粤(2023)中山市不动产权第0012345号")
-    seller.fill("#check_code", "482916")
-    seller.click("button:has-text('查询')")
-    seller.click("button:has-text('签订合同')")
-    seller.fill("#seller_phone", "13800001111")
-    seller.fill("[name=buyers-0-name]", "赵敏")
-    seller.fill("[name=buyers-0-id_number]", ZHAO_MIN_ID)
-    seller.fill("[name=buyers-0-phone]", "13900005555")
+    seller_opens_contract(seller, live_server, "签订买卖合同线下", "粤(2023)中山市不动产权第0012345号")
     seller.fill("#price", "990000")
     seller.select_option("#payment_method", "一次性付款")
     seller.fill("#delivery_date", "2027-03-01")
