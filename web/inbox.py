@@ -139,6 +139,29 @@ def _store_files(contract: Contract | None, materials: list[str]) -> dict:
     return latest
 
 
+@bp.route("/reset-password", methods=["GET", "POST"])
+@roles_required("clerk")
+def reset_password():
+    """A forgotten password is reset only in person, by a window clerk who checked the original ID."""
+    new_password = None
+    if request.method == "POST":
+        id_number = request.form.get("id_number", "").strip().upper()
+        account = db.session.scalars(sa.select(Account).where(
+            Account.id_number == id_number, Account.login_kind != "工作人员")).first()
+        if request.form.get("id_checked") != "on":
+            flash("请先核验本人有效身份证件原件", "error")
+        elif account is None:
+            flash("未找到该证件号码的网签账号", "error")
+        else:
+            import secrets
+            new_password = secrets.token_urlsafe(6)
+            account.set_password(new_password)
+            db.session.add(AuditEvent(kind="password_reset", actor=current_actor(),
+                                      details={"account_id": account.id}))
+            db.session.commit()
+    return render_template("inbox/reset_password.html", new_password=new_password)
+
+
 @bp.get("/print/<contract_no>/<form_key>")
 @roles_required(*STAFF)
 def print_form(contract_no, form_key):

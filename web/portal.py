@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from engine import EngineError, FormInvalid
 from engine.models import InboxTask, ProcessInstance
@@ -40,6 +40,54 @@ def login_yss():
         flash("扫码登录失败：统一身份认证平台未返回有效身份", "error")
         return redirect(url_for(".login"))
     return _after_unified_login(account)
+
+
+@bp.post("/login/yss-new")
+def login_yss_new():
+    """A person the platform knows but who has no netsign account yet: go to the association page."""
+    from handlers.validation import FormatError, validate_id_number
+    name = request.form.get("name", "").strip()
+    try:
+        id_number = validate_id_number("居民身份证", request.form.get("id_number", ""))
+    except FormatError as err:
+        flash(f"身份证号码{err}", "error")
+        return redirect(url_for(".login"))
+    if not name:
+        flash("姓名为必填项", "error")
+        return redirect(url_for(".login"))
+    session["unified_identity"] = {"unified_id": f"yss-{id_number}", "name": name, "id_number": id_number}
+    existing = db.session.scalars(sa.select(Account).where(Account.unified_id == f"yss-{id_number}")).first()
+    if existing is not None:
+        return _after_unified_login(existing)
+    return redirect(url_for(".associate"))
+
+
+@bp.route("/associate", methods=["GET", "POST"])
+def associate():
+    """用户关联: 「关联现有账号」 (ID number + password → 「关联本地用户」) or 「无网签账号，创建个人网签账号」."""
+    identity = session.get("unified_identity")
+    if identity is None:
+        return redirect(url_for(".login"))
+    if request.method == "POST":
+        if request.form.get("action") == "link":
+            account = db.session.scalars(sa.select(Account).where(
+                Account.id_number == request.form.get("id_number", "").strip().upper(),
+                Account.login_kind != "工作人员")).first()
+            if account is None or not account.check_password(request.form.get("password", "")):
+                flash("证件号码或密码错误。若忘记密码，请本人携带有效身份证件原件到行政服务中心申请重置密码", "error")
+                return redirect(url_for(".associate"))
+            if account.unified_id:
+                flash("该网签账号已关联其他统一身份认证账号", "error")
+                return redirect(url_for(".associate"))
+            account.unified_id = identity["unified_id"]
+        else:
+            account = Account(login_kind="粤省事", unified_id=identity["unified_id"], name=identity["name"],
+                              id_type="居民身份证", id_number=identity["id_number"], roles="citizen")
+            db.session.add(account)
+        db.session.commit()
+        session.pop("unified_identity", None)
+        return _after_unified_login(account)
+    return render_template("portal/associate.html", identity=identity)
 
 
 @bp.post("/login/password")
