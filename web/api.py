@@ -147,6 +147,28 @@ def openapi():
     return jsonify(OPENAPI)
 
 
+SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"}
+
+
+@bp.get("/docs")
+def docs():
+    """Swagger UI, served from the swagger-ui-bundle package's files (the machines have no internet)."""
+    return (f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>API 文档</title>"
+            f"<link rel='stylesheet' href='{request.script_root}/api/v1/docs/swagger-ui.css'></head><body>"
+            f"<div id='swagger-ui'></div><script src='{request.script_root}/api/v1/docs/swagger-ui-bundle.js'></script>"
+            f"<script>SwaggerUIBundle({{url: '{request.script_root}/api/v1/openapi.json', dom_id: '#swagger-ui'}});"
+            f"</script></body></html>")
+
+
+@bp.get("/docs/<name>")
+def docs_asset(name):
+    from flask import send_from_directory
+    from swagger_ui_bundle import swagger_ui_path
+    if name not in SWAGGER_FILES:
+        abort(404)
+    return send_from_directory(swagger_ui_path, name)
+
+
 @bp.errorhandler(EngineError)
 def engine_error(err: EngineError):
     body = {"message": err.message}

@@ -128,3 +128,10 @@ def test_api_task_completion_returns_field_errors(client, account_id):
 def test_openapi_document(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.") and "/api/v1/esign/callback" in doc["paths"]
+
+
+def test_swagger_ui_is_served_locally(client):
+    page = client.get("/api/v1/docs").data.decode()
+    assert "/api/v1/docs/swagger-ui-bundle.js" in page and "http" not in page.split("<body>")[1].split("openapi")[0]
+    assert client.get("/api/v1/docs/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/api/v1/docs/index.html").status_code == 404
