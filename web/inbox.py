@@ -36,10 +36,31 @@ def index():
         query = query.where(InboxTask.business_key == request.args["contract_no"].strip().upper())
     if request.args.get("mine"):
         query = query.where(InboxTask.assignee == current_actor())
+    from datetime import datetime, time, timedelta
+    from handlers.deadlines import BEIJING
+    for arg, op in (("from", "__ge__"), ("to", "__lt__")):
+        if request.args.get(arg):
+            try:
+                day = datetime.strptime(request.args[arg], "%Y-%m-%d").date()
+            except ValueError:
+                flash("日期格式应为 YYYY-MM-DD", "error")
+                continue
+            bound = datetime.combine(day + timedelta(days=1 if arg == "to" else 0), time(0), tzinfo=BEIJING)
+            query = query.where(getattr(InboxTask.created_at, op)(bound))
     order = InboxTask.created_at.desc() if request.args.get("sort") == "newest" else InboxTask.created_at
     tasks = db.session.scalars(query.order_by(order).limit(200)).all()
-    names = {a.id: a.name for a in db.session.scalars(sa.select(Account).where(Account.login_kind == "工作人员"))}
-    return render_template("inbox/index.html", tasks=tasks, names=names)
+    staff = db.session.scalars(sa.select(Account).where(Account.login_kind == "工作人员")).all()
+    names = {a.id: a.name for a in staff}
+    colleagues = [a for a in staff if a.id != g.account.id and set(a.role_list()) & set(STAFF)]
+    return render_template("inbox/index.html", tasks=tasks, names=names, colleagues=colleagues)
+
+
+@bp.post("/start-offline-cancellation")
+@roles_required("clerk")
+def start_offline_cancellation():
+    """Both parties came to the window to cancel: the clerk opens 「存量房合同注销线下」."""
+    result = get_engine().start("offline_cancellation", current_actor())
+    return redirect(url_for(".task", task_id=result.ready_tasks[0]["id"]))
 
 
 def _staff_task(task_id: str) -> InboxTask:

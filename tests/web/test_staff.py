@@ -124,3 +124,23 @@ def test_admin_instance_page_draws_the_diagram(app, client, account_id):
     assert "<svg" in page and "选择业务类型" in page and 'class="current"' in page
     assert client.get("/admin/instances/999999").status_code == 404
     assert "online_signing" in client.get("/admin/instances?process_id=online_signing").data.decode()
+
+
+def test_clerk_opens_offline_cancellation_and_hands_over(app, client, account_id):
+    login_as(client, account_id("窗口受理员甲"))
+    response = client.post("/inbox/start-offline-cancellation")
+    task_url = response.headers["Location"]
+    assert "受理注销申请" in client.get(task_url).data.decode()
+    task_id = task_url.rstrip("/").split("/")[-1]
+    client.post(f"/inbox/{task_id}/claim", data={"action": "claim"})
+    colleague = account_id("窗口受理员乙")
+    assert f'<option value="{colleague}">' in client.get("/inbox/").data.decode()
+    client.post(f"/inbox/{task_id}/claim", data={"action": "handover", "to": str(colleague)})
+    with app.app_context():
+        assert db.session.get(InboxTask, task_id).assignee == str(colleague)
+        db.session.remove()
+    assert "受理注销申请" in client.get("/inbox/?from=2000-01-01").data.decode()
+    assert "受理注销申请" not in client.get("/inbox/?to=2000-01-01").data.decode()
+    reviewer = app.test_client()
+    login_as(reviewer, account_id("审核员甲"))
+    assert reviewer.post("/inbox/start-offline-cancellation").status_code == 403
