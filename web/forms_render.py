@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from marshmallow import fields as mf
+from marshmallow.utils import missing
 
 
 @dataclass
@@ -47,7 +48,10 @@ def describe(schema_cls, values: dict | None = None, errors: dict | None = None,
     views = []
     for name, f in schema_cls().fields.items():
         kind = _kind(f)
-        view = FieldView(prefix + name, f.metadata.get("label", name), kind, f.required, values.get(name),
+        value = values.get(name)
+        if value is None and f.load_default is not missing and not callable(f.load_default):
+            value = f.load_default  # e.g. 证件类型 starts at 居民身份证
+        view = FieldView(prefix + name, f.metadata.get("label", name), kind, f.required, value,
                          f.metadata.get("choices", []), _messages(errors.get(name)))
         if kind == "rows":
             nested = f.inner.nested
