@@ -34,9 +34,10 @@ def create_app(config_object: type = Config, **overrides) -> Flask:
     app.extensions["netsign_registry"] = registry
     app.extensions["netsign_engine"] = ProcessEngine(lambda: db.session(), registry)
 
-    from . import auth
+    from . import auth, i18n
 
     auth.init_app(app)
+    i18n.init_app(app)
     _register_blueprints(app)
     from .cli import register_commands
 

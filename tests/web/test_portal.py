@@ -135,3 +135,13 @@ def test_swagger_ui_is_served_locally(client):
     assert "/api/v1/docs/swagger-ui-bundle.js" in page and "http" not in page.split("<body>")[1].split("openapi")[0]
     assert client.get("/api/v1/docs/swagger-ui-bundle.js").status_code == 200
     assert client.get("/api/v1/docs/index.html").status_code == 404
+
+
+def test_english_is_selectable(client, account_id):
+    login_as(client, account_id("张伟"))
+    assert "我的合同" in client.get("/").data.decode()
+    client.get("/lang/en")
+    page = client.get("/").data.decode()
+    assert "My contracts" in page and "Sign a sale contract online" in page and "中文" in page
+    client.get("/lang/zh")
+    assert "我的合同" in client.get("/").data.decode()
