@@ -18,6 +18,7 @@ from handlers.validation import mask_id_number
 
 from .app import get_engine
 from .auth import current_actor, login_required, roles_required
+from . import api_schemas as out
 from .extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -46,17 +47,11 @@ def esign_callback():
 def contracts():
     from .portal import my_contracts_query
     rows = db.session.scalars(my_contracts_query(g.account)).all()
-    return jsonify([{
+    return jsonify(out.ContractOut(many=True).dump([{
         "contract_no": c.contract_no, "status": c.status, "channel": c.channel, "location": c.home.location,
         "deletion_deadline": c.deletion_deadline.isoformat(),
         "parties": [{"side": p.side, "name": p.name, "id_number": mask_id_number(p.id_number)}
-                    for p in c.active_parties]} for c in rows])
-
-
-def _task_json(t: InboxTask) -> dict:
-    return {"id": t.id, "name": t.name, "instance_id": t.instance_id, "process_id": t.process_id,
-            "business_key": t.business_key, "role": t.role, "form_key": t.form_key, "assignee": t.assignee,
-            "created_at": t.created_at.isoformat()}
+                    for p in c.active_parties]} for c in rows]))
 
 
 @bp.get("/tasks")
@@ -69,7 +64,7 @@ def tasks():
     else:
         query = query.join(ProcessInstance, ProcessInstance.id == InboxTask.instance_id).where(
             ProcessInstance.started_by == current_actor(), InboxTask.role.in_(("seller", "buyer")))
-    return jsonify([_task_json(t) for t in db.session.scalars(query.order_by(InboxTask.created_at))])
+    return jsonify(out.TaskOut(many=True).dump(db.session.scalars(query.order_by(InboxTask.created_at))))
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -81,8 +76,7 @@ def complete(task_id):
     if not isinstance(data, dict):
         return jsonify(message="请求体应为 JSON 对象"), 400
     result = get_engine().complete_task(task_id, data, current_actor(), roles=roles)
-    return jsonify(instance_id=result.instance_id, status=result.status, end_event=result.end_event,
-                   business_key=result.business_key, ready_tasks=result.ready_tasks)
+    return jsonify(out.StepOut().dump(result))
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -104,8 +98,7 @@ def release(task_id):
 def definitions():
     rows = db.session.scalars(sa.select(ProcessDefinition).order_by(ProcessDefinition.process_id,
                                                                      ProcessDefinition.version))
-    return jsonify([{"process_id": d.process_id, "name": d.name, "version": d.version, "hash": d.content_hash,
-                     "deployed_at": d.deployed_at.isoformat(), "deployed_by": d.deployed_by} for d in rows])
+    return jsonify(out.DefinitionOut(many=True).dump(rows))
 
 
 @bp.get("/instances")
@@ -116,24 +109,21 @@ def instances():
         query = query.where(ProcessInstance.status == request.args["status"])
     if request.args.get("business_key"):
         query = query.where(ProcessInstance.business_key == request.args["business_key"])
-    return jsonify([{"id": i.id, "process_id": i.process_id, "status": i.status, "business_key": i.business_key,
-                     "end_event": i.end_event, "updated_at": i.updated_at.isoformat()}
-                    for i in db.session.scalars(query)])
+    return jsonify(out.InstanceOut(many=True).dump(db.session.scalars(query)))
 
 
 @bp.get("/timers")
 @roles_required("admin")
 def timers():
     rows = db.session.scalars(sa.select(Timer).where(Timer.state == "waiting").order_by(Timer.due_at))
-    return jsonify([{"instance_id": t.instance_id, "name": t.name, "due_at": t.due_at.isoformat()} for t in rows])
+    return jsonify(out.TimerOut(many=True).dump(rows))
 
 
 @bp.get("/incidents")
 @roles_required("admin")
 def incidents():
     rows = db.session.scalars(sa.select(Incident).where(Incident.status != "resolved"))
-    return jsonify([{"id": i.id, "instance_id": i.instance_id, "task": i.task_name, "error": i.error,
-                     "attempts": i.attempts, "status": i.status} for i in rows])
+    return jsonify(out.IncidentOut(many=True).dump(rows))
 
 
 @bp.post("/incidents/<int:incident_id>/retry")
@@ -182,35 +172,64 @@ def http_error(err: HTTPException):
     return jsonify(message=err.description), err.code
 
 
-def _op(summary, tag, params=(), body=False, responses=("200",)):
-    op = {"summary": summary, "tags": [tag], "responses": {r: {"description": r} for r in responses}}
-    if params:
-        op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params]
-    if body:
-        op["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
-    return op
+def build_openapi() -> dict:
+    """The OpenAPI document, generated from the response schemas in web/api_schemas.py."""
+    from apispec import APISpec
+    from apispec.ext.marshmallow import MarshmallowPlugin
+
+    from . import api_schemas as out
+
+    spec = APISpec(title="中山市存量房买卖合同网签备案 API", version="1.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()])
+    for name in ("ErrorOut", "ContractOut", "TaskOut", "StepOut", "DefinitionOut", "InstanceOut", "TimerOut",
+                 "IncidentOut", "CallbackOut", "FlagOut"):
+        spec.components.schema(name.removesuffix("Out"), schema=getattr(out, name))
+
+    def ref(name, many=False):
+        schema = {"$ref": f"#/components/schemas/{name}"}
+        return {"type": "array", "items": schema} if many else schema
+
+    def op(summary, tag, ok, errors=(), params=(), body=None):
+        responses = {"200": {"description": "OK", "content": {"application/json": {"schema": ok}}}}
+        for code in errors:
+            responses[code] = {"description": code, "content": {"application/json": {"schema": ref("Error")}}}
+        operation = {"summary": summary, "tags": [tag], "responses": responses}
+        if params:
+            operation["parameters"] = [{"name": p, "in": "path", "required": True,
+                                        "schema": {"type": "integer" if p.endswith("_id") and p != "task_id"
+                                                   else "string"}} for p in params]
+        if body:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        return operation
+
+    form_body = {"type": "object", "description": "任务表单数据；字段见该任务 form_key 对应的表单结构"}
+    callback_body = {"type": "object", "properties": {"order_no": {"type": "string"}, "party_id": {"type": "integer"},
+                                                      "token": {"type": "string"}, "signed_at": {"type": "string"}}}
+    paths = {
+        "/api/v1/esign/callback": {"post": op("粤信签签名回调（请求头 X-Signature: HMAC-SHA256）", "e-sign",
+                                              ref("Callback"), ("400", "401"), body=callback_body)},
+        "/api/v1/contracts": {"get": op("我的合同", "contracts", ref("Contract", True), ("401",))},
+        "/api/v1/tasks": {"get": op("我可以办理的任务", "tasks", ref("Task", True), ("401",))},
+        "/api/v1/tasks/{task_id}/complete": {"post": op("提交任务表单", "tasks", ref("Step"),
+                                                        ("400", "401", "403", "404", "409", "422"), ["task_id"],
+                                                        form_body)},
+        "/api/v1/tasks/{task_id}/claim": {"post": op("认领任务", "tasks", ref("Flag"), ("401", "403", "404", "409"),
+                                                     ["task_id"])},
+        "/api/v1/tasks/{task_id}/release": {"post": op("释放任务", "tasks", ref("Flag"), ("401", "403", "404"),
+                                                       ["task_id"])},
+        "/api/v1/definitions": {"get": op("流程定义", "admin", ref("Definition", True), ("401", "403"))},
+        "/api/v1/instances": {"get": op("流程实例", "admin", ref("Instance", True), ("401", "403"))},
+        "/api/v1/timers": {"get": op("等待中的定时器", "admin", ref("Timer", True), ("401", "403"))},
+        "/api/v1/incidents": {"get": op("异常事件", "admin", ref("Incident", True), ("401", "403"))},
+        "/api/v1/incidents/{incident_id}/retry": {"post": op("重试异常事件", "admin", ref("Flag"), ("401", "403"),
+                                                            ["incident_id"])},
+    }
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
 
 
-OPENAPI = {
-    "openapi": "3.0.3",
-    "info": {"title": "中山市存量房买卖合同网签备案 API", "version": "1.0"},
-    "paths": {
-        "/api/v1/esign/callback": {"post": _op("粤信签签名回调（X-Signature: HMAC-SHA256）", "e-sign", body=True,
-                                                responses=("200", "400", "401"))},
-        "/api/v1/contracts": {"get": _op("我的合同", "contracts", responses=("200", "401"))},
-        "/api/v1/tasks": {"get": _op("我可以办理的任务", "tasks", responses=("200", "401"))},
-        "/api/v1/tasks/{task_id}/complete": {"post": _op("提交任务表单", "tasks", ["task_id"], True,
-                                                         ("200", "400", "403", "404", "409", "422"))},
-        "/api/v1/tasks/{task_id}/claim": {"post": _op("认领任务", "tasks", ["task_id"], responses=("200", "403", "404"))},
-        "/api/v1/tasks/{task_id}/release": {"post": _op("释放任务", "tasks", ["task_id"], responses=("200", "403", "404"))},
-        "/api/v1/definitions": {"get": _op("流程定义", "admin", responses=("200", "401", "403"))},
-        "/api/v1/instances": {"get": _op("流程实例", "admin", responses=("200", "401", "403"))},
-        "/api/v1/timers": {"get": _op("等待中的定时器", "admin", responses=("200", "401", "403"))},
-        "/api/v1/incidents": {"get": _op("异常事件", "admin", responses=("200", "401", "403"))},
-        "/api/v1/incidents/{incident_id}/retry": {"post": _op("重试异常事件", "admin", ["incident_id"],
-                                                              responses=("200", "401", "403"))},
-    },
-}
+OPENAPI = build_openapi()
 
 
 def init_app(app):

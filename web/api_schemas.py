@@ -1,0 +1,95 @@
+"""marshmallow schemas of the REST API's responses; the OpenAPI document is generated from them (apispec)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ErrorOut(Schema):
+    message = fields.String(required=True, metadata={"description": "给人看的中文说明"})
+    errors = fields.Dict(metadata={"description": "字段 → 错误信息列表（表单校验失败时）"})
+
+
+class PartyOut(Schema):
+    side = fields.String(metadata={"description": "卖方 / 买方"})
+    name = fields.String()
+    id_number = fields.String(metadata={"description": "脱敏后的证件号码"})
+
+
+class ContractOut(Schema):
+    contract_no = fields.String()
+    status = fields.String(metadata={"description": "草稿 / 已提交 / 已签约 / 已注销 / 已删除"})
+    channel = fields.String(metadata={"description": "线上 / 线下"})
+    location = fields.String()
+    deletion_deadline = fields.String(metadata={"description": "未签约合同的自动删除时间（UTC, ISO 8601）"})
+    parties = fields.List(fields.Nested(PartyOut))
+
+
+class TaskOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    instance_id = fields.Integer()
+    process_id = fields.String()
+    business_key = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    form_key = fields.String()
+    assignee = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ReadyTaskOut(Schema):
+    id = fields.String()
+    bpmn_id = fields.String()
+    name = fields.String()
+    lane = fields.String(allow_none=True)
+
+
+class StepOut(Schema):
+    instance_id = fields.Integer()
+    status = fields.String()
+    end_event = fields.String(allow_none=True)
+    business_key = fields.String(allow_none=True)
+    ready_tasks = fields.List(fields.Nested(ReadyTaskOut))
+
+
+class DefinitionOut(Schema):
+    process_id = fields.String()
+    name = fields.String()
+    version = fields.Integer()
+    hash = fields.String(attribute="content_hash")
+    deployed_at = fields.DateTime()
+    deployed_by = fields.String()
+
+
+class InstanceOut(Schema):
+    id = fields.Integer()
+    process_id = fields.String()
+    status = fields.String()
+    business_key = fields.String(allow_none=True)
+    end_event = fields.String(allow_none=True)
+    updated_at = fields.DateTime()
+
+
+class TimerOut(Schema):
+    instance_id = fields.Integer()
+    name = fields.String()
+    due_at = fields.DateTime()
+
+
+class IncidentOut(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    task = fields.String(attribute="task_name")
+    error = fields.String()
+    attempts = fields.Integer()
+    status = fields.String()
+
+
+class CallbackOut(Schema):
+    accepted = fields.Boolean()
+    duplicate = fields.Boolean()
+
+
+class FlagOut(Schema):
+    claimed = fields.Boolean()
+    released = fields.Boolean()
+    retried = fields.Integer()
