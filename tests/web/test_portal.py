@@ -145,3 +145,27 @@ def test_english_is_selectable(client, account_id):
     assert "My contracts" in page and "Sign a sale contract online" in page and "中文" in page
     client.get("/lang/zh")
     assert "我的合同" in client.get("/").data.decode()
+
+
+def test_todo_and_online_cancellation_from_the_contract_page(app, client, account_id):
+    from handlers.demo import ZHAO_MIN_ID
+    login_as(client, account_id("张伟"))
+    assert "暂无待办业务" in client.get("/todo").data.decode()
+    contract_url = walk_to_signing(client, ZHAO_MIN_ID)
+    with app.app_context():
+        tokens = [(s.token, s.party.name, s.party.id_number) for s in db.session.scalars(sa.select(ESignSignature))]
+        db.session.remove()
+    phone = app.test_client()
+    for token, name, id_number in tokens:
+        phone.post(f"/sandbox/esign/{token}", data={"step": "confirm"})
+        phone.post(f"/sandbox/esign/{token}", data={"step": "auth", "name": name, "id_number": id_number})
+        phone.post(f"/sandbox/esign/{token}", data={"step": "face"})
+    todo = client.get("/todo").data.decode()
+    submit = re.search(r'href="(/task/[^"]+)">提交<', todo).group(1)
+    client.post(submit, data={})
+    assert "存量房合同注销线上" in client.get(contract_url).data.decode()
+    reason_url = follow_task(client, client.post(contract_url + "/cancel-online"))
+    assert "录入注销原因" in client.get(reason_url).data.decode()
+    stranger = app.test_client()
+    login_as(stranger, account_id("王强"))
+    assert stranger.post(contract_url + "/cancel-online").status_code == 404

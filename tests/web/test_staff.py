@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -144,3 +145,31 @@ def test_clerk_opens_offline_cancellation_and_hands_over(app, client, account_id
     reviewer = app.test_client()
     login_as(reviewer, account_id("审核员甲"))
     assert reviewer.post("/inbox/start-offline-cancellation").status_code == 403
+
+
+def test_admin_retries_an_incident_from_the_instance_page(app, client, account_id):
+    seller = app.test_client()
+    login_as(seller, account_id("张伟"))
+    registry = app.extensions["netsign_registry"]
+    original = registry.services["verify_property"]
+
+    def registry_down(ctx, **params):
+        raise RuntimeError("不动产登记系统暂时不可用")
+
+    registry.services["verify_property"] = registry_down
+    url = follow_task(seller, seller.post("/start/online_signing"))
+    seller.post(url, data={"business_type": "存量房买卖"})
+    query_url = re.search(r'href="(/task/[^"]+)"', seller.get("/todo").data.decode()).group(1)
+    seller.post(query_url, data=CERT)
+    registry.services["verify_property"] = original
+    with app.app_context():
+        from engine.models import Incident
+        incident = db.session.scalars(sa.select(Incident)).one()
+        instance_id, incident_id = incident.instance_id, incident.id
+        db.session.remove()
+    login_as(client, account_id("系统管理员"))
+    page = client.get(f"/admin/instances/{instance_id}").data.decode()
+    assert "不动产登记系统暂时不可用" in page and "重试" in page
+    client.post(f"/admin/incidents/{incident_id}/retry")
+    assert "确认房源" in seller.get("/todo").data.decode()
+    assert client.post("/admin/incidents/99999/retry").status_code == 404
