@@ -29,6 +29,7 @@ ZHAO_MIN_ID = resident_id("44200019920214302")
 SUN_LEI_ID = resident_id("44200019900707331")
 ZHOU_TING_ID = resident_id("44200019950101264")
 CHAN_HK_PERMIT = "H12345678"
+COMPANY_USCC = "91442000MA4W3C5X17"
 
 CITIZENS = [
     # (login kind, unified id, username, name, id type, id number, phone)
@@ -40,6 +41,7 @@ CITIZENS = [
     ("粤省事", "yss-sunlei", None, "孙磊", "居民身份证", SUN_LEI_ID, "13900006666"),
     ("粤省事", "yss-zhouting", None, "周婷", "居民身份证", ZHOU_TING_ID, "13900007777"),
     ("账号密码", "acct-chankaming", "chankaming", "陈家明", "港澳居民来往内地通行证", CHAN_HK_PERMIT, "85261234567"),
+    ("法人", "corp-shili", COMPANY_USCC, "中山市示例置业有限公司", "统一社会信用代码", COMPANY_USCC, "076088880000"),
 ]
 
 STAFF = [
@@ -84,6 +86,12 @@ PROPERTIES = [
          location="中山市石岐街道孙文中路101号骑楼商铺", use="住宅", floor="1/3",
          building_area=Decimal("60.00"), inner_area=Decimal("55.00"), land_use_type="出让",
          land_use_term="2005-01-01至2075-12-31", restriction="该房屋已申请办理赠与登记"),
+    dict(certificate_no="粤(2022)中山市不动产权第0777001号", check_code="700118",
+         unit_no="442000006002GB00888F00060110",
+         owners=[_owner("中山市示例置业有限公司", COMPANY_USCC, id_type="统一社会信用代码")],
+         location="中山市东区中山四路9号示例大厦1101房", use="办公", floor="11/26",
+         building_area=Decimal("156.80"), inner_area=Decimal("128.30"), land_use_type="出让",
+         land_use_term="2012-07-01至2062-06-30"),
     dict(certificate_no="粤(2024)中山市不动产权第0031415号", check_code="141592",
          unit_no="442000007001GB00999W00000000", owners=[_owner("张伟", ZHANG_WEI_ID)],
          location="中山市火炬开发区工业大道西侧地块", use="工业用地", kind="土地",

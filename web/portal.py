@@ -42,6 +42,23 @@ def login_yss():
     return _after_unified_login(account)
 
 
+@bp.post("/login/legal-person")
+def login_legal_person():
+    """法人登录: a unit sells a home in its own name; it signs in with its 统一社会信用代码."""
+    from handlers.validation import FormatError, check_uscc
+    try:
+        code = check_uscc(request.form.get("uscc", ""))
+    except FormatError as err:
+        flash(f"统一社会信用代码：{err}", "error")
+        return redirect(url_for(".login"))
+    account = db.session.scalars(sa.select(Account).where(
+        Account.login_kind == "法人", Account.id_number == code)).first()
+    if account is None or not account.check_password(request.form.get("password", "")):
+        flash("统一社会信用代码或密码错误", "error")
+        return redirect(url_for(".login"))
+    return _after_unified_login(account)
+
+
 @bp.post("/login/yss-new")
 def login_yss_new():
     """A person the platform knows but who has no netsign account yet: go to the association page."""

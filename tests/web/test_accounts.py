@@ -62,3 +62,18 @@ def test_clerk_resets_a_password_after_checking_the_id(app, client, account_id):
     reviewer = app.test_client()
     login_as(reviewer, account_id("审核员甲"))
     assert reviewer.get("/inbox/reset-password").status_code == 403
+
+
+def test_legal_person_signs_in_and_verifies_its_home(client):
+    from handlers.demo import COMPANY_USCC, DEMO_PASSWORD
+    bad = client.post("/login/legal-person", data={"uscc": COMPANY_USCC[:-1] + "8", "password": DEMO_PASSWORD},
+                      follow_redirects=True).data.decode()
+    assert "统一社会信用代码校验位错误" in bad
+    home = client.post("/login/legal-person", data={"uscc": COMPANY_USCC, "password": DEMO_PASSWORD},
+                       follow_redirects=True).data.decode()
+    assert "统一身份认证成功：中山市示例置业有限公司" in home
+    task_url = client.post("/start/online_signing").headers["Location"]
+    task_url = client.post(task_url, data={"business_type": "存量房买卖"}).headers["Location"]
+    confirm_url = client.post(task_url, data={"query_mode": "证书号", "certificate_no": "粤(2022)中山市不动产权第0777001号",
+                                              "check_code": "700118"}).headers["Location"]
+    assert "确认房源" in client.get(confirm_url).data.decode()
