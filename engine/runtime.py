@@ -26,13 +26,12 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
-from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from .db import utcnow, write_intent
-from .errors import Conflict, EngineError, FormInvalid, NotAllowed, NotFound
+from .errors import Conflict, FormInvalid, NotAllowed, NotFound
 from .expressions import SAFE_BUILTINS
 from .models import (AuditEvent, Incident, InboxTask, Message, ProcessDefinition,
                      ProcessInstance, Timer)
@@ -365,12 +364,13 @@ class ProcessEngine:
                 .order_by(Timer.due_at).limit(limit)).all()
         for timer_id, instance_id in candidates:
             with self._transaction() as session:
-                if not self._lock_instance(session, instance_id, skip_locked=True):
+                locked = self._lock_instance(session, instance_id, skip_locked=True)
+                if locked is None:
                     continue  # another worker is on this instance; it will fire the timer
                 timer = session.get(Timer, timer_id, populate_existing=True)
                 if timer.state != "waiting":
                     continue
-                with self._step(session, instance_id, "worker", "timer", locked=True) as step:
+                with self._step(session, instance_id, "worker", "timer", instance=locked) as step:
                     step.audit("timer_due", task_id=timer.task_id, bpmn_id=timer.bpmn_id, name=timer.name,
                                due_at=timer.due_at.isoformat())
                     step.run_engine()
@@ -391,12 +391,13 @@ class ProcessEngine:
         retried = 0
         for inc_id, instance_id in candidates:
             with self._transaction() as session:
-                if not self._lock_instance(session, instance_id, skip_locked=True):
+                locked = self._lock_instance(session, instance_id, skip_locked=True)
+                if locked is None:
                     continue
                 incident = session.get(Incident, inc_id, populate_existing=True)
                 if incident.status not in ("open", "failed"):
                     continue
-                with self._step(session, instance_id, actor, "retry", locked=True) as step:
+                with self._step(session, instance_id, actor, "retry", instance=locked) as step:
                     task = step.workflow.get_task_from_id(UUID(incident.task_id))
                     if task is not None and task.state == TaskState.ERROR:
                         task._set_state(TaskState.READY)
@@ -487,8 +488,10 @@ class ProcessEngine:
         return session.scalars(query.execution_options(populate_existing=True)).first()
 
     @contextmanager
-    def _step(self, session: Session, instance_id: int, actor: str, kind: str, *, locked: bool = False):
-        instance = self._lock_instance(session, instance_id)
+    def _step(self, session: Session, instance_id: int, actor: str, kind: str, *,
+              instance: ProcessInstance | None = None):
+        """Run a step on an instance; ``instance`` when the caller already holds its lock."""
+        instance = instance if instance is not None else self._lock_instance(session, instance_id)
         if instance is None:
             raise NotFound("流程实例不存在")
         cached = self._workflows.pop(instance.id, None)

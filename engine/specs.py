@@ -17,7 +17,6 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
@@ -253,24 +252,3 @@ class SpecCache:
             with self._lock:
                 self._specs[key] = found
         return found
-
-
-def waiting_timers(workflow):
-    """(task, due datetime) for every timer the workflow waits on.
-
-    A timer is either a catch event of its own (boundary, intermediate) or one
-    branch of an event-based gateway, where Spiff keeps it on the gateway's task.
-    """
-    from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-    from SpiffWorkflow.util.task import TaskState
-
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        ed = getattr(task.task_spec, "event_definition", None)
-        if not isinstance(task.task_spec, CatchingEvent):
-            continue
-        is_timer = isinstance(ed, TimerEventDefinition) or (
-            isinstance(ed, MultipleEventDefinition)
-            and any(isinstance(d, TimerEventDefinition) for d in ed.event_definitions))
-        value = task._get_internal_data("event_value") if is_timer else None
-        if value:
-            yield task, TimerEventDefinition.get_datetime(value)

@@ -46,7 +46,6 @@ def session_factory(sa_engine):
 # took; at the end of the run the report goes to artifacts/process-coverage/ and the
 # run fails if a flow of a diagram listed in REQUIRED_FULL_COVERAGE was never taken.
 
-import os
 from pathlib import Path
 
 from engine.coverage import CoverageCollector, format_text, report

@@ -1,7 +1,6 @@
 """The application factory: configuration, database, the process engine with the housing registry, blueprints, CLI."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from flask import Flask
 

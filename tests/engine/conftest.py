@@ -1,7 +1,7 @@
 """Fixtures for engine tests: a registry with a tiny generic order process (nothing about housing)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest

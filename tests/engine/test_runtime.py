@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine import FormInvalid
-from engine.models import AuditEvent, InboxTask, Incident, ProcessInstance
+from engine.models import AuditEvent, InboxTask
 
 BASE = "2026-11-24T10:00:00+08:00"
 

@@ -1,7 +1,6 @@
 """Steps a seller and the parties take, written once for every process test."""
 from __future__ import annotations
 
-import json
 
 import sqlalchemy as sa
 

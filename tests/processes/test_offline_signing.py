@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-import sqlalchemy as sa
 
 from engine import FormInvalid, NotAllowed
 from handlers.models import Account

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from engine import Conflict, FormInvalid
-from engine.models import Incident, InboxTask
-from handlers.models import Contract, ContractParty, DomainError
+from engine.models import InboxTask
+from handlers.models import Contract, DomainError
 
 from .flows import (BUYER_SUN, BUYER_ZHAO, BUYER_ZHOU, contract_of, contract_form, draft, open_order, sign,
                     sign_all, start_and_verify, to_signing)

@@ -6,7 +6,7 @@ import re
 import sqlalchemy as sa
 
 from handlers.adapters import esign
-from handlers.models import Contract, ESignSignature
+from handlers.models import ESignSignature
 from web.extensions import db
 
 from .conftest import login_as
