@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 from uuid import UUID
 
 import sqlalchemy as sa
+import sqlalchemy.orm  # noqa: F401  (sa.orm.defer)
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -482,7 +483,10 @@ class ProcessEngine:
                 raise
 
     def _lock_instance(self, session: Session, instance_id: int, *, skip_locked: bool = False):
-        query = sa.select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        # The serialized state is large and, when this process saved it last, already in memory:
+        # it is loaded only on a cache miss (by touching ``instance.state``).
+        query = sa.select(ProcessInstance).where(ProcessInstance.id == instance_id).options(
+            sa.orm.defer(ProcessInstance.state))
         # SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE already holds the database write lock.
         query = query.with_for_update(skip_locked=skip_locked, of=ProcessInstance)
         return session.scalars(query.execution_options(populate_existing=True)).first()
