@@ -88,15 +88,22 @@ def _money(value) -> str:
     return f"{Decimal(value):,.2f} 元" if value is not None else "—"
 
 
-def contract_sections(contract: Contract) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The contract as (section title, [(label, value)]): the print form and the e-sign page use it."""
+def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The contract as (section title, [(label, value)]): the print form and the e-sign page use it.
+
+    ``mask_ids``: the e-sign preview is opened from a link before anyone is identified, so
+    it shows ID numbers masked; the printed, signed form shows them in full.
+    """
+    from .validation import mask_id_number
+
     home = contract.home
+    shown = mask_id_number if mask_ids else (lambda number: number)
     parties = []
     for party in contract.sellers:
-        parties.append(("甲方（卖方）", f"{party.name}　{party.id_type}：{party.id_number}　电话：{party.phone or '—'}"))
+        parties.append(("甲方（卖方）", f"{party.name}　{party.id_type}：{shown(party.id_number)}　电话：{party.phone or '—'}"))
     for party in contract.buyers:
         share = f"　份额：{party.share}%" if party.share is not None else ""
-        parties.append(("乙方（买方）", f"{party.name}　{party.id_type}：{party.id_number}　电话：{party.phone or '—'}{share}"))
+        parties.append(("乙方（买方）", f"{party.name}　{party.id_type}：{shown(party.id_number)}　电话：{party.phone or '—'}{share}"))
     parties.append(("共有性质", contract.co_ownership or "—"))
     price = contract.price
     return [

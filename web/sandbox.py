@@ -65,7 +65,7 @@ def esign(token):
             contract = signature.order.contract
             step = "done"
     return render_template("sandbox/esign.html", step=step, signature=signature, contract=contract,
-                           sections=contract_sections(contract), error=error, limit=SIGN_WITHIN_SECONDS // 60)
+                           sections=contract_sections(contract, mask_ids=True), error=error, limit=SIGN_WITHIN_SECONDS // 60)
 
 
 def init_app(app):

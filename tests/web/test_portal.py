@@ -169,3 +169,14 @@ def test_todo_and_online_cancellation_from_the_contract_page(app, client, accoun
     stranger = app.test_client()
     login_as(stranger, account_id("王强"))
     assert stranger.post(contract_url + "/cancel-online").status_code == 404
+
+
+def test_esign_preview_masks_id_numbers(app, client, account_id):
+    from handlers.demo import ZHAO_MIN_ID
+    login_as(client, account_id("张伟"))
+    walk_to_signing(client, ZHAO_MIN_ID)
+    with app.app_context():
+        token = db.session.scalars(sa.select(ESignSignature.token)).first()
+        db.session.remove()
+    page = app.test_client().get(f"/sandbox/esign/{token}").data.decode()
+    assert ZHAO_MIN_ID not in page and ZHAO_MIN_ID[:6] + "********" + ZHAO_MIN_ID[-4:] in page
