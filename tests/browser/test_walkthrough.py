@@ -68,6 +68,11 @@ def browser():
         browser.close()
 
 
+def see(page, text: str) -> None:
+    """Wait until the page shows ``text`` (a click may still be navigating)."""
+    page.wait_for_selector(f"text={text}", timeout=15000)
+
+
 def shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
@@ -127,8 +132,9 @@ def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
     page.click("button:has-text('保存并继续')")
     page.click("button:has-text('提交')")
     page.click("button:has-text('生成电子合同订单')")
-    assert "已创建订单，待签字" in page.content()
+    see(page, "已创建订单，待签字")
     page.click("text=查看二维码")
+    page.wait_for_selector("img[alt='签署二维码']")
     qr_shot = SHOTS / "02-qr-codes.png"
     page.screenshot(path=str(qr_shot), full_page=True)
     urls = decode_qr_codes(qr_shot)
@@ -146,15 +152,15 @@ def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
         phone.click("text=确认授权")
         phone.wait_for_selector("#face-done:enabled", timeout=10000)
         phone.click("#face-done")
-        assert "签名成功" in phone.content()
+        see(phone, "签名成功")
         shot(phone, f"03-signed-{index}")
         phone.close()
 
     page.goto(contract_url)
-    assert "订单已经完成签字" in page.content()
+    see(page, "订单已经完成签字")
     page.click("a.btn:has-text('提交')")
     page.click("button:has-text('提交')")
-    assert "已签约" in page.content()
+    see(page, "已签约")
     shot(page, "04-home-signed")
 
 
@@ -185,7 +191,7 @@ def test_clerk_and_reviewer_file_offline_in_the_inbox(live_server, browser, tmp_
     clerk.check("input[name=identities_checked]")
     clerk.click("button:has-text('提交')")
     clerk.click("text=打印表格并上传材料")
-    assert "打印《自愿放弃存量房交易资金监管的共同声明》" in clerk.content()
+    see(clerk, "打印《自愿放弃存量房交易资金监管的共同声明》")
     for index, field in enumerate(clerk.locator("input[type=file]").all()):
         path = tmp_path / f"m{index}.pdf"
         path.write_bytes(PDF + bytes([index]))
@@ -193,14 +199,14 @@ def test_clerk_and_reviewer_file_offline_in_the_inbox(live_server, browser, tmp_
     clerk.check("input[name=forms_printed]")
     shot(clerk, "05-window-materials")
     clerk.click("button:has-text('提交')")
-    assert "已办理" in clerk.content()
+    see(clerk, "已办理")
 
     reviewer = browser.new_page()
     login_staff(reviewer, live_server, "reviewer1")
     reviewer.click("text=审核备案")
     reviewer.select_option("#review_decision", "通过")
     reviewer.click("button:has-text('提交')")
-    assert "已签约" in reviewer.content()
+    see(reviewer, "已签约")
     shot(reviewer, "06-review-done")
 
 
