@@ -34,10 +34,10 @@ from SpiffWorkflow.util.task import TaskState
 from .db import utcnow, write_intent
 from .errors import Conflict, FormInvalid, NotAllowed, NotFound
 from .expressions import SAFE_BUILTINS
-from .models import (AuditEvent, Incident, InboxTask, Message, ProcessDefinition,
-                     ProcessInstance, Timer)
+from .models import AuditEvent, Incident, InboxTask, Message, ProcessDefinition, ProcessInstance, Timer
 from .registry import Registry, json_safe
-from . import snapshot
+from . import snapshot, store
+from .store import InstanceRecord
 from .serialization import dump_state, load_state
 from .specs import (DefinitionError, SpecCache, build_parser, bundle_for, check_decisions, check_definition,
                     content_hash, form_key_of, read_directory)
@@ -72,7 +72,7 @@ class StepContext:
     def __init__(self, step: "_Step", task_data: dict):
         self._step = step
         self.session: Session = step.session
-        self.instance: ProcessInstance = step.instance
+        self.instance: InstanceRecord = step.instance
         self.task_data = task_data
         self.actor = step.actor
 
@@ -121,10 +121,11 @@ class _StepScriptEngine(PythonScriptEngine):
 class _Step:
     """State of one step while it runs; see :meth:`ProcessEngine._step`."""
 
-    def __init__(self, engine: "ProcessEngine", session: Session, instance: ProcessInstance,
+    def __init__(self, engine: "ProcessEngine", session: Session, instance: InstanceRecord,
                  workflow: BpmnWorkflow, actor: str, kind: str, before=None):
         self.engine = engine
         self.session = session
+        self.conn = session.connection()
         self.instance = instance
         self.workflow = workflow
         self.actor = actor
@@ -258,12 +259,14 @@ class ProcessEngine:
             spec, subprocess_specs = self._specs_of(definition)
             workflow = BpmnWorkflow(spec, subprocess_specs)
             now = utcnow()
-            instance = ProcessInstance(
-                definition_id=definition.id, definition=definition, process_id=process_id,
+            instance = InstanceRecord(
+                id=0, definition_id=definition.id, process_id=process_id, business_key=business_key,
+                status="running", end_event=None, started_by=actor, version=1, completed_at=None)
+            # Inserted now (handlers need its id), with its real state written at the end of the step.
+            instance.id = store.insert_instance(
+                session.connection(), definition_id=definition.id, process_id=process_id,
                 business_key=business_key, status="running", state="", started_by=actor,
-                created_at=now, updated_at=now)
-            session.add(instance)
-            session.flush()
+                created_at=now, updated_at=now, version=1)
             step = _Step(self, session, instance, workflow, actor, "start", snapshot.Snapshot())
             self._attach(step)
             for task in workflow.get_tasks(state=TaskState.READY):
@@ -280,7 +283,7 @@ class ProcessEngine:
         inboxes). Citizen ownership is checked by the caller before this call.
         """
         with self._transaction() as session:
-            row = session.get(InboxTask, str(task_id))
+            row = store.inbox_row(session.connection(), str(task_id))
             if row is None:
                 raise NotFound("任务不存在")
             with self._step(session, row.instance_id, actor, "complete_task") as step:
@@ -295,7 +298,7 @@ class ProcessEngine:
                 task = step.workflow.get_task_from_id(UUID(row.id))
                 if task is None or task.state != TaskState.READY:
                     raise Conflict(f"任务「{row.name}」已处理或已取消，请刷新页面")
-                self._check_four_eyes(session, task.task_spec, row, actor)
+                self._check_four_eyes(step.conn, task.task_spec, row, actor)
                 binding = self.registry.forms[row.form_key]
                 try:
                     validated = binding.schema().load(data or {})
@@ -420,7 +423,7 @@ class ProcessEngine:
         self._assign(task_id, to, actor, roles, "task_handed_over")
 
     @staticmethod
-    def _check_four_eyes(session: Session, task_spec, row: InboxTask, actor: str) -> None:
+    def _check_four_eyes(conn, task_spec, row, actor: str) -> None:
         """``spiffworkflow:property name="notCompletedBy" value="<bpmn id>"``: a different person must act.
 
         The diagram names the earlier task (e.g. the window's acceptance); whoever
@@ -430,10 +433,7 @@ class ProcessEngine:
         earlier = props.get("notCompletedBy")
         if not earlier:
             return
-        same = session.scalar(sa.select(InboxTask.id).where(
-            InboxTask.instance_id == row.instance_id, InboxTask.bpmn_id.in_(earlier.split(",")),
-            InboxTask.state == "COMPLETED", InboxTask.completed_by == actor).limit(1))
-        if same:
+        if store.completed_by_actor(conn, row.instance_id, earlier.split(","), actor):
             raise NotAllowed(f"四眼原则：您办理过本业务的前一环节，不能再办理「{row.name}」，请由其他人员办理")
 
     def _assign(self, task_id, assignee, actor, roles, kind) -> None:
@@ -482,18 +482,15 @@ class ProcessEngine:
                 session.rollback()
                 raise
 
-    def _lock_instance(self, session: Session, instance_id: int, *, skip_locked: bool = False):
+    @staticmethod
+    def _lock_instance(session: Session, instance_id: int, *, skip_locked: bool = False):
         # The serialized state is large and, when this process saved it last, already in memory:
-        # it is loaded only on a cache miss (by touching ``instance.state``).
-        query = sa.select(ProcessInstance).where(ProcessInstance.id == instance_id).options(
-            sa.orm.defer(ProcessInstance.state))
-        # SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE already holds the database write lock.
-        query = query.with_for_update(skip_locked=skip_locked, of=ProcessInstance)
-        return session.scalars(query.execution_options(populate_existing=True)).first()
+        # the lock reads the row without it; ``_step`` reads it only on a cache miss.
+        return store.lock_instance(session.connection(), instance_id, skip_locked=skip_locked)
 
     @contextmanager
     def _step(self, session: Session, instance_id: int, actor: str, kind: str, *,
-              instance: ProcessInstance | None = None):
+              instance: InstanceRecord | None = None):
         """Run a step on an instance; ``instance`` when the caller already holds its lock."""
         instance = instance if instance is not None else self._lock_instance(session, instance_id)
         if instance is None:
@@ -504,7 +501,8 @@ class ProcessEngine:
                 workflow, before = cached[1], cached[2]
             else:
                 spec, subprocess_specs = self._specs_for(session, instance)
-                workflow, before = load_state(instance.state, spec, subprocess_specs), None
+                state = store.instance_state(session.connection(), instance.id)
+                workflow, before = load_state(state, spec, subprocess_specs), None
             step = _Step(self, session, instance, workflow, actor, kind, before)
             self._attach(step)
             yield step
@@ -524,21 +522,17 @@ class ProcessEngine:
         key = step.instance.business_key
         if not key or not step.after.waits_for_message:
             return False
-        pending = step.session.scalars(
-            sa.select(Message).where(Message.business_key == key, Message.consumed_at.is_(None))
-            .order_by(Message.id)).all()
-        for message in pending:
+        for message in store.pending_messages(step.conn, key):
             event = BpmnEvent(MessageEventDefinition(message.name), payload=message.payload)
             if step.workflow.get_tasks(catches_event=event):
                 step.workflow.send_event(event)
-                message.consumed_at = utcnow()
-                message.instance_id = step.instance.id
+                store.consume_message(step.conn, message.id, step.instance.id, utcnow())
                 step.audit("message_received", name=message.name, message_id=message.id)
                 return True
         return False
 
     def _finish(self, step: _Step) -> StepResult:
-        session, instance, workflow = step.session, step.instance, step.workflow
+        instance, workflow = step.instance, step.workflow
         now = utcnow()
         after = step.after or snapshot.take(workflow, since=step.started)
         for task in after.completed_since:
@@ -551,13 +545,11 @@ class ProcessEngine:
             instance.end_event = self._end_event_name(workflow)
         else:
             instance.status = "error" if incidents else "running"
-        instance.state = dump_state(workflow)
-        instance.updated_at = now
-        session.flush()  # the instance row first: inbox and timer rows refer to it
+        store.save_instance(step.conn, instance, dump_state(workflow), now)
         self._sync_inbox(step, after, now)
         self._sync_timers(step, after, now)
         if step.events:
-            session.execute(sa.insert(AuditEvent), [
+            store.insert_audit(step.conn, [
                 {"instance_id": instance.id, "task_id": task_id, "kind": kind, "actor": step.actor,
                  "at": now, "details": json_safe(details)} for kind, task_id, details in step.events])
         self._remember(instance.id, instance.version, workflow, after)
@@ -583,22 +575,23 @@ class ProcessEngine:
 
     def _sync_inbox(self, step: _Step, after, now: datetime) -> None:
         """Write the difference between the READY user tasks before and after the step."""
-        session, instance, workflow = step.session, step.instance, step.workflow
+        instance, workflow = step.instance, step.workflow
         before = step.before.ready_user_tasks
+        closed = []
         for task_id in before.keys() - after.ready_user_tasks.keys():
             task = workflow.get_task_from_id(UUID(task_id))
             completed = task is not None and task.state == TaskState.COMPLETED
-            values = {"state": "COMPLETED" if completed else "CANCELLED", "completed_at": now}
             if completed:
-                values["completed_by"] = step.completed_by.get(task_id, step.actor)
+                closed.append({"b_id": task_id, "state": "COMPLETED", "completed_at": now,
+                               "completed_by": step.completed_by.get(task_id, step.actor)})
             else:
-                values["completed_by"] = step.actor
+                closed.append({"b_id": task_id, "state": "CANCELLED", "completed_at": now,
+                               "completed_by": step.actor})
                 step.audit("task_cancelled", task_id=task_id, bpmn_id=task.task_spec.bpmn_id if task else None)
-            session.execute(sa.update(InboxTask).where(InboxTask.id == task_id).values(**values))
+        if closed:
+            store.close_inbox(step.conn, closed)
         if instance.business_key != step.business_key_before:
-            session.execute(sa.update(InboxTask).where(
-                InboxTask.instance_id == instance.id, InboxTask.state == "READY").values(
-                business_key=instance.business_key))
+            store.rekey_inbox(step.conn, instance.id, instance.business_key)
         new_rows = []
         for task_id in after.ready_user_tasks.keys() - before.keys():
             spec = after.ready_user_tasks[task_id].task_spec
@@ -609,15 +602,16 @@ class ProcessEngine:
                 "role": self.registry.role_for_lane(spec.lane), "form_key": form_key_of(spec),
                 "state": "READY", "created_at": now})
         if new_rows:
-            session.execute(sa.insert(InboxTask), new_rows)
+            store.insert_inbox(step.conn, new_rows)
 
     def _sync_timers(self, step: _Step, after, now: datetime) -> None:
-        session, instance = step.session, step.instance
+        instance = step.instance
         before = step.before.timers
+        closed = []
         for task_id in before.keys() - after.timers.keys():
             fired = task_id in step.fired_timers
-            session.execute(sa.update(Timer).where(Timer.task_id == task_id).values(
-                state="fired" if fired else "cancelled", fired_at=now if fired else None))
+            closed.append({"b_task_id": task_id, "state": "fired" if fired else "cancelled",
+                           "fired_at": now if fired else None})
             if fired:
                 task = before[task_id][0]
                 step.audit("timer_fired", task_id=task_id, bpmn_id=task.task_spec.bpmn_id,
@@ -626,8 +620,10 @@ class ProcessEngine:
                      "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "due_at": due,
                      "state": "waiting"}
                     for task_id, (task, due) in after.timers.items() if task_id not in before]
+        if closed:
+            store.close_timers(step.conn, closed)
         if new_rows:
-            session.execute(sa.insert(Timer), new_rows)
+            store.insert_timers(step.conn, new_rows)
 
     def _sync_incidents(self, step: _Step, after, now: datetime) -> list[str]:
         session, instance = step.session, step.instance

@@ -1,14 +1,32 @@
-"""Instance state without the spec.
+"""Instance state without the spec, written incrementally.
 
 SpiffWorkflow's serializer embeds the whole parsed spec in every snapshot
 (about half its size, and half the time of a round trip).  The spec belongs to
 the definition version, which is stored once and parsed once per process
 (see :mod:`engine.specs`), so the state we store drops it and the loader takes
 already-parsed spec objects instead.
+
+A step changes a handful of tasks, yet a full dump converts and encodes every
+task of the tree again (it grows to ~70 tasks over the online-signing flow).
+:func:`dump_state` therefore keeps, per workflow object, the JSON text of each
+task that cannot change without something we can see changing too, and splices
+those texts into the document:
+
+* finished tasks (COMPLETED, CANCELLED): their state, data, children and parent
+  are settled; the fragment is reused while state, ``last_state_change``,
+  ``triggered``, children and the identity and size of their own and their
+  parent's data stay the same;
+* predicted tasks (FUTURE, LIKELY, MAYBE) that carry no data of their own:
+  their JSON depends only on the above and on the *names* of the parent's keys.
+
+Every other task (READY, WAITING, STARTED, ERROR, or predicted with data) is
+converted afresh.  The result is the same document Spiff's converter would
+write; ``VERIFY_INCREMENTAL`` (on in the test suite) checks that on every dump.
 """
 from __future__ import annotations
 
 import json
+import os
 from decimal import Decimal
 from uuid import UUID
 
@@ -16,8 +34,15 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.util.task import TaskState
 
 STATE_FORMAT = "netsign-state-1"
+
+# Compare every incremental dump with a full one and fail loudly on a difference.
+VERIFY_INCREMENTAL = os.environ.get("NETSIGN_VERIFY_STATE") == "1"
+
+_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+_PREDICTED = TaskState.FUTURE | TaskState.PREDICTED_MASK
 
 
 class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
@@ -52,9 +77,102 @@ def _build_registry():
 
 _registry = _build_registry()
 _serializer = BpmnWorkflowSerializer(_registry)
+_encoder = _serializer._encoder_cls(ensure_ascii=False, separators=(",", ":"))
 
 
-def dump_state(workflow: BpmnWorkflow) -> str:
+def _encode(value) -> str:
+    return _encoder.encode(value)
+
+
+def _fingerprint(task, state):
+    """What the JSON of a finished or empty predicted task depends on (see the module docstring)."""
+    parent = task.parent
+    if parent is None:
+        return (state, task.last_state_change, task.triggered, id(task.data), len(task.data),
+                len(task.internal_data))
+    parent_data = parent.data
+    key = (state, task.last_state_change, task.triggered, id(task.data), len(task.data),
+           len(task.internal_data), id(parent_data), len(parent_data))
+    if state & _FINISHED:
+        return key
+    # An empty predicted task is written as "delete every key of the parent": the names matter.
+    return key + tuple(parent_data)
+
+
+def _tasks_json(tasks: dict, old: dict, new: dict, task_to_dict) -> str:
+    """``{"<task id>": {...}, ...}``, reusing the text of tasks that did not change."""
+    parts = []
+    for task_id, task in tasks.items():
+        state = task.state
+        if state & _FINISHED or (state & _PREDICTED and not task.data and not task.internal_data):
+            key = _fingerprint(task, state)
+            cached = old.get(task_id)
+            # Children are compared as a list of the same UUID objects: identity checks.
+            if cached is not None and cached[0] == key and cached[1] == task._children:
+                new[task_id] = cached
+                parts.append(cached[2])
+                continue
+            part = f'"{task_id}":{_encode(task_to_dict(task))}'
+            new[task_id] = (key, list(task._children), part)
+        else:
+            part = f'"{task_id}":{_encode(task_to_dict(task))}'
+        parts.append(part)
+    return "{" + ",".join(parts) + "}"
+
+
+def _object_json(head: dict, **members: str) -> str:
+    """``head`` encoded, with already-encoded ``members`` added."""
+    text = _encode(head)
+    extra = ",".join(f'"{name}":{value}' for name, value in members.items())
+    return f"{text[:-1]},{extra}}}" if head else f"{{{extra}}}"
+
+
+def _workflow_head(workflow) -> dict:
+    """Every attribute Spiff's WorkflowConverter writes, except the tasks."""
+    return {
+        "data": _registry.convert(_registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "root": str(workflow.task_tree.id),
+        "typename": _registry.typenames[type(workflow)],
+    }
+
+
+def _dump_incremental(workflow: BpmnWorkflow) -> str:
+    # The task text of the previous dump of this very workflow object (none after a load).
+    old = getattr(workflow, "_netsign_fragments", None) or {}
+    new: dict = {}
+    task_to_dict = _registry.convert_to_dict[_registry.typenames[type(workflow.task_tree)]]
+    subprocesses = []
+    for sub_id, sub in workflow.subprocesses.items():
+        if sub.completed:
+            # A finished subprocess never changes again: reuse its whole text.
+            key = (len(sub.tasks), sub.last_task)
+            # Keyed apart from tasks: a subprocess has the id of the call activity's task.
+            cached = old.get(("subprocess", sub_id))
+            if cached is not None and cached[0] == key:
+                new[("subprocess", sub_id)] = cached
+                subprocesses.append(cached[2])
+                continue
+        head = _workflow_head(sub)
+        head["parent_task_id"] = str(sub.parent_task_id)
+        head["spec"] = sub.spec.name
+        part = f'"{sub_id}":' + _object_json(head, tasks=_tasks_json(sub.tasks, old, new, task_to_dict))
+        if sub.completed:
+            new[("subprocess", sub_id)] = (key, None, part)
+        subprocesses.append(part)
+    head = _workflow_head(workflow)
+    head["bpmn_events"] = [_registry.convert(event) for event in workflow.bpmn_events]
+    head["format"] = STATE_FORMAT
+    text = _object_json(head, tasks=_tasks_json(workflow.tasks, old, new, task_to_dict),
+                        subprocesses="{" + ",".join(subprocesses) + "}")
+    workflow._netsign_fragments = new
+    return text
+
+
+def _dump_full(workflow: BpmnWorkflow) -> str:
     _registry._encoder_mode = True
     try:
         dct = _registry.convert(workflow)
@@ -62,6 +180,21 @@ def dump_state(workflow: BpmnWorkflow) -> str:
         _registry._encoder_mode = False
     dct["format"] = STATE_FORMAT
     return json.dumps(dct, cls=_serializer._encoder_cls, ensure_ascii=False, separators=(",", ":"))
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    # Encoder mode: the registry converts objects one level deep and the JSON encoder does the rest,
+    # as Spiff's own serialize_json does.
+    _registry._encoder_mode = True
+    try:
+        text = _dump_incremental(workflow)
+    finally:
+        _registry._encoder_mode = False
+    if VERIFY_INCREMENTAL:
+        full = _dump_full(workflow)
+        if json.loads(text) != json.loads(full):
+            raise AssertionError("incremental state differs from a full dump")
+    return text
 
 
 def load_state(state: str, spec, subprocess_specs) -> BpmnWorkflow:
