@@ -154,8 +154,10 @@ def run_engine(url: str, n: int) -> float:
     engine = ProcessEngine(new_session_factory(sa_engine), bench_registry())
     engine.deploy_directory(ROOT / "processes")
     started = time.perf_counter()
+    instance_ids = []
     for _ in range(n):
         result = engine.start(PROCESS, "bench")
+        instance_ids.append(result.instance_id)
         ready = result.ready_tasks
         for kind, name, data in HAPPY_PATH:
             if kind == "task":
@@ -166,9 +168,10 @@ def run_engine(url: str, n: int) -> float:
                 ready = result.ready_tasks
             else:
                 engine.deliver_message(name, result.business_key, data, uuid.uuid4().hex)
-        final = engine.session_factory().get(type_instance(), result.instance_id)
-        assert final.end_event == EXPECTED_END, f"persisted run ended at {final.end_event}"
     rate = n / (time.perf_counter() - started)
+    # Checked after the clock stops, as the in-memory run's check costs next to nothing.
+    check_ended(engine, instance_ids)
+    engine.session_factory.remove()
     sa_engine.dispose()
     return rate
 
@@ -178,13 +181,18 @@ def inbox(engine, instance_id):
     session = engine.session_factory()
     rows = session.execute(sa.select(InboxTask.id, InboxTask.name).where(
         InboxTask.instance_id == instance_id, InboxTask.state == "READY")).all()
-    session.rollback()
+    session.close()
     return [{"id": r.id, "name": r.name} for r in rows]
 
 
-def type_instance():
+def check_ended(engine, instance_ids) -> None:
     from engine.models import ProcessInstance
-    return ProcessInstance
+    session = engine.session_factory()
+    ends = dict(session.execute(sa.select(ProcessInstance.id, ProcessInstance.end_event).where(
+        ProcessInstance.id.in_(instance_ids))).all())
+    session.close()
+    wrong = {i: ends.get(i) for i in instance_ids if ends.get(i) != EXPECTED_END}
+    assert not wrong, f"persisted runs did not end at {EXPECTED_END}: {wrong}"
 
 
 def main() -> None:

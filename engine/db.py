@@ -89,7 +89,8 @@ def configure_sqlite(sa_engine: SAEngine) -> None:
 
     @event.listens_for(sa_engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        # Straight to the driver: this runs once per step, and nothing in SQLAlchemy needs to see it.
+        connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
 def utcnow() -> datetime:

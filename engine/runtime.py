@@ -138,13 +138,18 @@ class _Step:
         self.before = before if before is not None else snapshot.take(workflow)
         self.business_key_before = instance.business_key
         self.after: snapshot.Snapshot | None = None
+        self.pending: tuple[str, list] | None = None  # (business key, kept messages), read once a step
 
     def audit(self, kind: str, task_id: str | None = None, **details: Any) -> None:
         self.events.append((kind, task_id, details))
 
     def run_engine(self) -> None:
         """Run automatic tasks, fire due timers, take in waiting messages, until nothing moves."""
-        self.fire_due_timers()
+        timers_fired = self.fire_due_timers()
+        if self.kind == "message" and not timers_fired:
+            # The workflow is as the last step left it; take the message in before the first pass.
+            self.after = self.before
+            self.engine._deliver_pending_messages(self)
         while True:
             self._do_engine_steps()
             # One walk over the task tree per round; _finish reuses the last one.
@@ -237,14 +242,14 @@ class ProcessEngine:
     def _specs_of(self, definition: ProcessDefinition):
         return self.specs.get(definition.content_hash, definition.process_id, definition.sources)
 
-    def _specs_for(self, session: Session, instance: ProcessInstance):
-        """Parsed specs of the instance's version, reading the definition row only on a cache miss."""
-        key = self._definition_keys.get(instance.definition_id)
+    def _specs_for(self, session: Session, definition_id: int):
+        """Parsed specs of a definition version, reading its (large) row only on a cache miss."""
+        key = self._definition_keys.get(definition_id)
         if key is not None:
             found = self.specs.peek(*key)
             if found is not None:
                 return found
-        definition = session.get(ProcessDefinition, instance.definition_id)
+        definition = session.get(ProcessDefinition, definition_id)
         self._definition_keys[definition.id] = (definition.content_hash, definition.process_id)
         return self._specs_of(definition)
 
@@ -253,10 +258,11 @@ class ProcessEngine:
     def start(self, process_id: str, actor: str, data: dict | None = None,
               business_key: str | None = None) -> StepResult:
         with self._transaction() as session:
-            definition = self._latest_definition(session, process_id)
+            definition = store.latest_definition(session.connection(), process_id)
             if definition is None:
                 raise NotFound(f"流程「{process_id}」尚未部署")
-            spec, subprocess_specs = self._specs_of(definition)
+            self._definition_keys[definition.id] = (definition.content_hash, process_id)
+            spec, subprocess_specs = self._specs_for(session, definition.id)
             workflow = BpmnWorkflow(spec, subprocess_specs)
             now = utcnow()
             instance = InstanceRecord(
@@ -321,34 +327,46 @@ class ProcessEngine:
         """Record an inbound message and hand it to whichever instance waits for it.
 
         Returns False when the idempotency key was seen before (nothing happens).
-        The message is committed in its own transaction first, so it survives a
-        failure of the delivery step and is delivered by a later step or sweep.
+        The message row and the steps that take it in share one transaction, each
+        step inside a savepoint: a step that fails is undone alone, and the message
+        is still kept for a later step or sweep (the error is raised after commit).
+        A message nobody waits for yet is simply kept.
         """
+        failure = None
         with self._transaction() as session:
-            exists = session.scalar(sa.select(Message.id).where(Message.idempotency_key == idempotency_key))
-            if exists:
+            conn = session.connection()
+            if store.message_seen(conn, idempotency_key):
                 return False
-            session.execute(sa.insert(Message).values(
-                name=name, business_key=business_key, payload=payload,
-                idempotency_key=idempotency_key, received_at=utcnow()))
-            instance_ids = self._instances_awaiting(session, business_key)
-        self._offer_messages(instance_ids)
+            store.insert_message(conn, name=name, business_key=business_key, payload=payload,
+                                 idempotency_key=idempotency_key, received_at=utcnow())
+            for instance_id in store.running_instances(conn, business_key):
+                savepoint = session.begin_nested()
+                try:
+                    with self._step(session, instance_id, "message", "message") as step:
+                        step.run_engine()
+                    savepoint.commit()
+                except Exception as err:
+                    savepoint.rollback()
+                    log.exception("instance %s: message %s not taken in", instance_id, name)
+                    failure = failure or err
+        if failure is not None:
+            raise failure
         return True
 
     def deliver_pending(self, business_key: str | None = None) -> int:
         """Offer messages that are still kept to the running instances of their business key."""
         with self._transaction() as session:
-            instance_ids = self._instances_awaiting(session, business_key, only_with_pending=True)
+            instance_ids = self._instances_awaiting(session, business_key)
         return self._offer_messages(instance_ids)
 
     @staticmethod
-    def _instances_awaiting(session: Session, business_key: str | None, only_with_pending: bool = False):
-        query = sa.select(ProcessInstance.id).where(ProcessInstance.status != "completed")
+    def _instances_awaiting(session: Session, business_key: str | None):
+        """Running instances that have kept messages (of ``business_key``, or of any key)."""
+        query = sa.select(ProcessInstance.id).where(ProcessInstance.status != "completed").where(
+            sa.exists().where(Message.business_key == ProcessInstance.business_key,
+                              Message.consumed_at.is_(None)))
         if business_key is not None:
             query = query.where(ProcessInstance.business_key == business_key)
-        if only_with_pending or business_key is None:
-            query = query.where(sa.exists().where(
-                Message.business_key == ProcessInstance.business_key, Message.consumed_at.is_(None)))
         return list(session.scalars(query.order_by(ProcessInstance.id)))
 
     def _offer_messages(self, instance_ids) -> int:
@@ -459,7 +477,7 @@ class ProcessEngine:
         instance = session.get(ProcessInstance, instance_id)
         if instance is None:
             raise NotFound("流程实例不存在")
-        spec, subprocess_specs = self._specs_for(session, instance)
+        spec, subprocess_specs = self._specs_for(session, instance.definition_id)
         workflow = load_state(instance.state, spec, subprocess_specs)
         if session.in_transaction() and not (session.new or session.dirty):
             session.rollback()
@@ -500,7 +518,7 @@ class ProcessEngine:
             if cached is not None and cached[0] == instance.version:
                 workflow, before = cached[1], cached[2]
             else:
-                spec, subprocess_specs = self._specs_for(session, instance)
+                spec, subprocess_specs = self._specs_for(session, instance.definition_id)
                 state = store.instance_state(session.connection(), instance.id)
                 workflow, before = load_state(state, spec, subprocess_specs), None
             step = _Step(self, session, instance, workflow, actor, kind, before)
@@ -522,10 +540,13 @@ class ProcessEngine:
         key = step.instance.business_key
         if not key or not step.after.waits_for_message:
             return False
-        for message in store.pending_messages(step.conn, key):
-            event = BpmnEvent(MessageEventDefinition(message.name), payload=message.payload)
-            if step.workflow.get_tasks(catches_event=event):
-                step.workflow.send_event(event)
+        if step.pending is None or step.pending[0] != key:
+            step.pending = (key, list(store.pending_messages(step.conn, key)))
+        waiting = step.pending[1]
+        for message in waiting:
+            if message.name in step.after.message_names:
+                waiting.remove(message)
+                step.workflow.send_event(BpmnEvent(MessageEventDefinition(message.name), payload=message.payload))
                 store.consume_message(step.conn, message.id, step.instance.id, utcnow())
                 step.audit("message_received", name=message.name, message_id=message.id)
                 return True

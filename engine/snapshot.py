@@ -22,6 +22,7 @@ class Snapshot:
     timers: dict[str, tuple[object, datetime]] = field(default_factory=dict)  # task id → (Task, due)
     errored: dict[str, object] = field(default_factory=dict)
     waits_for_message: bool = False
+    message_names: set[str] = field(default_factory=set)  # messages a WAITING event would catch
     completed_since: list = field(default_factory=list)  # tasks completed after ``since``
 
 
@@ -56,6 +57,7 @@ def take(workflow, since: float | None = None) -> Snapshot:
                             snap.timers[str(task.id)] = (task, TimerEventDefinition.get_datetime(value))
                     elif isinstance(definition, MessageEventDefinition):
                         snap.waits_for_message = True
+                        snap.message_names.add(definition.name)
         elif state == TaskState.ERROR:
             snap.errored[str(task.id)] = task
         elif state == TaskState.COMPLETED and since is not None and task.last_state_change >= since \

@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam
 
 from .errors import Conflict
-from .models import AuditEvent, InboxTask, Message, ProcessInstance, Timer
+from .models import AuditEvent, InboxTask, Message, ProcessDefinition, ProcessInstance, Timer
 
+_definition = ProcessDefinition.__table__
 _instance = ProcessInstance.__table__
 _inbox = InboxTask.__table__
 _timer = Timer.__table__
@@ -41,6 +42,11 @@ class InstanceRecord:
     version: int
     completed_at: datetime | None
 
+
+# The newest version of a process, without its (large) sources.
+_LATEST_DEFINITION = (sa.select(_definition.c.id, _definition.c.version, _definition.c.content_hash)
+                      .where(_definition.c.process_id == bindparam("process_id"))
+                      .order_by(_definition.c.version.desc()).limit(1))
 
 _RECORD_COLUMNS = [_instance.c[name] for name in InstanceRecord.__dataclass_fields__]
 
@@ -75,6 +81,11 @@ _TIMER_INSERT = sa.insert(_timer)
 _TIMER_CLOSE = (sa.update(_timer).where(_timer.c.task_id == bindparam("b_task_id"))
                 .values(state=bindparam("state"), fired_at=bindparam("fired_at")))
 
+_MESSAGE_SEEN = sa.select(_message.c.id).where(_message.c.idempotency_key == bindparam("key"))
+_MESSAGE_INSERT = sa.insert(_message)
+_RUNNING_BY_KEY = (sa.select(_instance.c.id)
+                   .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != "completed")
+                   .order_by(_instance.c.id))
 _PENDING_MESSAGES = (sa.select(_message.c.id, _message.c.name, _message.c.payload)
                      .where(_message.c.business_key == bindparam("business_key"),
                             _message.c.consumed_at.is_(None))
@@ -83,6 +94,11 @@ _MESSAGE_CONSUMED = (sa.update(_message).where(_message.c.id == bindparam("b_id"
                      .values(consumed_at=bindparam("consumed_at"), instance_id=bindparam("instance_id")))
 
 _AUDIT_INSERT = sa.insert(_audit)
+
+
+def latest_definition(conn, process_id: str):
+    """``(id, version, content_hash)`` of the newest version of ``process_id``, or None."""
+    return conn.execute(_LATEST_DEFINITION, {"process_id": process_id}).first()
 
 
 def lock_instance(conn, instance_id: int, *, skip_locked: bool = False) -> InstanceRecord | None:
@@ -139,6 +155,18 @@ def insert_timers(conn, rows: list[dict]) -> None:
 def close_timers(conn, rows: list[dict]) -> None:
     """``rows``: ``{"b_task_id", "state", "fired_at"}`` each."""
     conn.execute(_TIMER_CLOSE, rows)
+
+
+def message_seen(conn, idempotency_key: str) -> bool:
+    return conn.execute(_MESSAGE_SEEN, {"key": idempotency_key}).first() is not None
+
+
+def insert_message(conn, **values) -> None:
+    conn.execute(_MESSAGE_INSERT, values)
+
+
+def running_instances(conn, business_key: str) -> list[int]:
+    return list(conn.execute(_RUNNING_BY_KEY, {"business_key": business_key}).scalars())
 
 
 def pending_messages(conn, business_key: str):
