@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 from decimal import Decimal
 from uuid import UUID
 
@@ -34,6 +35,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 STATE_FORMAT = "netsign-state-1"
@@ -78,6 +80,10 @@ def _build_registry():
 _registry = _build_registry()
 _serializer = BpmnWorkflowSerializer(_registry)
 _encoder = _serializer._encoder_cls(ensure_ascii=False, separators=(",", ":"))
+_TASK_TYPENAME = _registry.typenames[Task]
+_NO_DELTA = '{"updates":{},"deletions":[]}'
+# Task spec → its name as JSON; specs live as long as their (cached) definition version.
+_spec_names: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _encode(value) -> str:
@@ -99,7 +105,34 @@ def _fingerprint(task, state):
     return key + tuple(parent_data)
 
 
-def _tasks_json(tasks: dict, old: dict, new: dict, task_to_dict) -> str:
+def _task_json(task) -> str:
+    """The JSON Spiff's ``TaskConverter`` would write for ``task``, built without its registry detour.
+
+    Data is stored as a delta against the parent's, as Spiff does; a test compares
+    both converters over every diagram (``VERIFY_INCREMENTAL``).
+    """
+    parent = task.parent
+    if parent is None:
+        data, delta = _encode(task.data), "{}"
+    else:
+        parent_data, own = parent.data, task.data
+        updates = {k: v for k, v in own.items() if k not in parent_data or v != parent_data[k]}
+        deletions = [k for k in parent_data if k not in own]
+        data = "{}"
+        delta = _encode({"updates": updates, "deletions": deletions}) if updates or deletions else _NO_DELTA
+    children = ",".join(f'"{child}"' for child in task._children)
+    parent_id = f'"{task._parent}"' if parent is not None else "null"
+    internal = _encode(_registry.clean(task.internal_data)) if task.internal_data else "{}"
+    spec_name = _spec_names.get(task.task_spec)
+    if spec_name is None:
+        spec_name = _spec_names[task.task_spec] = _encode(task.task_spec.name)
+    return (f'{{"id":"{task.id}","parent":{parent_id},'
+            f'"children":[{children}],"last_state_change":{task.last_state_change!r},"state":{task.state},'
+            f'"task_spec":{spec_name},"triggered":{"true" if task.triggered else "false"},'
+            f'"internal_data":{internal},"data":{data},"delta":{delta},"typename":"{_TASK_TYPENAME}"}}')
+
+
+def _tasks_json(tasks: dict, old: dict, new: dict) -> str:
     """``{"<task id>": {...}, ...}``, reusing the text of tasks that did not change."""
     parts = []
     for task_id, task in tasks.items():
@@ -112,10 +145,10 @@ def _tasks_json(tasks: dict, old: dict, new: dict, task_to_dict) -> str:
                 new[task_id] = cached
                 parts.append(cached[2])
                 continue
-            part = f'"{task_id}":{_encode(task_to_dict(task))}'
+            part = f'"{task_id}":{_task_json(task)}'
             new[task_id] = (key, list(task._children), part)
         else:
-            part = f'"{task_id}":{_encode(task_to_dict(task))}'
+            part = f'"{task_id}":{_task_json(task)}'
         parts.append(part)
     return "{" + ",".join(parts) + "}"
 
@@ -144,7 +177,6 @@ def _dump_incremental(workflow: BpmnWorkflow) -> str:
     # The task text of the previous dump of this very workflow object (none after a load).
     old = getattr(workflow, "_netsign_fragments", None) or {}
     new: dict = {}
-    task_to_dict = _registry.convert_to_dict[_registry.typenames[type(workflow.task_tree)]]
     subprocesses = []
     for sub_id, sub in workflow.subprocesses.items():
         if sub.completed:
@@ -159,14 +191,14 @@ def _dump_incremental(workflow: BpmnWorkflow) -> str:
         head = _workflow_head(sub)
         head["parent_task_id"] = str(sub.parent_task_id)
         head["spec"] = sub.spec.name
-        part = f'"{sub_id}":' + _object_json(head, tasks=_tasks_json(sub.tasks, old, new, task_to_dict))
+        part = f'"{sub_id}":' + _object_json(head, tasks=_tasks_json(sub.tasks, old, new))
         if sub.completed:
             new[("subprocess", sub_id)] = (key, None, part)
         subprocesses.append(part)
     head = _workflow_head(workflow)
     head["bpmn_events"] = [_registry.convert(event) for event in workflow.bpmn_events]
     head["format"] = STATE_FORMAT
-    text = _object_json(head, tasks=_tasks_json(workflow.tasks, old, new, task_to_dict),
+    text = _object_json(head, tasks=_tasks_json(workflow.tasks, old, new),
                         subprocesses="{" + ",".join(subprocesses) + "}")
     workflow._netsign_fragments = new
     return text
