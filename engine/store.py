@@ -3,14 +3,21 @@
 A step is short (a few milliseconds of SpiffWorkflow work), so what it costs to
 *say* something to the database matters as much as what the database does: an
 ORM ``session.get`` or an ORM bulk insert spends ~100 µs in Python before the
-driver sees it, a prepared Core statement ~20 µs.  Every statement on the step
-path is therefore built here once, with bind parameters, and executed on the
-session's connection (same transaction as the handlers' ORM writes, which
-SQLAlchemy flushes at commit).  The ORM models in :mod:`engine.models` stay the
-schema and what pages, the CLI and tests read.
+driver sees it, a Core statement ~20 µs, the driver itself 2-5 µs.  Every
+statement on the step path is therefore a Core statement built here once, with
+bind parameters, which :class:`Prepared` compiles once per dialect and runs on
+the driver's cursor of the session's connection: SQLAlchemy still writes the
+SQL and converts every value (its own bind and result processors, so SQLite and
+PostgreSQL behave exactly as through SQLAlchemy); only its per-execution
+bookkeeping is skipped.  The statements run in the session's transaction, the
+same one as the handlers' ORM writes, which SQLAlchemy flushes at commit.
+
+The ORM models in :mod:`engine.models` stay the schema and what pages, the CLI
+and tests read.
 """
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,67 +50,141 @@ class InstanceRecord:
     completed_at: datetime | None
 
 
+_REQUIRED = object()
+
+
+class Prepared:
+    """A Core statement compiled once per dialect (and per set of inserted columns), run on the cursor."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled: dict = {}
+
+    def _compile(self, dialect, column_keys: tuple | None):
+        key = (type(dialect), dialect.paramstyle, column_keys)
+        found = self._compiled.get(key)
+        if found is not None:
+            return found
+        statement = self.statement
+        if column_keys is not None:
+            statement = statement.inline()  # executemany inserts: no RETURNING of generated keys
+        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+        names = list(compiled.positiontup) if dialect.positional else list(compiled.binds)
+        # (name, converter, value of a literal the statement carries itself, e.g. LIMIT 1)
+        processors = [(name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+                       _REQUIRED if compiled.binds[name].required else compiled.binds[name].effective_value)
+                      for name in names]
+        result = None
+        if getattr(statement, "selected_columns", None) is not None and not column_keys:
+            columns = list(statement.selected_columns)
+            row_type = namedtuple("Row", [c.key for c in columns])
+            result = (row_type, [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns])
+        found = self._compiled[key] = (compiled.string, dialect.positional, processors, result)
+        return found
+
+    @staticmethod
+    def _params(positional, processors, values: dict):
+        converted = ((n, values[n] if n in values or literal is _REQUIRED else literal, p)
+                     for n, p, literal in processors)
+        if positional:
+            return tuple(p(v) if p else v for _, v, p in converted)
+        return {n: (p(v) if p else v) for n, v, p in converted}
+
+    def execute(self, conn, values: dict | None = None):
+        """Run with one set of values; the driver's cursor (``rowcount``, ``fetch*``) is returned."""
+        sql, positional, processors, _ = self._compile(conn.dialect, None)
+        cursor = conn.connection.dbapi_connection.cursor()
+        cursor.execute(sql, self._params(positional, processors, values or {}))
+        return cursor
+
+    def executemany(self, conn, rows: list[dict]) -> None:
+        """Insert or update many rows; every row must have the same keys."""
+        sql, positional, processors, _ = self._compile(
+            conn.dialect, tuple(rows[0]) if isinstance(self.statement, sa.Insert) else None)
+        cursor = conn.connection.dbapi_connection.cursor()
+        cursor.executemany(sql, [self._params(positional, processors, row) for row in rows])
+        cursor.close()
+
+    def rows(self, conn, values: dict | None = None) -> list:
+        """The selected rows, converted as SQLAlchemy would, as named tuples."""
+        cursor = self.execute(conn, values)
+        fetched = cursor.fetchall()
+        cursor.close()
+        row_type, converters = self._compile(conn.dialect, None)[3]
+        return [row_type(*(c(v) if c else v for c, v in zip(converters, row))) for row in fetched]
+
+    def first(self, conn, values: dict | None = None):
+        found = self.rows(conn, values)
+        return found[0] if found else None
+
+
 # The newest version of a process, without its (large) sources.
-_LATEST_DEFINITION = (sa.select(_definition.c.id, _definition.c.version, _definition.c.content_hash)
-                      .where(_definition.c.process_id == bindparam("process_id"))
-                      .order_by(_definition.c.version.desc()).limit(1))
+_LATEST_DEFINITION = Prepared(
+    sa.select(_definition.c.id, _definition.c.version, _definition.c.content_hash)
+    .where(_definition.c.process_id == bindparam("process_id"))
+    .order_by(_definition.c.version.desc()).limit(1))
 
 _RECORD_COLUMNS = [_instance.c[name] for name in InstanceRecord.__dataclass_fields__]
-
-_LOCK = sa.select(*_RECORD_COLUMNS).where(_instance.c.id == bindparam("id")).with_for_update()
+_LOCK = Prepared(sa.select(*_RECORD_COLUMNS).where(_instance.c.id == bindparam("id")).with_for_update())
 # A worker sweep passes over an instance someone else holds instead of queueing behind it.
-_LOCK_OR_SKIP = sa.select(*_RECORD_COLUMNS).where(_instance.c.id == bindparam("id")).with_for_update(
-    skip_locked=True)
+_LOCK_OR_SKIP = Prepared(
+    sa.select(*_RECORD_COLUMNS).where(_instance.c.id == bindparam("id")).with_for_update(skip_locked=True))
 _STATE = sa.select(_instance.c.state).where(_instance.c.id == bindparam("id"))
 _INSERT_INSTANCE = sa.insert(_instance)
 # The version check makes a writer that somehow missed the lock fail instead of overwriting.
-_SAVE = (sa.update(_instance)
-         .where(_instance.c.id == bindparam("b_id"), _instance.c.version == bindparam("b_version"))
-         .values(state=bindparam("state"), version=bindparam("new_version"), status=bindparam("status"),
-                 end_event=bindparam("end_event"), business_key=bindparam("business_key"),
-                 completed_at=bindparam("completed_at"), updated_at=bindparam("updated_at")))
+_SAVE = Prepared(
+    sa.update(_instance)
+    .where(_instance.c.id == bindparam("b_id"), _instance.c.version == bindparam("b_version"))
+    .values(state=bindparam("state"), version=bindparam("new_version"), status=bindparam("status"),
+            end_event=bindparam("end_event"), business_key=bindparam("business_key"),
+            completed_at=bindparam("completed_at"), updated_at=bindparam("updated_at")))
 
-_INBOX_ROW = sa.select(_inbox).where(_inbox.c.id == bindparam("id"))
-_INBOX_INSERT = sa.insert(_inbox)
-_INBOX_CLOSE = (sa.update(_inbox).where(_inbox.c.id == bindparam("b_id"))
-                .values(state=bindparam("state"), completed_at=bindparam("completed_at"),
-                        completed_by=bindparam("completed_by")))
-_INBOX_REKEY = (sa.update(_inbox)
-                .where(_inbox.c.instance_id == bindparam("b_instance_id"), _inbox.c.state == "READY")
-                .values(business_key=bindparam("business_key")))
+_INBOX_ROW = Prepared(sa.select(_inbox).where(_inbox.c.id == bindparam("id")))
+_INBOX_INSERT = Prepared(sa.insert(_inbox))
+_INBOX_CLOSE = Prepared(
+    sa.update(_inbox).where(_inbox.c.id == bindparam("b_id"))
+    .values(state=bindparam("state"), completed_at=bindparam("completed_at"),
+            completed_by=bindparam("completed_by")))
+_INBOX_REKEY = Prepared(
+    sa.update(_inbox)
+    .where(_inbox.c.instance_id == bindparam("b_instance_id"), _inbox.c.state == "READY")
+    .values(business_key=bindparam("business_key")))
 _FOUR_EYES = (sa.select(_inbox.c.id)
               .where(_inbox.c.instance_id == bindparam("instance_id"),
                      _inbox.c.bpmn_id.in_(bindparam("bpmn_ids", expanding=True)),
                      _inbox.c.state == "COMPLETED", _inbox.c.completed_by == bindparam("actor"))
               .limit(1))
 
-_TIMER_INSERT = sa.insert(_timer)
-_TIMER_CLOSE = (sa.update(_timer).where(_timer.c.task_id == bindparam("b_task_id"))
-                .values(state=bindparam("state"), fired_at=bindparam("fired_at")))
+_TIMER_INSERT = Prepared(sa.insert(_timer))
+_TIMER_CLOSE = Prepared(
+    sa.update(_timer).where(_timer.c.task_id == bindparam("b_task_id"))
+    .values(state=bindparam("state"), fired_at=bindparam("fired_at")))
 
-_MESSAGE_SEEN = sa.select(_message.c.id).where(_message.c.idempotency_key == bindparam("key"))
-_MESSAGE_INSERT = sa.insert(_message)
-_RUNNING_BY_KEY = (sa.select(_instance.c.id)
-                   .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != "completed")
-                   .order_by(_instance.c.id))
-_PENDING_MESSAGES = (sa.select(_message.c.id, _message.c.name, _message.c.payload)
-                     .where(_message.c.business_key == bindparam("business_key"),
-                            _message.c.consumed_at.is_(None))
-                     .order_by(_message.c.id))
-_MESSAGE_CONSUMED = (sa.update(_message).where(_message.c.id == bindparam("b_id"))
-                     .values(consumed_at=bindparam("consumed_at"), instance_id=bindparam("instance_id")))
+_MESSAGE_SEEN = Prepared(sa.select(_message.c.id).where(_message.c.idempotency_key == bindparam("key")))
+_MESSAGE_INSERT = Prepared(sa.insert(_message))
+_RUNNING_BY_KEY = Prepared(
+    sa.select(_instance.c.id)
+    .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != "completed")
+    .order_by(_instance.c.id))
+_PENDING_MESSAGES = Prepared(
+    sa.select(_message.c.id, _message.c.name, _message.c.payload)
+    .where(_message.c.business_key == bindparam("business_key"), _message.c.consumed_at.is_(None))
+    .order_by(_message.c.id))
+_MESSAGE_CONSUMED = Prepared(
+    sa.update(_message).where(_message.c.id == bindparam("b_id"))
+    .values(consumed_at=bindparam("consumed_at"), instance_id=bindparam("instance_id")))
 
-_AUDIT_INSERT = sa.insert(_audit)
+_AUDIT_INSERT = Prepared(sa.insert(_audit))
 
 
 def latest_definition(conn, process_id: str):
     """``(id, version, content_hash)`` of the newest version of ``process_id``, or None."""
-    return conn.execute(_LATEST_DEFINITION, {"process_id": process_id}).first()
+    return _LATEST_DEFINITION.first(conn, {"process_id": process_id})
 
 
 def lock_instance(conn, instance_id: int, *, skip_locked: bool = False) -> InstanceRecord | None:
     """The instance row, locked until the transaction ends (SQLite: BEGIN IMMEDIATE already holds it)."""
-    row = conn.execute(_LOCK_OR_SKIP if skip_locked else _LOCK, {"id": instance_id}).first()
+    row = (_LOCK_OR_SKIP if skip_locked else _LOCK).first(conn, {"id": instance_id})
     return InstanceRecord(*row) if row is not None else None
 
 
@@ -117,30 +198,30 @@ def insert_instance(conn, **values) -> int:
 
 def save_instance(conn, record: InstanceRecord, state: str, now: datetime) -> None:
     """Write the step's state and bump the row version (``record.version`` follows)."""
-    result = conn.execute(_SAVE, {
+    cursor = _SAVE.execute(conn, {
         "b_id": record.id, "b_version": record.version, "new_version": record.version + 1, "state": state,
         "status": record.status, "end_event": record.end_event, "business_key": record.business_key,
         "completed_at": record.completed_at, "updated_at": now})
-    if result.rowcount != 1:
+    if cursor.rowcount != 1:
         raise Conflict("流程实例已被其他操作修改，请刷新后重试")
     record.version += 1
 
 
 def inbox_row(conn, task_id: str):
-    return conn.execute(_INBOX_ROW, {"id": task_id}).first()
+    return _INBOX_ROW.first(conn, {"id": task_id})
 
 
 def insert_inbox(conn, rows: list[dict]) -> None:
-    conn.execute(_INBOX_INSERT, rows)
+    _INBOX_INSERT.executemany(conn, rows)
 
 
 def close_inbox(conn, rows: list[dict]) -> None:
     """``rows``: ``{"b_id", "state", "completed_at", "completed_by"}`` each."""
-    conn.execute(_INBOX_CLOSE, rows)
+    _INBOX_CLOSE.executemany(conn, rows)
 
 
 def rekey_inbox(conn, instance_id: int, business_key: str | None) -> None:
-    conn.execute(_INBOX_REKEY, {"b_instance_id": instance_id, "business_key": business_key})
+    _INBOX_REKEY.execute(conn, {"b_instance_id": instance_id, "business_key": business_key})
 
 
 def completed_by_actor(conn, instance_id: int, bpmn_ids: list[str], actor: str) -> bool:
@@ -149,33 +230,33 @@ def completed_by_actor(conn, instance_id: int, bpmn_ids: list[str], actor: str) 
 
 
 def insert_timers(conn, rows: list[dict]) -> None:
-    conn.execute(_TIMER_INSERT, rows)
+    _TIMER_INSERT.executemany(conn, rows)
 
 
 def close_timers(conn, rows: list[dict]) -> None:
     """``rows``: ``{"b_task_id", "state", "fired_at"}`` each."""
-    conn.execute(_TIMER_CLOSE, rows)
+    _TIMER_CLOSE.executemany(conn, rows)
 
 
 def message_seen(conn, idempotency_key: str) -> bool:
-    return conn.execute(_MESSAGE_SEEN, {"key": idempotency_key}).first() is not None
+    return _MESSAGE_SEEN.first(conn, {"key": idempotency_key}) is not None
 
 
 def insert_message(conn, **values) -> None:
-    conn.execute(_MESSAGE_INSERT, values)
+    _MESSAGE_INSERT.executemany(conn, [values])
 
 
 def running_instances(conn, business_key: str) -> list[int]:
-    return list(conn.execute(_RUNNING_BY_KEY, {"business_key": business_key}).scalars())
+    return [row.id for row in _RUNNING_BY_KEY.rows(conn, {"business_key": business_key})]
 
 
 def pending_messages(conn, business_key: str):
-    return conn.execute(_PENDING_MESSAGES, {"business_key": business_key}).all()
+    return _PENDING_MESSAGES.rows(conn, {"business_key": business_key})
 
 
 def consume_message(conn, message_id: int, instance_id: int, now: datetime) -> None:
-    conn.execute(_MESSAGE_CONSUMED, {"b_id": message_id, "instance_id": instance_id, "consumed_at": now})
+    _MESSAGE_CONSUMED.execute(conn, {"b_id": message_id, "instance_id": instance_id, "consumed_at": now})
 
 
 def insert_audit(conn, rows: list[dict]) -> None:
-    conn.execute(_AUDIT_INSERT, rows)
+    _AUDIT_INSERT.executemany(conn, rows)
