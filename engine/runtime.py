@@ -67,14 +67,27 @@ class StepResult:
 
 
 class StepContext:
-    """The :class:`engine.registry.ServiceContext` given to handlers and form hooks."""
+    """The :class:`engine.registry.ServiceContext` given to handlers and form hooks.
 
-    def __init__(self, step: "_Step", task_data: dict):
+    With ``isolated``, the first use of :attr:`session` opens a savepoint, so that
+    exactly the writes of this handler can be undone if it fails; a handler that
+    never touches the database costs no savepoint.
+    """
+
+    def __init__(self, step: "_Step", task_data: dict, *, isolated: bool = False):
         self._step = step
-        self.session: Session = step.session
+        self._session: Session = step.session
+        self._isolated = isolated
+        self.savepoint = None
         self.instance: InstanceRecord = step.instance
         self.task_data = task_data
         self.actor = step.actor
+
+    @property
+    def session(self) -> Session:
+        if self._isolated and self.savepoint is None:
+            self.savepoint = self._session.begin_nested()
+        return self._session
 
     def now(self) -> datetime:
         return utcnow()
@@ -105,14 +118,15 @@ class _StepScriptEngine(PythonScriptEngine):
             raise WorkflowTaskException(f"没有服务操作「{operation_name}」的处理程序", task=task)
         params = {name: p["value"] for name, p in (operation_params or {}).items()}
         step = self.step
-        ctx = StepContext(step, dict(task.data))
-        savepoint = step.session.begin_nested()
+        ctx = StepContext(step, dict(task.data), isolated=True)
         try:
             result = handler(ctx, **params)
-            savepoint.commit()
+            if ctx.savepoint is not None:
+                ctx.savepoint.commit()
         except Exception as err:
             # Undo exactly what the handler wrote; the step itself goes on to record an incident.
-            savepoint.rollback()
+            if ctx.savepoint is not None:
+                ctx.savepoint.rollback()
             step.failures[task.id] = f"{type(err).__name__}: {err}"
             raise WorkflowTaskException(str(err) or type(err).__name__, task=task, exception=err)
         return json.dumps(json_safe(result if result is not None else {}), ensure_ascii=False)
@@ -556,9 +570,11 @@ class ProcessEngine:
         instance, workflow = step.instance, step.workflow
         now = utcnow()
         after = step.after or snapshot.take(workflow, since=step.started)
-        for task in after.completed_since:
-            step.audit("node_completed", task_id=str(task.id), bpmn_id=task.task_spec.bpmn_id,
-                       name=task.task_spec.bpmn_name)
+        if after.completed_since:
+            # One row for every flow node the step got past, in order (they share the step's time).
+            step.audit("nodes_completed", nodes=[
+                {"task_id": str(task.id), "bpmn_id": task.task_spec.bpmn_id, "name": task.task_spec.bpmn_name}
+                for task in after.completed_since])
         incidents = self._sync_incidents(step, after, now) if (after.errored or step.before.errored) else []
         if workflow.is_completed():
             instance.status = "completed"

@@ -136,8 +136,8 @@ class Case:
         session = self.harness.session
         session.expire_all()
         events = session.scalars(sa.select(AuditEvent).where(
-            AuditEvent.instance_id == self.id, AuditEvent.kind == "node_completed").order_by(AuditEvent.id))
-        return [e.details.get("name") or e.details.get("bpmn_id") for e in events]
+            AuditEvent.instance_id == self.id, AuditEvent.kind == "nodes_completed").order_by(AuditEvent.id))
+        return [node.get("name") or node.get("bpmn_id") for e in events for node in e.details["nodes"]]
 
     def timers(self) -> list[Timer]:
         session = self.harness.session

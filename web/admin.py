@@ -135,7 +135,7 @@ def instance(instance_id):
     definition = db.session.get(ProcessDefinition, instance.definition_id)
     events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.instance_id == instance_id)
                                 .order_by(AuditEvent.id)).all()
-    done = {e.details.get("bpmn_id") for e in events if e.kind == "node_completed"}
+    done = {node["bpmn_id"] for e in events if e.kind == "nodes_completed" for node in e.details["nodes"]}
     tasks = db.session.scalars(sa.select(InboxTask).where(InboxTask.instance_id == instance_id)
                                .order_by(InboxTask.created_at)).all()
     current = {t.bpmn_id for t in tasks if t.state == "READY"}
