@@ -59,7 +59,12 @@ class InboxTask(Base):
     """A READY user task (and, once done, its record): the only table inboxes read."""
 
     __tablename__ = "inbox_task"
-    __table_args__ = (sa.Index("ix_inbox_open_role", "state", "role"),)
+    __table_args__ = (
+        sa.Index("ix_inbox_open_role", "state", "role"),
+        # Only claimed tasks have an assignee: indexing the NULLs would cost every step a page write.
+        sa.Index("ix_inbox_task_assignee", "assignee", sqlite_where=sa.text("assignee IS NOT NULL"),
+                 postgresql_where=sa.text("assignee IS NOT NULL")),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)  # the Spiff task UUID
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instance.id"), index=True)
@@ -72,7 +77,7 @@ class InboxTask(Base):
     form_key: Mapped[str] = mapped_column(sa.String(100))
     # READY | COMPLETED | CANCELLED
     state: Mapped[str] = mapped_column(sa.String(20), default="READY")
-    assignee: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    assignee: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(sa.String(100))
@@ -135,5 +140,6 @@ class AuditEvent(Base):
     task_id: Mapped[str | None] = mapped_column(sa.String(36))
     kind: Mapped[str] = mapped_column(sa.String(50))
     actor: Mapped[str] = mapped_column(sa.String(100))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Not indexed: the trail is read per instance, in id order; an index on time only cost writes.
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     details: Mapped[dict] = mapped_column(sa.JSON, default=dict)

@@ -573,7 +573,7 @@ class ProcessEngine:
         if after.completed_since:
             # One row for every flow node the step got past, in order (they share the step's time).
             step.audit("nodes_completed", nodes=[
-                {"task_id": str(task.id), "bpmn_id": task.task_spec.bpmn_id, "name": task.task_spec.bpmn_name}
+                {"bpmn_id": task.task_spec.bpmn_id, "name": task.task_spec.bpmn_name}
                 for task in after.completed_since])
         incidents = self._sync_incidents(step, after, now) if (after.errored or step.before.errored) else []
         if workflow.is_completed():

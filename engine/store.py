@@ -49,6 +49,14 @@ class InstanceRecord:
     version: int
     completed_at: datetime | None
 
+    def __post_init__(self):
+        # The indexed columns as they are in the database: a step that leaves them alone does not
+        # rewrite them (SQLite rewrites an index entry for every column an UPDATE sets).
+        self.stored = self._indexed()
+
+    def _indexed(self):
+        return self.status, self.business_key, self.end_event, self.completed_at
+
 
 _REQUIRED = object()
 
@@ -125,6 +133,7 @@ _LATEST_DEFINITION = Prepared(
     .order_by(_definition.c.version.desc()).limit(1))
 
 _RECORD_COLUMNS = [_instance.c[name] for name in InstanceRecord.__dataclass_fields__]
+_INSTANCE_WHERE = (_instance.c.id == bindparam("b_id"), _instance.c.version == bindparam("b_version"))
 _LOCK = Prepared(sa.select(*_RECORD_COLUMNS).where(_instance.c.id == bindparam("id")).with_for_update())
 # A worker sweep passes over an instance someone else holds instead of queueing behind it.
 _LOCK_OR_SKIP = Prepared(
@@ -132,9 +141,11 @@ _LOCK_OR_SKIP = Prepared(
 _STATE = sa.select(_instance.c.state).where(_instance.c.id == bindparam("id"))
 _INSERT_INSTANCE = sa.insert(_instance)
 # The version check makes a writer that somehow missed the lock fail instead of overwriting.
-_SAVE = Prepared(
-    sa.update(_instance)
-    .where(_instance.c.id == bindparam("b_id"), _instance.c.version == bindparam("b_version"))
+_SAVE_STATE = Prepared(
+    sa.update(_instance).where(*_INSTANCE_WHERE)
+    .values(state=bindparam("state"), version=bindparam("new_version"), updated_at=bindparam("updated_at")))
+_SAVE_ALL = Prepared(
+    sa.update(_instance).where(*_INSTANCE_WHERE)
     .values(state=bindparam("state"), version=bindparam("new_version"), status=bindparam("status"),
             end_event=bindparam("end_event"), business_key=bindparam("business_key"),
             completed_at=bindparam("completed_at"), updated_at=bindparam("updated_at")))
@@ -198,13 +209,19 @@ def insert_instance(conn, **values) -> int:
 
 def save_instance(conn, record: InstanceRecord, state: str, now: datetime) -> None:
     """Write the step's state and bump the row version (``record.version`` follows)."""
-    cursor = _SAVE.execute(conn, {
-        "b_id": record.id, "b_version": record.version, "new_version": record.version + 1, "state": state,
-        "status": record.status, "end_event": record.end_event, "business_key": record.business_key,
-        "completed_at": record.completed_at, "updated_at": now})
+    values = {"b_id": record.id, "b_version": record.version, "new_version": record.version + 1,
+              "state": state, "updated_at": now}
+    indexed = record._indexed()
+    if indexed == record.stored:
+        cursor = _SAVE_STATE.execute(conn, values)
+    else:
+        cursor = _SAVE_ALL.execute(conn, {**values, "status": record.status, "end_event": record.end_event,
+                                          "business_key": record.business_key,
+                                          "completed_at": record.completed_at})
     if cursor.rowcount != 1:
         raise Conflict("流程实例已被其他操作修改，请刷新后重试")
     record.version += 1
+    record.stored = indexed
 
 
 def inbox_row(conn, task_id: str):
