@@ -11,15 +11,19 @@ Service tasks and forms are bound to the same trivial stubs in all three runs,
 so the ratio measures what durability costs (locking, loading, saving, inbox,
 timer and audit rows, commits), not the housing handlers.
 
-    python bench/engine_throughput.py [-n 200] [--postgres URL]
+    python bench/engine_throughput.py [-n 200] [--rounds 5] [--postgres URL]
 
-The last line is ``RESULT sqlite_ratio=<x> postgres_ratio=<y>``.
+The instances are run in rounds; each round measures the in-memory ceiling
+before and after the persisted runs and gives one ratio per database.  The
+table shows medians; the last line is ``RESULT sqlite_ratio=<x> postgres_ratio=<y>``
+(medians of the per-round ratios).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -148,32 +152,48 @@ def run_memory(n: int) -> float:
 
 # ---------------------------------------------------------------- persisted
 
+class PersistedRun:
+    """Our engine on one database, deployed once, walked through the happy path ``n`` times per call."""
+
+    def __init__(self, url: str):
+        self.sa_engine = create_sa_engine(url)
+        Base.metadata.create_all(self.sa_engine)
+        self.engine = ProcessEngine(new_session_factory(self.sa_engine), bench_registry())
+        self.engine.deploy_directory(ROOT / "processes")
+        self.instance_ids: list[int] = []
+
+    def run(self, n: int) -> float:
+        engine = self.engine
+        started = time.perf_counter()
+        for _ in range(n):
+            result = engine.start(PROCESS, "bench")
+            self.instance_ids.append(result.instance_id)
+            ready = result.ready_tasks
+            for kind, name, data in HAPPY_PATH:
+                if kind == "task":
+                    if not any(t["name"] == name for t in ready):  # after messages: read the inbox, as a UI would
+                        ready = inbox(engine, result.instance_id)
+                    task_id = next(t["id"] for t in ready if t["name"] == name)
+                    result = engine.complete_task(task_id, data, "bench")
+                    ready = result.ready_tasks
+                else:
+                    engine.deliver_message(name, result.business_key, data, uuid.uuid4().hex)
+        return n / (time.perf_counter() - started)
+
+    def close(self) -> None:
+        # Checked after the clock stops, as the in-memory run's check costs next to nothing.
+        check_ended(self.engine, self.instance_ids)
+        self.engine.session_factory.remove()
+        self.sa_engine.dispose()
+
+
 def run_engine(url: str, n: int) -> float:
-    sa_engine = create_sa_engine(url)
-    Base.metadata.create_all(sa_engine)
-    engine = ProcessEngine(new_session_factory(sa_engine), bench_registry())
-    engine.deploy_directory(ROOT / "processes")
-    started = time.perf_counter()
-    instance_ids = []
-    for _ in range(n):
-        result = engine.start(PROCESS, "bench")
-        instance_ids.append(result.instance_id)
-        ready = result.ready_tasks
-        for kind, name, data in HAPPY_PATH:
-            if kind == "task":
-                if not any(t["name"] == name for t in ready):  # after messages: read the inbox, as a UI would
-                    ready = inbox(engine, result.instance_id)
-                task_id = next(t["id"] for t in ready if t["name"] == name)
-                result = engine.complete_task(task_id, data, "bench")
-                ready = result.ready_tasks
-            else:
-                engine.deliver_message(name, result.business_key, data, uuid.uuid4().hex)
-    rate = n / (time.perf_counter() - started)
-    # Checked after the clock stops, as the in-memory run's check costs next to nothing.
-    check_ended(engine, instance_ids)
-    engine.session_factory.remove()
-    sa_engine.dispose()
-    return rate
+    """One persisted run of ``n`` instances on a fresh schema (used by tests and profiling)."""
+    run = PersistedRun(url)
+    try:
+        return run.run(n)
+    finally:
+        run.close()
 
 
 def inbox(engine, instance_id):
@@ -197,26 +217,45 @@ def check_ended(engine, instance_ids) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-n", type=int, default=200, help="instances per run (default 200)")
+    parser.add_argument("-n", type=int, default=200, help="instances per run and database (default 200)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="the runs are split into this many rounds, each measured side by side (default 5)")
     parser.add_argument("--postgres", default=os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
+    per_round = max(1, args.n // args.rounds)
 
     run_memory(10)  # warm up imports and caches equally for everyone
-    memory = run_memory(args.n)
-    with tempfile.TemporaryDirectory() as folder:
-        sqlite = run_engine(f"sqlite:///{folder}/bench.db", args.n)
-    with throwaway_database(args.postgres) as url:
-        postgres = run_engine(url, args.n)
-    memory_again = run_memory(args.n)  # the ceiling measured before and after; use the mean
-    ceiling = (memory + memory_again) / 2
+    rates = {"memory": [], "sqlite": [], "postgres": []}
+    ratios = {"sqlite": [], "postgres": []}
+    with tempfile.TemporaryDirectory() as folder, throwaway_database(args.postgres) as pg_url:
+        persisted = {"sqlite": PersistedRun(f"sqlite:///{folder}/bench.db"), "postgres": PersistedRun(pg_url)}
+        for run in persisted.values():
+            run.run(2)  # parse and cache the specs, open the connections
+        try:
+            # Each round measures the ceiling before and after the persisted runs, so that a
+            # machine that speeds up or slows down during the benchmark moves both sides.
+            for _ in range(args.rounds):
+                before = run_memory(per_round)
+                measured = {name: run.run(per_round) for name, run in persisted.items()}
+                ceiling = (before + run_memory(per_round)) / 2
+                rates["memory"].append(ceiling)
+                for name, rate in measured.items():
+                    rates[name].append(rate)
+                    ratios[name].append(rate / ceiling)
+        finally:
+            for run in persisted.values():
+                run.close()
 
     steps = sum(1 for _ in HAPPY_PATH) + 1
-    print(f"online_signing happy path: {steps} steps per instance, {args.n} instances per run")
-    print(f"{'run':10} {'instances/s':>12} {'ratio':>7}")
-    print(f"{'memory':10} {ceiling:12.1f} {1.0:7.2f}")
-    print(f"{'sqlite':10} {sqlite:12.1f} {sqlite / ceiling:7.3f}")
-    print(f"{'postgres':10} {postgres:12.1f} {postgres / ceiling:7.3f}")
-    print(f"RESULT sqlite_ratio={sqlite / ceiling:.3f} postgres_ratio={postgres / ceiling:.3f}")
+    print(f"online_signing happy path: {steps} steps per instance, "
+          f"{per_round * args.rounds} instances per database in {args.rounds} rounds")
+    print(f"{'run':10} {'instances/s':>12} {'ratio':>7}   ratio per round")
+    print(f"{'memory':10} {statistics.median(rates['memory']):12.1f} {1.0:7.2f}")
+    for name in ("sqlite", "postgres"):
+        print(f"{name:10} {statistics.median(rates[name]):12.1f} {statistics.median(ratios[name]):7.3f}   "
+              + " ".join(f"{r:.3f}" for r in ratios[name]))
+    print(f"RESULT sqlite_ratio={statistics.median(ratios['sqlite']):.3f} "
+          f"postgres_ratio={statistics.median(ratios['postgres']):.3f}")
 
 
 if __name__ == "__main__":
