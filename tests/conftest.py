@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from engine import serialization
 from engine.db import Base
 from engine.testing import (create_sa_engine, database_url_from_env, new_session_factory,
                             throwaway_database, truncate_all)
+
+# Every state the engine writes during the tests is also written by Spiff's own converter and
+# compared: the incremental writer's caching assumptions are checked on every diagram and path.
+serialization.VERIFY_INCREMENTAL = True
 
 
 def _import_all_models() -> None:

@@ -129,3 +129,29 @@ def test_role_and_claim_rules(harness):
     with pytest.raises(NotAllowed):
         harness.engine.complete_task(task.id, {"amount": 1}, "bob", roles=["customer"])
     harness.engine.complete_task(task.id, {"amount": 1}, "alice", roles=["customer"])
+
+
+def test_a_message_outlives_a_step_that_fails_to_take_it_in(harness, monkeypatch):
+    from engine import store
+    from engine.models import Message
+    case = harness.start("order")
+    case.complete("填写订单", {"amount": 5})
+    version = case._instance().version
+    real_save = store.save_instance
+
+    def broken_save(*args, **kwargs):
+        raise RuntimeError("database went away mid-step")
+
+    monkeypatch.setattr(store, "save_instance", broken_save)
+    with pytest.raises(RuntimeError, match="went away"):
+        harness.engine.deliver_message("paid", case.business_key, {"ref": "x"}, "cb-42")
+    # The step was undone, the message was kept, and a repeat of the callback is still recognised.
+    assert case.status == "running" and case._instance().version == version
+    session = harness.session
+    session.expire_all()
+    kept = session.scalar(sa.select(Message).where(Message.idempotency_key == "cb-42"))
+    assert kept is not None and kept.consumed_at is None
+    assert harness.engine.deliver_message("paid", case.business_key, {"ref": "x"}, "cb-42") is False
+    monkeypatch.setattr(store, "save_instance", real_save)
+    assert harness.engine.deliver_pending() == 1
+    assert case.end_event == "订单已支付"
