@@ -11,6 +11,7 @@ step is kept up to that task, and an incident is opened for the worker to retry.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import time
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 
 # Seconds to wait before retry number n of a failing service task (then: give up).
 DEFAULT_BACKOFF = (30, 120, 600, 3600, 6 * 3600)
+# Instances whose workflow this transaction put in the cache: dropped again if it fails to commit.
+_cached_in_transaction: contextvars.ContextVar[list | None] = contextvars.ContextVar("cached_in_tx", default=None)
 
 
 @dataclass
@@ -506,13 +509,21 @@ class ProcessEngine:
             if session.new or session.dirty or session.deleted:
                 raise RuntimeError("engine step started with unsaved changes in the session")
             session.rollback()  # end a read-only transaction so the step starts fresh and locked
+        cached = []
+        token = _cached_in_transaction.set(cached)
         with write_intent():
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
+                # The database is the truth: a workflow whose step did not commit must be read again
+                # (its row version alone would not tell, if another writer reached the same version).
+                for instance_id in cached:
+                    self._workflows.pop(instance_id, None)
                 raise
+            finally:
+                _cached_in_transaction.reset(token)
 
     @staticmethod
     def _lock_instance(session: Session, instance_id: int, *, skip_locked: bool = False):
@@ -596,7 +607,10 @@ class ProcessEngine:
                           ready, incidents)
 
     def _remember(self, instance_id: int, version: int, workflow: BpmnWorkflow, snap) -> None:
-        # Popped again by ``_step`` if the transaction fails after this point.
+        # Popped again by ``_step`` or ``_transaction`` if the step or its commit fails.
+        cached = _cached_in_transaction.get()
+        if cached is not None:
+            cached.append(instance_id)
         self._workflows[instance_id] = (version, workflow, snap)
         self._workflows.move_to_end(instance_id)
         while len(self._workflows) > self._workflow_cache_size:

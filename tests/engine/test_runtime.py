@@ -155,3 +155,26 @@ def test_a_message_outlives_a_step_that_fails_to_take_it_in(harness, monkeypatch
     monkeypatch.setattr(store, "save_instance", real_save)
     assert harness.engine.deliver_pending() == 1
     assert case.end_event == "订单已支付"
+
+
+def test_a_step_whose_commit_fails_is_forgotten_by_the_engine(harness, engine_factory, monkeypatch):
+    """Two engines (two processes) on one instance: one's commit fails, the other completes the task."""
+    from sqlalchemy.orm import Session
+    case = harness.start("order")
+    first, second = harness.engine, engine_factory()
+    task_id = case.task("填写订单").id
+    real_commit = Session.commit
+
+    def commit_fails_once(self):
+        monkeypatch.setattr(Session, "commit", real_commit)
+        raise RuntimeError("connection lost at commit")
+
+    monkeypatch.setattr(Session, "commit", commit_fails_once)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        first.complete_task(task_id, {"amount": 5}, "alice")
+    second.complete_task(task_id, {"amount": 7}, "bob")
+    # The row is now at the version the failed step would have written; the first engine must
+    # still read the instance again instead of trusting what it had in memory.
+    first.deliver_message("paid", f"ORDER-{case.id}", {}, "cb-1")
+    assert case.end_event == "订单已支付"
+    assert case.data()["amount"] == 7
