@@ -21,6 +21,7 @@ table shows medians; the last line is ``RESULT sqlite_ratio=<x> postgres_ratio=<
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -220,15 +221,20 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=200, help="instances per run and database (default 200)")
     parser.add_argument("--rounds", type=int, default=5,
                         help="the runs are split into this many rounds, each measured side by side (default 5)")
-    parser.add_argument("--postgres", default=os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--postgres", default=os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="PostgreSQL server for a throwaway database; an empty value skips PostgreSQL")
     args = parser.parse_args()
     per_round = max(1, args.n // args.rounds)
 
     run_memory(10)  # warm up imports and caches equally for everyone
-    rates = {"memory": [], "sqlite": [], "postgres": []}
-    ratios = {"sqlite": [], "postgres": []}
-    with tempfile.TemporaryDirectory() as folder, throwaway_database(args.postgres) as pg_url:
-        persisted = {"sqlite": PersistedRun(f"sqlite:///{folder}/bench.db"), "postgres": PersistedRun(pg_url)}
+    databases = ["sqlite", "postgres"] if args.postgres else ["sqlite"]
+    rates = {"memory": [], **{name: [] for name in databases}}
+    ratios = {name: [] for name in databases}
+    with tempfile.TemporaryDirectory() as folder, \
+            (throwaway_database(args.postgres) if args.postgres else contextlib.nullcontext()) as pg_url:
+        persisted = {"sqlite": PersistedRun(f"sqlite:///{folder}/bench.db")}
+        if pg_url:
+            persisted["postgres"] = PersistedRun(pg_url)
         for run in persisted.values():
             run.run(2)  # parse and cache the specs, open the connections
         try:
@@ -251,11 +257,12 @@ def main() -> None:
           f"{per_round * args.rounds} instances per database in {args.rounds} rounds")
     print(f"{'run':10} {'instances/s':>12} {'ratio':>7}   ratio per round")
     print(f"{'memory':10} {statistics.median(rates['memory']):12.1f} {1.0:7.2f}")
-    for name in ("sqlite", "postgres"):
+    for name in databases:
         print(f"{name:10} {statistics.median(rates[name]):12.1f} {statistics.median(ratios[name]):7.3f}   "
               + " ".join(f"{r:.3f}" for r in ratios[name]))
-    print(f"RESULT sqlite_ratio={statistics.median(ratios['sqlite']):.3f} "
-          f"postgres_ratio={statistics.median(ratios['postgres']):.3f}")
+    result = {name: f"{statistics.median(ratios[name]):.3f}" if name in ratios else "skipped"
+              for name in ("sqlite", "postgres")}
+    print(f"RESULT sqlite_ratio={result['sqlite']} postgres_ratio={result['postgres']}")
 
 
 if __name__ == "__main__":
