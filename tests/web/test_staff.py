@@ -123,6 +123,9 @@ def test_admin_instance_page_draws_the_diagram(app, client, account_id):
         db.session.remove()
     page = client.get(f"/admin/instances/{instance_id}").data.decode()
     assert "<svg" in page and "选择业务类型" in page and 'class="current"' in page
+    # The nodes the start passed: drawn as done, and listed in order in the audit trail.
+    assert page.count('class="done"') == 2
+    assert "卖方发起签约 → 开始房源验证" in page
     assert client.get("/admin/instances/999999").status_code == 404
     assert "online_signing" in client.get("/admin/instances?process_id=online_signing").data.decode()
 
