@@ -98,12 +98,18 @@ class Prepared:
             return tuple(p(v) if p else v for _, v, p in converted)
         return {n: (p(v) if p else v) for n, v, p in converted}
 
-    def execute(self, conn, values: dict | None = None):
-        """Run with one set of values; the driver's cursor (``rowcount``, ``fetch*``) is returned."""
+    def _cursor(self, conn, values: dict | None):
         sql, positional, processors, _ = self._compile(conn.dialect, None)
         cursor = conn.connection.dbapi_connection.cursor()
         cursor.execute(sql, self._params(positional, processors, values or {}))
         return cursor
+
+    def execute(self, conn, values: dict | None = None) -> int:
+        """Run with one set of values; the number of rows it changed."""
+        cursor = self._cursor(conn, values)
+        count = cursor.rowcount
+        cursor.close()
+        return count
 
     def executemany(self, conn, rows: list[dict]) -> None:
         """Insert or update many rows; every row must have the same keys."""
@@ -115,7 +121,7 @@ class Prepared:
 
     def rows(self, conn, values: dict | None = None) -> list:
         """The selected rows, converted as SQLAlchemy would, as named tuples."""
-        cursor = self.execute(conn, values)
+        cursor = self._cursor(conn, values)
         fetched = cursor.fetchall()
         cursor.close()
         row_type, converters = self._compile(conn.dialect, None)[3]
@@ -213,12 +219,12 @@ def save_instance(conn, record: InstanceRecord, state: str, now: datetime) -> No
               "state": state, "updated_at": now}
     indexed = record._indexed()
     if indexed == record.stored:
-        cursor = _SAVE_STATE.execute(conn, values)
+        changed = _SAVE_STATE.execute(conn, values)
     else:
-        cursor = _SAVE_ALL.execute(conn, {**values, "status": record.status, "end_event": record.end_event,
+        changed = _SAVE_ALL.execute(conn, {**values, "status": record.status, "end_event": record.end_event,
                                           "business_key": record.business_key,
                                           "completed_at": record.completed_at})
-    if cursor.rowcount != 1:
+    if changed != 1:
         raise Conflict("流程实例已被其他操作修改，请刷新后重试")
     record.version += 1
     record.stored = indexed
