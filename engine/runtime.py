@@ -352,10 +352,9 @@ class ProcessEngine:
         failure = None
         with self._transaction() as session:
             conn = session.connection()
-            if store.message_seen(conn, idempotency_key):
-                return False
-            store.insert_message(conn, name=name, business_key=business_key, payload=payload,
-                                 idempotency_key=idempotency_key, received_at=utcnow())
+            if not store.insert_message(conn, name=name, business_key=business_key, payload=payload,
+                                        idempotency_key=idempotency_key, received_at=utcnow()):
+                return False  # seen before (or by a concurrent delivery of the same callback)
             for instance_id in store.running_instances(conn, business_key):
                 savepoint = session.begin_nested()
                 try:

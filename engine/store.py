@@ -177,8 +177,15 @@ _TIMER_CLOSE = Prepared(
     sa.update(_timer).where(_timer.c.task_id == bindparam("b_task_id"))
     .values(state=bindparam("state"), fired_at=bindparam("fired_at")))
 
-_MESSAGE_SEEN = Prepared(sa.select(_message.c.id).where(_message.c.idempotency_key == bindparam("key")))
-_MESSAGE_INSERT = Prepared(sa.insert(_message))
+# A callback delivered twice at the same moment: the second insert finds the key taken and
+# inserts nothing (both SQLite and PostgreSQL know ON CONFLICT), instead of failing the request.
+_MESSAGE_INSERT = Prepared(sa.text(
+    "INSERT INTO message (name, business_key, idempotency_key, payload, received_at) "
+    "VALUES (:name, :business_key, :idempotency_key, :payload, :received_at) "
+    "ON CONFLICT (idempotency_key) DO NOTHING").bindparams(
+    bindparam("name", type_=_message.c.name.type), bindparam("business_key", type_=_message.c.business_key.type),
+    bindparam("idempotency_key", type_=_message.c.idempotency_key.type),
+    bindparam("payload", type_=_message.c.payload.type), bindparam("received_at", type_=_message.c.received_at.type)))
 _RUNNING_BY_KEY = Prepared(
     sa.select(_instance.c.id)
     .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != "completed")
@@ -261,12 +268,9 @@ def close_timers(conn, rows: list[dict]) -> None:
     _TIMER_CLOSE.executemany(conn, rows)
 
 
-def message_seen(conn, idempotency_key: str) -> bool:
-    return _MESSAGE_SEEN.first(conn, {"key": idempotency_key}) is not None
-
-
-def insert_message(conn, **values) -> None:
-    _MESSAGE_INSERT.executemany(conn, [values])
+def insert_message(conn, **values) -> bool:
+    """Keep an inbound message; False when its idempotency key was taken meanwhile."""
+    return _MESSAGE_INSERT.execute(conn, values) == 1
 
 
 def running_instances(conn, business_key: str) -> list[int]:

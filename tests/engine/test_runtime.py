@@ -178,3 +178,28 @@ def test_a_step_whose_commit_fails_is_forgotten_by_the_engine(harness, engine_fa
     first.deliver_message("paid", f"ORDER-{case.id}", {}, "cb-1")
     assert case.end_event == "订单已支付"
     assert case.data()["amount"] == 7
+
+
+def test_the_same_callback_delivered_twice_at_once_is_taken_once(harness, engine_factory):
+    import threading
+    case = harness.start("order")
+    case.complete("填写订单", {"amount": 5})
+    engines = [engine_factory(), engine_factory()]  # two web processes
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def deliver(engine):
+        try:
+            barrier.wait()
+            results.append(engine.deliver_message("paid", case.business_key, {"ref": "x"}, "cb-twice"))
+        except Exception as err:  # noqa: BLE001 - the test reports any failure
+            errors.append(err)
+        finally:
+            engine.session_factory.remove()
+
+    threads = [threading.Thread(target=deliver, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == [] and sorted(results) == [False, True]
+    assert case.end_event == "订单已支付"
