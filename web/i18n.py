@@ -6,6 +6,8 @@ Strings without a translation show in Chinese, the guide's wording.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -21,8 +23,12 @@ def _compile(target: Path) -> None:
     for po in SOURCE.glob("*/LC_MESSAGES/messages.po"):
         out = target / po.relative_to(SOURCE).with_suffix(".mo")
         out.parent.mkdir(parents=True, exist_ok=True)
-        with po.open("rb") as source, out.open("wb") as sink:
-            write_mo(sink, read_po(source))
+        # Several processes start at once (web, worker, test workers): each writes its own file
+        # and renames it into place, so nobody ever reads a half-written catalog.
+        with tempfile.NamedTemporaryFile("wb", dir=out.parent, suffix=".tmp", delete=False) as sink:
+            with po.open("rb") as source:
+                write_mo(sink, read_po(source))
+        os.replace(sink.name, out)
 
 
 def select_locale() -> str:
