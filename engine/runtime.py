@@ -592,13 +592,17 @@ class ProcessEngine:
             instance.end_event = self._end_event_name(workflow)
         else:
             instance.status = "error" if incidents else "running"
-        store.save_instance(step.conn, instance, dump_state(workflow), now)
-        self._sync_inbox(step, after, now)
-        self._sync_timers(step, after, now)
-        if step.events:
-            store.insert_audit(step.conn, [
-                {"instance_id": instance.id, "task_id": task_id, "kind": kind, "actor": step.actor,
-                 "at": now, "details": json_safe(details)} for kind, task_id, details in step.events])
+        state = dump_state(workflow)
+        # Nothing below needs an answer from the database before the end: one round trip on PostgreSQL.
+        with store.batch(step.conn):
+            check_version = store.save_instance(step.conn, instance, state, now)
+            self._sync_inbox(step, after, now)
+            self._sync_timers(step, after, now)
+            if step.events:
+                store.insert_audit(step.conn, [
+                    {"instance_id": instance.id, "task_id": task_id, "kind": kind, "actor": step.actor,
+                     "at": now, "details": json_safe(details)} for kind, task_id, details in step.events])
+        check_version()
         self._remember(instance.id, instance.version, workflow, after)
         ready = [{"id": tid, "bpmn_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name,
                   "lane": t.task_spec.lane} for tid, t in after.ready_user_tasks.items()]
