@@ -306,10 +306,10 @@ class ProcessEngine:
         inboxes). Citizen ownership is checked by the caller before this call.
         """
         with self._transaction() as session:
-            row = store.inbox_row(session.connection(), str(task_id))
+            row, locked = store.lock_task(session.connection(), str(task_id))
             if row is None:
                 raise NotFound("任务不存在")
-            with self._step(session, row.instance_id, actor, "complete_task") as step:
+            with self._step(session, row.instance_id, actor, "complete_task", instance=locked) as step:
                 # A deadline that passed before this step wins over the person's late click.
                 if step.fire_due_timers():
                     step._do_engine_steps()

@@ -162,7 +162,12 @@ _SAVE_ALL = Prepared(
             end_event=bindparam("end_event"), business_key=bindparam("business_key"),
             completed_at=bindparam("completed_at"), updated_at=bindparam("updated_at")))
 
-_INBOX_ROW = Prepared(sa.select(_inbox).where(_inbox.c.id == bindparam("id")))
+# A task and its instance in one round trip, the instance locked (SQLite: BEGIN IMMEDIATE holds it).
+_TASK_AND_INSTANCE = Prepared(
+    sa.select(*_inbox.c, *(column.label(f"locked_{column.key}") for column in _RECORD_COLUMNS))
+    .join_from(_inbox, _instance, _inbox.c.instance_id == _instance.c.id)
+    .where(_inbox.c.id == bindparam("id")).with_for_update(of=_instance))
+_INBOX_FIELDS = len(_inbox.c)
 _INBOX_INSERT = Prepared(sa.insert(_inbox))
 _INBOX_CLOSE = Prepared(
     sa.update(_inbox).where(_inbox.c.id == bindparam("b_id"))
@@ -264,8 +269,15 @@ def save_instance(conn, record: InstanceRecord, state: str, now: datetime) -> Ca
     return check_version
 
 
-def inbox_row(conn, task_id: str):
-    return _INBOX_ROW.first(conn, {"id": task_id})
+def lock_task(conn, task_id: str):
+    """``(inbox row, locked InstanceRecord)`` of a task, or ``(None, None)``."""
+    row = _TASK_AND_INSTANCE.first(conn, {"id": task_id})
+    if row is None:
+        return None, None
+    return _InboxRow(*row[:_INBOX_FIELDS]), InstanceRecord(*row[_INBOX_FIELDS:])
+
+
+_InboxRow = namedtuple("InboxRow", [column.key for column in _inbox.c])
 
 
 def insert_inbox(conn, rows: list[dict]) -> None:
