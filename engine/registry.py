@@ -23,8 +23,11 @@ from typing import Any, Callable, Protocol
 class ServiceContext(Protocol):
     """What a service handler or a form hook is given, besides its parameters.
 
-    ``session``     the SQLAlchemy session of the step's transaction;
-    ``instance``    the ``ProcessInstance`` row (read ``id``, ``business_key``);
+    ``session``     the SQLAlchemy session of the step's transaction (for a service
+                    handler, its first use opens a savepoint that undoes exactly this
+                    handler's writes if it fails);
+    ``instance``    the instance as the step sees it (``engine.store.InstanceRecord``:
+                    read ``id``, ``process_id``, ``business_key``, ``started_by``);
     ``task_data``   a copy of the task's data (read-only by convention);
     ``actor``       who caused the step (an account id, ``"system"``, ``"worker"``);
     ``now()``       the engine clock (aware UTC);
