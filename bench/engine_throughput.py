@@ -188,15 +188,6 @@ class PersistedRun:
         self.sa_engine.dispose()
 
 
-def run_engine(url: str, n: int) -> float:
-    """One persisted run of ``n`` instances on a fresh schema (used by tests and profiling)."""
-    run = PersistedRun(url)
-    try:
-        return run.run(n)
-    finally:
-        run.close()
-
-
 def inbox(engine, instance_id):
     from engine.models import InboxTask
     session = engine.session_factory()

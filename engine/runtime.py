@@ -231,7 +231,7 @@ class ProcessEngine:
             for process_id in process_ids:
                 bundle = bundle_for(parser, sources, process_id)
                 digest = content_hash(bundle)
-                latest = self._latest_definition(session, process_id)
+                latest = store.latest_definition(session.connection(), process_id)
                 if latest is not None and latest.content_hash == digest:
                     results.append(DeployResult(process_id, latest.version, False, latest.id))
                     continue
@@ -249,12 +249,6 @@ class ProcessEngine:
 
     def deploy_directory(self, directory, actor: str = "system") -> list[DeployResult]:
         return self.deploy(read_directory(directory), actor)
-
-    @staticmethod
-    def _latest_definition(session: Session, process_id: str) -> ProcessDefinition | None:
-        return session.scalars(
-            sa.select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
-            .order_by(ProcessDefinition.version.desc()).limit(1)).first()
 
     def _specs_of(self, definition: ProcessDefinition):
         return self.specs.get(definition.content_hash, definition.process_id, definition.sources)
@@ -358,8 +352,7 @@ class ProcessEngine:
             for instance_id in store.running_instances(conn, business_key):
                 savepoint = session.begin_nested()
                 try:
-                    with self._step(session, instance_id, "message", "message") as step:
-                        step.run_engine()
+                    self._take_in_messages(session, instance_id)
                     savepoint.commit()
                 except Exception as err:
                     savepoint.rollback()
@@ -388,9 +381,13 @@ class ProcessEngine:
     def _offer_messages(self, instance_ids) -> int:
         for instance_id in instance_ids:
             with self._transaction() as session:
-                with self._step(session, instance_id, "message", "message") as step:
-                    step.run_engine()
+                self._take_in_messages(session, instance_id)
         return len(instance_ids)
+
+    def _take_in_messages(self, session: Session, instance_id: int) -> None:
+        """The step that hands an instance the kept messages it waits for."""
+        with self._step(session, instance_id, "message", "message") as step:
+            step.run_engine()
 
     def fire_due_timers(self, limit: int = 100) -> int:
         """Fire every due timer, each exactly once, one instance per transaction."""
@@ -402,7 +399,7 @@ class ProcessEngine:
                 .order_by(Timer.due_at).limit(limit)).all()
         for timer_id, instance_id in candidates:
             with self._transaction() as session:
-                locked = self._lock_instance(session, instance_id, skip_locked=True)
+                locked = store.lock_instance(session.connection(), instance_id, skip_locked=True)
                 if locked is None:
                     continue  # another worker is on this instance; it will fire the timer
                 timer = session.get(Timer, timer_id, populate_existing=True)
@@ -429,7 +426,7 @@ class ProcessEngine:
         retried = 0
         for inc_id, instance_id in candidates:
             with self._transaction() as session:
-                locked = self._lock_instance(session, instance_id, skip_locked=True)
+                locked = store.lock_instance(session.connection(), instance_id, skip_locked=True)
                 if locked is None:
                     continue
                 incident = session.get(Incident, inc_id, populate_existing=True)
@@ -524,17 +521,12 @@ class ProcessEngine:
             finally:
                 _cached_in_transaction.reset(token)
 
-    @staticmethod
-    def _lock_instance(session: Session, instance_id: int, *, skip_locked: bool = False):
-        # The serialized state is large and, when this process saved it last, already in memory:
-        # the lock reads the row without it; ``_step`` reads it only on a cache miss.
-        return store.lock_instance(session.connection(), instance_id, skip_locked=skip_locked)
-
     @contextmanager
     def _step(self, session: Session, instance_id: int, actor: str, kind: str, *,
               instance: InstanceRecord | None = None):
         """Run a step on an instance; ``instance`` when the caller already holds its lock."""
-        instance = instance if instance is not None else self._lock_instance(session, instance_id)
+        # The lock reads the row without its (large) state; that is read only on a cache miss.
+        instance = instance if instance is not None else store.lock_instance(session.connection(), instance_id)
         if instance is None:
             raise NotFound("流程实例不存在")
         cached = self._workflows.pop(instance.id, None)
