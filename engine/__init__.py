@@ -1,16 +1,20 @@
 """The durable BPMN runtime over SpiffWorkflow. Knows nothing about housing.
 
 Public API: :class:`ProcessEngine` (deploy, start, complete_task, deliver_message,
-fire_due_timers, retry_incidents, claim/release/hand_over), :class:`Registry`
+fire_due_timers, retry_incidents, claim/release/hand_over; ``engine.queries``, the
+:class:`ReadModel` every page, API and CLI list reads), the status enums, :class:`Registry`
 (service handlers, forms, lane roles), the errors in :mod:`engine.errors`, and
 the test harness in :mod:`engine.testing`.
 """
 from .errors import Conflict, EngineError, FormInvalid, NotAllowed, NotFound
+from .queries import BadCursor, Page, ReadModel
 from .registry import Registry, ServiceContext
 from .runtime import ProcessEngine, StepResult
 from .specs import DefinitionError, ValidationReport, validate_sources
+from .status import IncidentStatus, InboxState, InstanceStatus, TimerState
 
 __all__ = [
-    "Conflict", "DefinitionError", "EngineError", "FormInvalid", "NotAllowed", "NotFound",
+    "BadCursor", "Conflict", "DefinitionError", "EngineError", "FormInvalid", "NotAllowed", "NotFound",
+    "Page", "ReadModel", "IncidentStatus", "InboxState", "InstanceStatus", "TimerState",
     "ProcessEngine", "Registry", "ServiceContext", "StepResult", "ValidationReport", "validate_sources",
 ]

@@ -38,6 +38,7 @@ from .expressions import SAFE_BUILTINS
 from .models import AuditEvent, Incident, InboxTask, Message, ProcessDefinition, ProcessInstance, Timer
 from .registry import Registry, json_safe
 from . import snapshot, store
+from .queries import ReadModel
 from .store import InstanceRecord
 from .serialization import dump_state, load_state
 from .specs import (DefinitionError, SpecCache, build_parser, bundle_for, check_decisions, check_definition,
@@ -211,6 +212,8 @@ class ProcessEngine:
         self._workflows: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
         self._workflow_cache_size = workflow_cache_size
         self._definition_keys: dict[int, tuple[str, str]] = {}
+        # Every list and lookup the outside world reads (pages, API, CLI).
+        self.queries = ReadModel(session_factory)
 
     # ------------------------------------------------------------------ definitions
 
