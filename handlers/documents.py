@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -152,8 +153,15 @@ def _styles():
     }
 
 
+def _text(value) -> str:
+    """Data as Paragraph text: reportlab reads a Paragraph as markup, so what a person typed
+    (「<b>」, 「<img src=…>」 in 补充条款) must arrive as characters, never as tags."""
+    return escape(str(value)).replace("\n", "<br/>")
+
+
 def _table(rows, styles, widths=(40 * mm, 130 * mm)) -> Table:
-    data = [[Paragraph(label, styles["cell"]), Paragraph(str(value), styles["cell"])] for label, value in rows]
+    data = [[Paragraph(_text(label), styles["cell"]), Paragraph(_text(value), styles["cell"])]
+            for label, value in rows]
     table = Table(data, colWidths=widths)
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
@@ -165,7 +173,7 @@ def _table(rows, styles, widths=(40 * mm, 130 * mm)) -> Table:
 
 
 def _signatures(contract: Contract, styles) -> Table:
-    rows = [[Paragraph(f"{'甲方（卖方）' if p.side == '卖方' else '乙方（买方）'}：{p.name}", styles["cell"]),
+    rows = [[Paragraph(f"{'甲方（卖方）' if p.side == '卖方' else '乙方（买方）'}：{_text(p.name)}", styles["cell"]),
              Paragraph("签字（盖章）：", styles["cell"]), Paragraph("日期：　　年　　月　　日", styles["cell"])]
             for p in contract.sellers + contract.buyers]
     table = Table(rows, colWidths=(55 * mm, 60 * mm, 55 * mm), rowHeights=14 * mm)
@@ -180,7 +188,7 @@ def _document(title: str, contract: Contract, body) -> bytes:
     doc = SimpleDocTemplate(buffer, pagesize=A4, title=title, author=CENTRE,
                             leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm, bottomMargin=18 * mm)
     story = [Paragraph(title, styles["title"]),
-             Paragraph(f"合同编号：{contract.contract_no}　　{CENTRE}", styles["sub"]), Spacer(1, 6)]
+             Paragraph(f"合同编号：{_text(contract.contract_no)}　　{CENTRE}", styles["sub"]), Spacer(1, 6)]
     story.extend(body(styles))
     story += [Spacer(1, 10), Paragraph("当事人签字", styles["head"]), _signatures(contract, styles)]
     doc.build(story)
@@ -212,7 +220,7 @@ def filing_application_pdf(contract: Contract) -> bytes:
 def supervision_waiver_pdf(contract: Contract) -> bytes:
     def body(styles):
         return [Paragraph(
-            f"买卖双方就坐落于{contract.home.location}的房屋（合同编号{contract.contract_no}，成交价格"
+            f"买卖双方就坐落于{_text(contract.home.location)}的房屋（合同编号{contract.contract_no}，成交价格"
             f"{capital_amount(contract.price) if contract.price is not None else '—'}）的交易，经协商一致，"
             "自愿放弃办理存量房交易资金监管，由此产生的交易资金风险由买卖双方自行承担。", styles["body"])]
     return _document("自愿放弃存量房交易资金监管的共同声明", contract, body)
@@ -232,7 +240,7 @@ def termination_agreement_pdf(contract: Contract) -> bytes:
     def body(styles):
         return [Paragraph(
             f"甲乙双方于{beijing(contract.created_at)[:10]}签订的《广东省房地产买卖合同》（合同编号{contract.contract_no}），"
-            f"房屋坐落于{contract.home.location}。现经双方协商一致，同意终止履行该合同，并共同申请注销该合同的网签备案。"
+            f"房屋坐落于{_text(contract.home.location)}。现经双方协商一致，同意终止履行该合同，并共同申请注销该合同的网签备案。"
             "双方就合同终止后的定金、房款返还等事宜已自行协商处理完毕，互不追究。", styles["body"])]
     return _document("存量房买卖合同终止协议", contract, body)
 
