@@ -30,7 +30,7 @@ def test_one_buyer_from_start_to_signed(harness, accounts):
     assert case.end_event == "已签约"
     contract = contract_of(harness, case)
     assert contract.status == "已签约" and contract.filed_at is not None
-    assert [t.state for t in case.timers()] == ["cancelled"]
+    assert {t.state for t in case.timers()} == {"cancelled"}  # the drafting deadline and the one before 「提交」
 
 
 def test_three_buyers_by_shares(harness, accounts):
@@ -205,16 +205,34 @@ def test_timer_missed_during_downtime_fires_on_next_sweep(harness, accounts):
     assert case.end_event == "合同已自动删除"
 
 
-def test_signed_contract_is_not_deleted_by_the_timer(harness, accounts):
+def test_signed_contract_is_not_deleted_once_filed(harness, accounts):
     seller = accounts["张伟"]
     with harness.clock("2026-11-23T10:00:00+08:00", tick=False) as clock:
         case = to_signing(harness, seller)
         sign_all(harness, case)
+        case.complete("提交", {"confirmed": True}, actor=str(seller.id))
         clock.move_to(datetime.fromisoformat("2026-11-26T00:00:00+08:00"))
         assert harness.fire_timers() == 0
-        case.complete("提交", {"confirmed": True}, actor=str(seller.id))
     assert case.end_event == "已签约"
-    assert [t.state for t in case.timers()] == ["cancelled"]
+    assert [t.state for t in case.timers()] == ["cancelled", "cancelled"]
+
+
+def test_signed_but_not_submitted_is_deleted_at_the_deadline(harness, accounts):
+    """The guide's deadline covers everything until filing: both signed, nobody clicked 「提交」."""
+    seller = accounts["张伟"]
+    with harness.clock("2026-11-23T10:00:00+08:00", tick=False) as clock:
+        case = to_signing(harness, seller)
+        sign_all(harness, case)
+        assert case.current_tasks() == ["提交"]
+        waiting = [t for t in case.timers() if t.state == "waiting"]
+        assert [t.due_at for t in waiting] == [contract_of(harness, case).deletion_deadline]
+        clock.move_to(datetime.fromisoformat("2026-11-24T23:59:59+08:00"))
+        assert harness.fire_timers() == 0
+        clock.move_to(datetime.fromisoformat("2026-11-25T00:00:00+08:00"))
+        assert harness.fire_timers() == 1
+    assert case.end_event == "合同已自动删除"
+    assert contract_of(harness, case).status == "已删除"
+    assert case.current_tasks() == []
 
 
 def test_a_late_step_after_the_deadline_meets_the_deletion_first(harness, accounts):
