@@ -82,7 +82,7 @@ def stub_services() -> dict:
     """Canned answers for every service operator of the diagram."""
 
     def contract(ctx_key, status="草稿"):
-        return {"id": 1, "contract_no": ctx_key, "status": status, "deletion_deadline": FAR_FUTURE}
+        return {"id": 1, "contract_no": ctx_key, "status": status, "created": True, "deletion_deadline": FAR_FUTURE}
 
     return {
         "verify_property": lambda ctx, **p: {"found": True, "in_scope": True, "message": "", "property_id": 1},

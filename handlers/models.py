@@ -22,6 +22,10 @@ DRAFT, SUBMITTED, FILED, CANCELLED, DELETED = "草稿", "已提交", "已签约"
 # E-contract order statuses.
 ORDER_WAITING, ORDER_SIGNED, ORDER_CANCELLED = "已创建订单，待签字", "订单已经完成签字", "已注销"
 PARTY_WAITING, PARTY_SIGNED = "待签字", "签名成功"
+# A home has at most one contract in these states (the guide: a new contract only after the old one
+# is deleted or cancelled); the database holds the rule, so two simultaneous starts cannot both win.
+LIVE_STATUSES = (DRAFT, SUBMITTED, FILED)
+_LIVE_SQL = sa.text("status IN ('草稿', '已提交', '已签约')")
 
 
 class DomainError(ValueError):
@@ -79,6 +83,10 @@ class RegistryProperty(Base):
 
 class Contract(Base):
     __tablename__ = "contract"
+    __table_args__ = (
+        sa.Index("uq_contract_live_home", "property_id", unique=True,
+                 sqlite_where=_LIVE_SQL, postgresql_where=_LIVE_SQL),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_no: Mapped[str] = mapped_column(sa.String(30), unique=True)
@@ -137,7 +145,7 @@ class Contract(Base):
 
     def summary(self) -> dict:
         """What task data carries about the contract (small; the row is the truth)."""
-        return {"id": self.id, "contract_no": self.contract_no, "status": self.status,
+        return {"id": self.id, "contract_no": self.contract_no, "status": self.status, "created": True,
                 "deletion_deadline": self.deletion_deadline.isoformat()}
 
 

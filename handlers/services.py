@@ -7,16 +7,34 @@ is idempotent: it looks for what an earlier attempt made before making it.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from .adapters import esign
 from .adapters.registry import SandboxPropertyRegistry
 from .deadlines import BEIJING, deletion_deadline
-from .models import (CANCELLED, DELETED, DRAFT, FILED, ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, PARTY_SIGNED,
+from .models import (CANCELLED, DELETED, DRAFT, FILED, LIVE_STATUSES, ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, PARTY_SIGNED,
                      SUBMITTED, Account, Contract, ContractParty, ContractSequence, DomainError, ESignOrder,
                      ESignSignature, RegistryProperty)
 from .validation import same_person_id
 
 OUT_OF_SCOPE = "房屋赠与、土地买卖等不属于存量房网签的范围，请按不动产登记部门要求办理"
+HOME_TAKEN = ("该房屋已有正在办理或已签约的买卖合同，不能重复签订。原合同删除或注销网签备案后，才能重新签订；"
+              "如有疑问，请咨询 0760-88363077")
+
+
+def _live_contract(ctx, property_id) -> Contract | None:
+    return ctx.session.scalars(sa.select(Contract).where(
+        Contract.property_id == property_id, Contract.status.in_(LIVE_STATUSES))).first()
+
+
+def _home_taken_message(ctx, contract: Contract, account: Account) -> str:
+    """Only the seller's own contract is named: another person's contract stays private."""
+    if contract.created_by == account.id:
+        return (f"您已为该房屋创建了合同{contract.contract_no}（{contract.status}），请在「首页」继续办理；"
+                "如需重新签订，请先删除或注销原合同")
+    return HOME_TAKEN
 
 
 def _starter(ctx) -> Account:
@@ -51,16 +69,21 @@ def verify_property(ctx, query_mode, certificate_no=None, check_code=None, unit_
                 "message": "产权证书上的权属人与当前登录账号的姓名、证件号码不一致" + hint}
     in_scope = business_type == "存量房买卖" and found.kind == "房屋" and not found.restriction
     message = "" if in_scope else (f"{found.restriction}：{OUT_OF_SCOPE}" if found.restriction else OUT_OF_SCOPE)
+    live = _live_contract(ctx, found.id) if in_scope else None
+    if live is not None:
+        in_scope, message = False, _home_taken_message(ctx, live, account)
     ctx.audit("property_verified", property_id=found.id, in_scope=in_scope)
     return {"found": True, "in_scope": in_scope, "property_id": found.id, "message": message}
 
 
 def _next_contract_no(ctx) -> str:
     day = ctx.now().astimezone(BEIJING).strftime("%Y%m%d")
-    sequence = ctx.session.get(ContractSequence, day, with_for_update=True)
-    if sequence is None:
-        sequence = ContractSequence(day=day, last=0)
-        ctx.session.add(sequence)
+    # The day's first two contracts may be numbered at the same moment: create the counter row
+    # with ON CONFLICT DO NOTHING (a plain INSERT lost that race with a duplicate key), then lock it.
+    dialect = ctx.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    ctx.session.execute(insert(ContractSequence).values(day=day, last=0).on_conflict_do_nothing())
+    sequence = ctx.session.get(ContractSequence, day, with_for_update=True, populate_existing=True)
     sequence.last += 1
     return f"ZS{day}{sequence.last:05d}"
 
@@ -73,6 +96,10 @@ def create_contract(ctx, property_id, channel="线上") -> dict:
         return existing.summary()
     home = ctx.session.get(RegistryProperty, property_id)
     account = _starter(ctx)
+    # Verified moments ago, but another start may have taken the home since (the index decides).
+    live = _live_contract(ctx, home.id)
+    if live is not None:
+        return {"id": None, "created": False, "message": _home_taken_message(ctx, live, account)}
     now = ctx.now()
     contract = Contract(contract_no=_next_contract_no(ctx), instance_id=ctx.instance.id, property_id=home.id,
                         channel=channel, status=DRAFT, created_by=account.id, created_at=now, updated_at=now,
@@ -83,8 +110,16 @@ def create_contract(ctx, property_id, channel="线上") -> dict:
             side="卖方", position=position, name=owner["name"], id_type=owner.get("id_type", "居民身份证"),
             id_number=account.id_number if is_starter else owner["id_number"],
             share=owner.get("share"), account_id=account.id if is_starter else None))
-    ctx.session.add(contract)
-    ctx.session.flush()
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(contract)
+            ctx.session.flush()
+    except IntegrityError:
+        # A concurrent start created the home's contract between our check and our insert.
+        if ctx.session.scalar(sa.select(sa.func.count()).select_from(Contract).where(
+                Contract.property_id == home.id, Contract.status.in_(LIVE_STATUSES))):
+            return {"id": None, "created": False, "message": HOME_TAKEN}
+        raise
     ctx.set_business_key(contract.contract_no)
     ctx.audit("contract_created", contract_no=contract.contract_no, deadline=contract.deletion_deadline.isoformat())
     return contract.summary()
