@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam
 
 from .errors import Conflict
-from .models import AuditEvent, InboxTask, Message, ProcessDefinition, ProcessInstance, Timer
+from .models import AuditEvent, InboxTask, Incident, Message, ProcessDefinition, ProcessInstance, Timer
+from .status import UNRESOLVED, IncidentStatus, InboxState, InstanceStatus, TimerState
 
 _definition = ProcessDefinition.__table__
 _instance = ProcessInstance.__table__
@@ -35,6 +36,7 @@ _inbox = InboxTask.__table__
 _timer = Timer.__table__
 _message = Message.__table__
 _audit = AuditEvent.__table__
+_incident = Incident.__table__
 
 
 @dataclass
@@ -175,12 +177,12 @@ _INBOX_CLOSE = Prepared(
             completed_by=bindparam("completed_by")))
 _INBOX_REKEY = Prepared(
     sa.update(_inbox)
-    .where(_inbox.c.instance_id == bindparam("b_instance_id"), _inbox.c.state == "READY")
+    .where(_inbox.c.instance_id == bindparam("b_instance_id"), _inbox.c.state == InboxState.READY)
     .values(business_key=bindparam("business_key")))
 _FOUR_EYES = (sa.select(_inbox.c.id)
               .where(_inbox.c.instance_id == bindparam("instance_id"),
                      _inbox.c.bpmn_id.in_(bindparam("bpmn_ids", expanding=True)),
-                     _inbox.c.state == "COMPLETED", _inbox.c.completed_by == bindparam("actor"))
+                     _inbox.c.state == InboxState.COMPLETED, _inbox.c.completed_by == bindparam("actor"))
               .limit(1))
 
 _TIMER_INSERT = Prepared(sa.insert(_timer))
@@ -199,7 +201,7 @@ _MESSAGE_INSERT = Prepared(sa.text(
     bindparam("payload", type_=_message.c.payload.type), bindparam("received_at", type_=_message.c.received_at.type)))
 _RUNNING_BY_KEY = Prepared(
     sa.select(_instance.c.id)
-    .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != "completed")
+    .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != InstanceStatus.COMPLETED)
     .order_by(_instance.c.id))
 _PENDING_MESSAGES = Prepared(
     sa.select(_message.c.id, _message.c.name, _message.c.payload)
@@ -326,3 +328,84 @@ def consume_message(conn, message_id: int, instance_id: int, now: datetime) -> N
 
 def insert_audit(conn, rows: list[dict]) -> None:
     _AUDIT_INSERT.executemany(conn, rows)
+
+
+# ---------------------------------------------------------------- off the step path: definitions, sweeps,
+# incidents and assignment. Plain Core statements: they run once per deploy, sweep or failure.
+
+_DEFINITION_SOURCES = sa.select(_definition.c.id, _definition.c.process_id, _definition.c.content_hash,
+                                _definition.c.sources).where(_definition.c.id == bindparam("id"))
+
+
+def definition_sources(conn, definition_id: int):
+    """``(id, process_id, content_hash, sources)`` of a definition version, or None."""
+    return conn.execute(_DEFINITION_SOURCES, {"id": definition_id}).first()
+
+
+def insert_definition(conn, **values) -> int:
+    return conn.execute(sa.insert(_definition), values).inserted_primary_key[0]
+
+
+def instance_for_reading(conn, instance_id: int):
+    """``(definition_id, state)`` of an instance, unlocked, or None."""
+    return conn.execute(sa.select(_instance.c.definition_id, _instance.c.state)
+                        .where(_instance.c.id == instance_id)).first()
+
+
+def instances_awaiting(conn, business_key: str | None) -> list[int]:
+    """Running instances that have kept messages (of ``business_key``, or of any key)."""
+    query = sa.select(_instance.c.id).where(_instance.c.status != InstanceStatus.COMPLETED).where(
+        sa.exists().where(_message.c.business_key == _instance.c.business_key, _message.c.consumed_at.is_(None)))
+    if business_key is not None:
+        query = query.where(_instance.c.business_key == business_key)
+    return list(conn.execute(query.order_by(_instance.c.id)).scalars())
+
+
+def due_timers(conn, now: datetime, limit: int) -> list:
+    """``(id, instance_id)`` of waiting timers due at ``now``, soonest first."""
+    return list(conn.execute(sa.select(_timer.c.id, _timer.c.instance_id)
+                             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now)
+                             .order_by(_timer.c.due_at, _timer.c.id).limit(limit)).all())
+
+
+def timer(conn, timer_id: int):
+    return conn.execute(sa.select(_timer).where(_timer.c.id == timer_id)).first()
+
+
+def retry_candidates(conn, now: datetime, limit: int, *, only_due: bool, incident_id: int | None) -> list:
+    """``(id, instance_id)`` of incidents to retry: one by id (open or failed), or the open ones (due)."""
+    query = sa.select(_incident.c.id, _incident.c.instance_id)
+    if incident_id is not None:
+        query = query.where(_incident.c.id == incident_id, _incident.c.status.in_(UNRESOLVED))
+    else:
+        query = query.where(_incident.c.status == IncidentStatus.OPEN)
+        if only_due:
+            query = query.where(_incident.c.next_retry_at <= now)
+    return list(conn.execute(query.order_by(_incident.c.id).limit(limit)).all())
+
+
+def incident(conn, incident_id: int):
+    return conn.execute(sa.select(_incident).where(_incident.c.id == incident_id)).first()
+
+
+def unresolved_incidents(conn, instance_id: int) -> list:
+    return list(conn.execute(sa.select(_incident).where(
+        _incident.c.instance_id == instance_id, _incident.c.status.in_(UNRESOLVED))
+        .order_by(_incident.c.id)).all())
+
+
+def insert_incident(conn, **values) -> int:
+    return conn.execute(sa.insert(_incident), values).inserted_primary_key[0]
+
+
+def update_incident(conn, incident_id: int, **values) -> None:
+    conn.execute(sa.update(_incident).where(_incident.c.id == incident_id).values(**values))
+
+
+def lock_inbox_row(conn, task_id: str):
+    """An inbox row, locked until the transaction ends, or None."""
+    return conn.execute(sa.select(_inbox).where(_inbox.c.id == task_id).with_for_update()).first()
+
+
+def set_assignee(conn, task_id: str, assignee: str | None) -> None:
+    conn.execute(sa.update(_inbox).where(_inbox.c.id == task_id).values(assignee=assignee))
