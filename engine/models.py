@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, UTCDateTime, utcnow
+from .status import IncidentStatus, InboxState, InstanceStatus, TimerState
 
 
 class ProcessDefinition(Base):
@@ -40,7 +41,7 @@ class ProcessInstance(Base):
     process_id: Mapped[str] = mapped_column(sa.String(100), index=True)
     business_key: Mapped[str | None] = mapped_column(sa.String(100), index=True)
     # running | completed | error (an open incident) ; the end event's name is kept in end_event
-    status: Mapped[str] = mapped_column(sa.String(20), default="running", index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default=InstanceStatus.RUNNING, index=True)
     end_event: Mapped[str | None] = mapped_column(sa.String(200))
     state: Mapped[str] = mapped_column(sa.Text)
     started_by: Mapped[str] = mapped_column(sa.String(100))
@@ -76,7 +77,7 @@ class InboxTask(Base):
     role: Mapped[str | None] = mapped_column(sa.String(50))
     form_key: Mapped[str] = mapped_column(sa.String(100))
     # READY | COMPLETED | CANCELLED
-    state: Mapped[str] = mapped_column(sa.String(20), default="READY")
+    state: Mapped[str] = mapped_column(sa.String(20), default=InboxState.READY)
     assignee: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -94,7 +95,7 @@ class Timer(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # waiting | fired | cancelled
-    state: Mapped[str] = mapped_column(sa.String(20), default="waiting")
+    state: Mapped[str] = mapped_column(sa.String(20), default=TimerState.WAITING)
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -126,7 +127,7 @@ class Incident(Base):
     error: Mapped[str] = mapped_column(sa.Text)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=1)
     # open (will be retried) | failed (retries exhausted; an administrator decides) | resolved
-    status: Mapped[str] = mapped_column(sa.String(20), default="open")
+    status: Mapped[str] = mapped_column(sa.String(20), default=IncidentStatus.OPEN)
     next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

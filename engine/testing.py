@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from .db import Base, configure_sqlite
-from .models import AuditEvent, InboxTask, Incident, ProcessInstance, Timer
+from .models import InboxTask, Incident, ProcessInstance, Timer
+from .queries import MAX_LIMIT
 from .runtime import ProcessEngine, StepResult
 
 
@@ -86,9 +87,10 @@ class Case:
         harness.cases.append(self)
 
     def _instance(self) -> ProcessInstance:
-        session = self.harness.session
-        session.expire_all()
-        return session.get(ProcessInstance, self.id)
+        self.harness.session.expire_all()
+        instance = self.harness.engine.queries.instance(self.id)
+        assert instance is not None
+        return instance
 
     @property
     def status(self) -> str:
@@ -103,10 +105,8 @@ class Case:
         return self._instance().business_key
 
     def open_tasks(self) -> list[InboxTask]:
-        session = self.harness.session
-        session.expire_all()
-        return list(session.scalars(sa.select(InboxTask).where(
-            InboxTask.instance_id == self.id, InboxTask.state == "READY").order_by(InboxTask.created_at)))
+        self.harness.session.expire_all()
+        return list(self.harness.engine.queries.open_tasks(instance_id=self.id, limit=MAX_LIMIT))
 
     def current_tasks(self) -> list[str]:
         return sorted(t.name for t in self.open_tasks())
@@ -133,21 +133,17 @@ class Case:
 
     def path(self) -> list[str]:
         """Names of the flow nodes the instance got past, in order."""
-        session = self.harness.session
-        session.expire_all()
-        events = session.scalars(sa.select(AuditEvent).where(
-            AuditEvent.instance_id == self.id, AuditEvent.kind == "nodes_completed").order_by(AuditEvent.id))
-        return [node.get("name") or node.get("bpmn_id") for e in events for node in e.details["nodes"]]
+        self.harness.session.expire_all()
+        return [node.get("name") or node.get("bpmn_id") for node in self.harness.engine.queries.completed_nodes(self.id)]
 
     def timers(self) -> list[Timer]:
-        session = self.harness.session
-        session.expire_all()
-        return list(session.scalars(sa.select(Timer).where(Timer.instance_id == self.id).order_by(Timer.id)))
+        self.harness.session.expire_all()
+        page = self.harness.engine.queries.timers(state=None, instance_id=self.id, limit=MAX_LIMIT)
+        return sorted(page, key=lambda timer: timer.id)
 
     def incidents(self) -> list[Incident]:
-        session = self.harness.session
-        session.expire_all()
-        return list(session.scalars(sa.select(Incident).where(Incident.instance_id == self.id).order_by(Incident.id)))
+        self.harness.session.expire_all()
+        return list(self.harness.engine.queries.incidents(statuses=None, instance_id=self.id, limit=MAX_LIMIT))
 
     def data(self) -> dict:
         """Task data of the most recently changed task (the instance's current data)."""
@@ -195,11 +191,13 @@ class ProcessHarness:
     def collect_coverage(self, collector) -> None:
         """Add the paths of every instance this harness started to ``collector``."""
         for case in self.cases:
-            instance = self.session.get(ProcessInstance, case.id)
+            instance = self.engine.queries.instance(case.id)
             if instance is None:
                 continue
             workflow = self.engine.load_workflow(case.id)
-            collector.add_workflow(workflow, instance.definition.sources.keys())
+            definition = self.engine.queries.definition(instance.definition_id)
+            assert definition is not None
+            collector.add_workflow(workflow, definition.sources.keys())
         self.session.rollback()
 
     @classmethod
