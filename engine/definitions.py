@@ -33,7 +33,7 @@ class Definitions:
 
     def __init__(self, registry: Registry):
         self.registry = registry
-        self.specs = SpecCache()
+        self.specs = SpecCache()  # type: ignore[no-untyped-call]  # typed on the checks branch
         # definition id → (content hash, process id): the key of its specs in the cache.
         self._keys: dict[int, tuple[str, str]] = {}
 

@@ -8,6 +8,7 @@ workflow.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -28,7 +29,7 @@ class ProcessDefinition(Base):
     version: Mapped[int] = mapped_column(sa.Integer)
     content_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
     # {filename: xml text}; the whole bundle is what the hash covers.
-    sources: Mapped[dict] = mapped_column(sa.JSON)
+    sources: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deployed_by: Mapped[str] = mapped_column(sa.String(100), default="system")
 
@@ -109,7 +110,7 @@ class Message(Base):
     name: Mapped[str] = mapped_column(sa.String(100))
     business_key: Mapped[str] = mapped_column(sa.String(100))
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    payload: Mapped[dict] = mapped_column(sa.JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instance.id"))
@@ -143,4 +144,4 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(sa.String(100))
     # Not indexed: the trail is read per instance, in id order; an index on time only cost writes.
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

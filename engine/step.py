@@ -169,8 +169,8 @@ class Step:
 
     def fire_due_timers(self) -> bool:
         now = utcnow()
-        due = [task for task, due_at in self.before.timers.values()
-               if due_at <= now and task.state == TaskState.WAITING]
+        timers: dict[str, tuple[Any, datetime]] = self.before.timers
+        due = [task for task, due_at in timers.values() if due_at <= now and task.state == TaskState.WAITING]
         for task in due:
             # Spiff fires only strictly after the due time; our contract is "at the due time".
             task._set_internal_data(event_fired=True)
@@ -262,7 +262,8 @@ class Steps:
             projections.write_audit(step, now)
         check_version()
         self.workflows.remember(instance.id, instance.version, workflow, after)
+        ready_tasks: dict[str, Any] = after.ready_user_tasks
         ready = [{"id": tid, "bpmn_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name,
-                  "lane": t.task_spec.lane} for tid, t in after.ready_user_tasks.items()]
+                  "lane": t.task_spec.lane} for tid, t in ready_tasks.items()]
         return StepResult(instance.id, instance.status, instance.business_key, instance.end_event,
                           ready, found)
