@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
 
 from . import store
 from .db import utcnow
+from .incidents import Attempt, record_failure
+from .status import InstanceStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -71,16 +75,48 @@ def deliver(steps: Steps, name: str, business_key: str, payload: dict[str, Any],
 
 
 def deliver_pending(steps: Steps, business_key: str | None = None) -> int:
-    """Offer kept messages to the running instances of their business key, one transaction each."""
+    """Offer kept messages to the running instances of their business key, one transaction each;
+    how many instances took a step.  One that fails gets an incident and the sweep goes on."""
     with steps.transaction() as session:
         instance_ids = store.instances_awaiting(session.connection(), business_key)
+    offered = 0
     for instance_id in instance_ids:
-        with steps.transaction() as session:
-            _take_in(steps, session, instance_id)
-    return len(instance_ids)
+        attempt = Attempt()
+        try:
+            with steps.transaction() as session:
+                _take_in(steps, session, instance_id, attempt)
+            offered += 1
+        except _BackingOff:
+            continue
+        except Exception as err:
+            record_failure(steps, instance_id, attempt, err)
+    return offered
 
 
-def _take_in(steps: Steps, session: Session, instance_id: int) -> None:
+class _BackingOff(Exception):
+    """The instance's last sweep step failed and its incident is not due yet: leave it alone."""
+
+
+def _take_in(steps: Steps, session: Session, instance_id: int, attempt: Attempt | None = None) -> None:
     """The step that hands an instance the kept messages it waits for."""
     with steps.on(session, instance_id, "message", "message") as step:
+        if attempt is not None:
+            if _backing_off(step):
+                raise _BackingOff
+            attempt.step = step
         step.run_engine()
+
+
+def _backing_off(step: Step) -> bool:
+    """An incident of a failed step (its task not in ERROR, unlike a failed service task's) waits for its
+    retry time: a sweep that tried again would fail again, every few seconds."""
+    if step.instance.status != InstanceStatus.ERROR:
+        return False
+    now = utcnow()
+    for incident in store.unresolved_incidents(step.conn, step.instance.id):
+        if incident.next_retry_at is not None and incident.next_retry_at <= now:
+            continue
+        task = step.workflow.get_task_from_id(UUID(incident.task_id)) if incident.task_id else None
+        if task is None or task.state != TaskState.ERROR:
+            return True
+    return False

@@ -245,8 +245,9 @@ class Steps:
         now = utcnow()
         after = step.after or snapshot.take(workflow, since=step.started)
         projections.audit_completed_nodes(step, after)
+        # An instance in ERROR may hold the incident of a failed worker step, which this step resolves.
         found = (incidents.sync(step, after, now, self.backoff)
-                 if (after.errored or step.before.errored) else [])
+                 if (after.errored or step.before.errored or instance.status == InstanceStatus.ERROR) else [])
         if workflow.is_completed():
             instance.status = InstanceStatus.COMPLETED
             instance.completed_at = instance.completed_at or now

@@ -378,9 +378,12 @@ def instances_awaiting(conn: Connection, business_key: str | None) -> list[int]:
 
 
 def due_timers(conn: Connection, now: datetime, limit: int) -> list[Any]:
-    """``(id, instance_id)`` of waiting timers due at ``now``, soonest first."""
+    """``(id, instance_id)`` of waiting timers due at ``now``, soonest first, but for failing ones."""
+    # A timer whose firing failed waits for its incident's retry instead (backoff), not for the next sweep.
+    failing = sa.exists().where(_incident.c.instance_id == _timer.c.instance_id,
+                                _incident.c.task_id == _timer.c.task_id, _incident.c.status.in_(UNRESOLVED))
     return list(conn.execute(sa.select(_timer.c.id, _timer.c.instance_id)
-                             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now)
+                             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now, ~failing)
                              .order_by(_timer.c.due_at, _timer.c.id).limit(limit)).all())
 
 
@@ -427,3 +430,8 @@ def lock_inbox_row(conn: Connection, task_id: str) -> Any:
 
 def set_assignee(conn: Connection, task_id: str, assignee: str | None) -> None:
     conn.execute(sa.update(_inbox).where(_inbox.c.id == task_id).values(assignee=assignee))
+
+
+def set_instance_status(conn: Connection, instance_id: int, status: str) -> None:
+    """Only the status: the state and its row version stay (a cached workflow of it stays valid)."""
+    conn.execute(sa.update(_instance).where(_instance.c.id == instance_id).values(status=status))

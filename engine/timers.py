@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from . import store
 from .db import utcnow
+from .incidents import Attempt, Element, record_failure
 from .status import TimerState
 
 if TYPE_CHECKING:
@@ -19,22 +20,36 @@ if TYPE_CHECKING:
 
 
 def fire_due(steps: Steps, limit: int = 100) -> int:
-    """Fire up to ``limit`` due timers; how many were fired here (not by another worker)."""
+    """Fire up to ``limit`` due timers; how many were fired here (not by another worker).
+
+    Each instance in a transaction of its own: one that fails gets an incident and the sweep goes on.
+    """
     with steps.transaction() as session:
         candidates = store.due_timers(session.connection(), utcnow(), limit)
     fired = 0
     for timer_id, instance_id in candidates:
-        with steps.transaction() as session:
-            conn = session.connection()
-            locked = store.lock_instance(conn, instance_id, skip_locked=True)
-            if locked is None:
-                continue  # another worker is on this instance; it will fire the timer
-            timer = store.timer(conn, timer_id)
-            if timer.state != TimerState.WAITING:
-                continue
-            with steps.on(session, instance_id, "worker", "timer", instance=locked) as step:
-                step.audit("timer_due", task_id=timer.task_id, bpmn_id=timer.bpmn_id, name=timer.name,
-                           due_at=timer.due_at.isoformat())
-                step.run_engine()
-            fired += 1
+        attempt = Attempt()
+        try:
+            fired += _fire(steps, timer_id, instance_id, attempt)
+        except Exception as err:
+            # One instance that cannot take its timer must not stop the others'.
+            record_failure(steps, instance_id, attempt, err)
     return fired
+
+
+def _fire(steps: Steps, timer_id: int, instance_id: int, attempt: Attempt) -> int:
+    with steps.transaction() as session:
+        conn = session.connection()
+        locked = store.lock_instance(conn, instance_id, skip_locked=True)
+        if locked is None:
+            return 0  # another worker is on this instance; it will fire the timer
+        timer = store.timer(conn, timer_id)
+        if timer.state != TimerState.WAITING:
+            return 0
+        attempt.element = Element(timer.task_id, timer.bpmn_id, timer.name)
+        with steps.on(session, instance_id, "worker", "timer", instance=locked) as step:
+            attempt.step = step
+            step.audit("timer_due", task_id=timer.task_id, bpmn_id=timer.bpmn_id, name=timer.name,
+                       due_at=timer.due_at.isoformat())
+            step.run_engine()
+    return 1
