@@ -1,10 +1,11 @@
-"""Failed service tasks: the incident rows a step keeps in line with its errored tasks, backoff, and retries.
+"""Incidents: failed service tasks and failed worker steps, their backoff, and their retries.
 
 A task left in ERROR by a step has one unresolved incident with the error, the
 number of attempts and the time of the next retry (``backoff`` seconds after the
-attempt, then ``failed``: an administrator decides).  The worker's sweep and the
-administrator's retry button run the task again; a step that no longer has the
-task in ERROR resolves its incident.
+attempt, then ``failed``: an administrator decides).  A worker step that fails as
+a whole (rolled back) gets one too, on the element it acted on (:func:`record_failure`).
+The worker's sweep and the administrator's retry button run the step again; a step
+that no longer has the task in ERROR, or that succeeds, resolves the incident.
 """
 from __future__ import annotations
 
