@@ -8,8 +8,10 @@ BPMN XML, so the report speaks in the diagram's own ids and names.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
@@ -35,14 +37,14 @@ def flows_in(file_name: str, xml: str) -> list[Flow]:
             for f in root.iter(f"{BPMN}sequenceFlow")]
 
 
-def _nearest_bpmn_ancestor(task):
+def _nearest_bpmn_ancestor(task: Any) -> Any:
     parent = task.parent
     while parent is not None and not parent.task_spec.bpmn_id:
         parent = parent.parent
     return parent
 
 
-def taken_pairs(workflow) -> set[tuple[str, str]]:
+def taken_pairs(workflow: Any) -> set[tuple[str, str]]:
     """(source element id, target element id) for every step the instance made."""
     pairs = set()
     for task in workflow.get_tasks():
@@ -57,10 +59,10 @@ def taken_pairs(workflow) -> set[tuple[str, str]]:
 class CoverageCollector:
     """Accumulates taken (source, target) pairs per BPMN file name."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.pairs: dict[str, set[tuple[str, str]]] = {}
 
-    def add_workflow(self, workflow, file_names) -> None:
+    def add_workflow(self, workflow: Any, file_names: Iterable[str]) -> None:
         pairs = taken_pairs(workflow)
         for name in file_names:
             self.pairs.setdefault(name, set()).update(pairs)

@@ -7,12 +7,14 @@ engine never imports business models; they subclass :class:`Base` from outside.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.engine import Dialect, Engine as SAEngine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -29,7 +31,7 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime on every backend.
 
     SQLite has no time zones; storing naive UTC and re-attaching UTC on read
@@ -39,14 +41,14 @@ class UTCDateTime(TypeDecorator):
     impl = sa.DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
@@ -56,7 +58,7 @@ _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_inte
 
 
 @contextmanager
-def write_intent():
+def write_intent() -> Iterator[None]:
     """Transactions begun inside this block will write: on SQLite they take the write lock at BEGIN."""
     token = _write_intent.set(True)
     try:
@@ -78,7 +80,7 @@ def configure_sqlite(sa_engine: SAEngine) -> None:
         return
 
     @event.listens_for(sa_engine, "connect")
-    def _on_connect(dbapi_connection, _record):
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -88,7 +90,7 @@ def configure_sqlite(sa_engine: SAEngine) -> None:
         cursor.close()
 
     @event.listens_for(sa_engine, "begin")
-    def _on_begin(connection):
+    def _on_begin(connection: Any) -> None:
         # Straight to the driver: this runs once per step, and nothing in SQLAlchemy needs to see it.
         connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 

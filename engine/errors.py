@@ -4,6 +4,8 @@ Messages are Chinese because they are shown to people; log lines carry ids.
 """
 from __future__ import annotations
 
+from typing import Any
+
 
 class EngineError(Exception):
     """Base class; ``status`` is the HTTP status a web layer should answer with."""
@@ -34,12 +36,12 @@ class FormInvalid(EngineError):
 
     status = 422
 
-    def __init__(self, errors: dict):
+    def __init__(self, errors: Any):
         super().__init__("表单填写有误：" + "；".join(_flatten(errors)))
         self.errors = errors
 
 
-def _flatten(errors, prefix: str = "") -> list[str]:
+def _flatten(errors: Any, prefix: str = "") -> list[str]:
     out: list[str] = []
     if isinstance(errors, dict):
         for key, value in errors.items():

@@ -8,11 +8,13 @@ workflow.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, UTCDateTime, utcnow
+from .status import IncidentStatus, InboxState, InstanceStatus, TimerState
 
 
 class ProcessDefinition(Base):
@@ -27,7 +29,7 @@ class ProcessDefinition(Base):
     version: Mapped[int] = mapped_column(sa.Integer)
     content_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
     # {filename: xml text}; the whole bundle is what the hash covers.
-    sources: Mapped[dict] = mapped_column(sa.JSON)
+    sources: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deployed_by: Mapped[str] = mapped_column(sa.String(100), default="system")
 
@@ -40,7 +42,7 @@ class ProcessInstance(Base):
     process_id: Mapped[str] = mapped_column(sa.String(100), index=True)
     business_key: Mapped[str | None] = mapped_column(sa.String(100), index=True)
     # running | completed | error (an open incident) ; the end event's name is kept in end_event
-    status: Mapped[str] = mapped_column(sa.String(20), default="running", index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default=InstanceStatus.RUNNING, index=True)
     end_event: Mapped[str | None] = mapped_column(sa.String(200))
     state: Mapped[str] = mapped_column(sa.Text)
     started_by: Mapped[str] = mapped_column(sa.String(100))
@@ -76,7 +78,7 @@ class InboxTask(Base):
     role: Mapped[str | None] = mapped_column(sa.String(50))
     form_key: Mapped[str] = mapped_column(sa.String(100))
     # READY | COMPLETED | CANCELLED
-    state: Mapped[str] = mapped_column(sa.String(20), default="READY")
+    state: Mapped[str] = mapped_column(sa.String(20), default=InboxState.READY)
     assignee: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -94,7 +96,7 @@ class Timer(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # waiting | fired | cancelled
-    state: Mapped[str] = mapped_column(sa.String(20), default="waiting")
+    state: Mapped[str] = mapped_column(sa.String(20), default=TimerState.WAITING)
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -108,7 +110,7 @@ class Message(Base):
     name: Mapped[str] = mapped_column(sa.String(100))
     business_key: Mapped[str] = mapped_column(sa.String(100))
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    payload: Mapped[dict] = mapped_column(sa.JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instance.id"))
@@ -126,7 +128,7 @@ class Incident(Base):
     error: Mapped[str] = mapped_column(sa.Text)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=1)
     # open (will be retried) | failed (retries exhausted; an administrator decides) | resolved
-    status: Mapped[str] = mapped_column(sa.String(20), default="open")
+    status: Mapped[str] = mapped_column(sa.String(20), default=IncidentStatus.OPEN)
     next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -142,4 +144,4 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(sa.String(100))
     # Not indexed: the trail is read per instance, in id order; an index on time only cost writes.
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

@@ -11,7 +11,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Generic, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None  # give it back as ``after`` for the next page; None on the last page
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[T]:
         return iter(self.items)
 
     def __len__(self) -> int:
@@ -54,8 +54,8 @@ def _decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
         raise BadCursor("分页参数无效，请从第一页重新查看") from err
 
 
-def _page(session: Session, query: sa.Select, keys: Sequence[sa.ColumnElement], kinds: Sequence[type],
-          *, descending: bool, after: str | None, limit: int) -> Page:
+def _page(session: Session, query: sa.Select[Any], keys: Sequence[Any], kinds: Sequence[type],
+          *, descending: bool, after: str | None, limit: int) -> Page[Any]:
     """Rows of ``query`` ordered by ``keys`` (the last one unique), ``limit`` after the cursor."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     if after:
@@ -206,7 +206,7 @@ class ReadModel:
             query = query.where(AuditEvent.actor == actor)
         return _page(self._session, query, [AuditEvent.id], [int], descending=False, after=after, limit=limit)
 
-    def completed_nodes(self, instance_id: int) -> list[dict]:
+    def completed_nodes(self, instance_id: int) -> list[dict[str, Any]]:
         """The flow nodes an instance got past, in order: ``{"bpmn_id", "name"}`` each."""
         events = self._session.scalars(sa.select(AuditEvent).where(
             AuditEvent.instance_id == instance_id, AuditEvent.kind == "nodes_completed").order_by(AuditEvent.id))

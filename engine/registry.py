@@ -35,18 +35,20 @@ class ServiceContext(Protocol):
     ``audit(kind, **details)`` append an audit event to the step.
     """
 
-    session: Any
     instance: Any
-    task_data: dict
+    task_data: dict[str, Any]
     actor: str
+
+    @property
+    def session(self) -> Any: ...
 
     def now(self) -> datetime: ...
     def set_business_key(self, key: str) -> None: ...
     def audit(self, kind: str, **details: Any) -> None: ...
 
 
-ServiceHandler = Callable[..., dict]
-FormHook = Callable[[ServiceContext, dict], dict]
+ServiceHandler = Callable[..., dict[str, Any]]
+FormHook = Callable[[ServiceContext, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass

@@ -211,14 +211,15 @@ def bundle_for(parser: SpiffBpmnParser, sources: dict[str, str], process_id: str
     return {n: sources[n] for n in sorted(names) if n in sources}
 
 
-def validate_sources(sources: dict[str, str], registry: Registry) -> ValidationReport:
-    """Everything a deploy checks, without storing anything."""
+def check_sources(sources: dict[str, str], registry: Registry) -> tuple[SpiffBpmnParser | None, ValidationReport]:
+    """The one check pipeline of ``validate`` and deploy: the parser (None if the files do not parse)
+    and the report of every problem found."""
     report = ValidationReport(files=sorted(sources))
     try:
         parser = build_parser(sources)
     except DefinitionError as err:
         report.problems.extend(err.problems)
-        return report
+        return None, report
     for process_id in parser.get_process_ids():
         try:
             spec = parser.get_spec(process_id)
@@ -227,7 +228,13 @@ def validate_sources(sources: dict[str, str], registry: Registry) -> ValidationR
         except ValidationException as err:
             report.problems.append(f"{process_id}: {err}")
     report.problems.extend(check_decisions(sources, registry))
-    if not report.processes:
+    return parser, report
+
+
+def validate_sources(sources: dict[str, str], registry: Registry) -> ValidationReport:
+    """Everything a deploy checks, without storing anything."""
+    parser, report = check_sources(sources, registry)
+    if parser is not None and not report.processes:
         report.problems.append("没有找到可执行的流程（isExecutable=\"true\"）")
     return report
 

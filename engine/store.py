@@ -18,23 +18,27 @@ and tests read.
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam
+from sqlalchemy.engine import Connection, Dialect
 
 from .errors import Conflict
-from .models import AuditEvent, InboxTask, Message, ProcessDefinition, ProcessInstance, Timer
+from .models import AuditEvent, InboxTask, Incident, Message, ProcessDefinition, ProcessInstance, Timer
+from .status import UNRESOLVED, IncidentStatus, InboxState, InstanceStatus, TimerState
 
-_definition = ProcessDefinition.__table__
-_instance = ProcessInstance.__table__
-_inbox = InboxTask.__table__
-_timer = Timer.__table__
-_message = Message.__table__
-_audit = AuditEvent.__table__
+_definition = cast(sa.Table, ProcessDefinition.__table__)
+_instance = cast(sa.Table, ProcessInstance.__table__)
+_inbox = cast(sa.Table, InboxTask.__table__)
+_timer = cast(sa.Table, Timer.__table__)
+_message = cast(sa.Table, Message.__table__)
+_audit = cast(sa.Table, AuditEvent.__table__)
+_incident = cast(sa.Table, Incident.__table__)
 
 
 @dataclass
@@ -51,26 +55,33 @@ class InstanceRecord:
     version: int
     completed_at: datetime | None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # The indexed columns as they are in the database: a step that leaves them alone does not
         # rewrite them (SQLite rewrites an index entry for every column an UPDATE sets).
         self.stored = self._indexed()
 
-    def _indexed(self):
+    def _indexed(self) -> tuple[Any, ...]:
         return self.status, self.business_key, self.end_event, self.completed_at
 
 
+def _dbapi(conn: Connection) -> Any:
+    """The driver's connection under a SQLAlchemy one (always there while a transaction is open)."""
+    return conn.connection.dbapi_connection
+
+
 _REQUIRED = object()
+# (SQL, positional?, [(name, bind processor, literal)], (row type, result processors) or None)
+_Compiled = tuple[str, bool, list[Any], Any]
 
 
 class Prepared:
     """A Core statement compiled once per dialect (and per set of inserted columns), run on the cursor."""
 
-    def __init__(self, statement):
+    def __init__(self, statement: Any):
         self.statement = statement
-        self._compiled: dict = {}
+        self._compiled: dict[tuple[Any, ...], _Compiled] = {}
 
-    def _compile(self, dialect, column_keys: tuple | None):
+    def _compile(self, dialect: Dialect, column_keys: tuple[str, ...] | None) -> _Compiled:
         key = (type(dialect), dialect.paramstyle, column_keys)
         found = self._compiled.get(key)
         if found is not None:
@@ -87,53 +98,55 @@ class Prepared:
         result = None
         if getattr(statement, "selected_columns", None) is not None and not column_keys:
             columns = list(statement.selected_columns)
-            row_type = namedtuple("Row", [c.key for c in columns])
+            row_type = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]  # built per statement
             result = (row_type, [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns])
         found = self._compiled[key] = (compiled.string, dialect.positional, processors, result)
         return found
 
     @staticmethod
-    def _params(positional, processors, values: dict):
+    def _params(positional: bool, processors: list[Any], values: dict[str, Any]) -> Any:
         converted = ((n, values[n] if n in values or literal is _REQUIRED else literal, p)
                      for n, p, literal in processors)
         if positional:
             return tuple(p(v) if p else v for _, v, p in converted)
         return {n: (p(v) if p else v) for n, v, p in converted}
 
-    def _cursor(self, conn, values: dict | None):
+    def _cursor(self, conn: Connection, values: dict[str, Any] | None) -> Any:
         sql, positional, processors, _ = self._compile(conn.dialect, None)
-        cursor = conn.connection.dbapi_connection.cursor()
+        cursor = _dbapi(conn).cursor()
         cursor.execute(sql, self._params(positional, processors, values or {}))
         return cursor
 
-    def execute(self, conn, values: dict | None = None) -> int:
+    def execute(self, conn: Connection, values: dict[str, Any] | None = None) -> int:
         """Run with one set of values; the number of rows it changed (not inside :func:`batch`)."""
         cursor = self._cursor(conn, values)
-        count = cursor.rowcount
+        count: int = cursor.rowcount
         cursor.close()
         return count
 
-    def start(self, conn, values: dict | None = None):
+    def start(self, conn: Connection, values: dict[str, Any] | None = None) -> Any:
         """Run with one set of values; the cursor, whose ``rowcount`` is known after :func:`batch`."""
         return self._cursor(conn, values)
 
-    def executemany(self, conn, rows: list[dict]) -> None:
+    def executemany(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Insert or update many rows; every row must have the same keys."""
         sql, positional, processors, _ = self._compile(
             conn.dialect, tuple(rows[0]) if isinstance(self.statement, sa.Insert) else None)
-        cursor = conn.connection.dbapi_connection.cursor()
+        cursor = _dbapi(conn).cursor()
         cursor.executemany(sql, [self._params(positional, processors, row) for row in rows])
         cursor.close()
 
-    def rows(self, conn, values: dict | None = None) -> list:
+    def rows(self, conn: Connection, values: dict[str, Any] | None = None) -> list[Any]:
         """The selected rows, converted as SQLAlchemy would, as named tuples."""
         cursor = self._cursor(conn, values)
         fetched = cursor.fetchall()
         cursor.close()
-        row_type, converters = self._compile(conn.dialect, None)[3]
+        result = self._compile(conn.dialect, None)[3]
+        assert result is not None, "rows() of a statement that selects nothing"
+        row_type, converters = result
         return [row_type(*(c(v) if c else v for c, v in zip(converters, row))) for row in fetched]
 
-    def first(self, conn, values: dict | None = None):
+    def first(self, conn: Connection, values: dict[str, Any] | None = None) -> Any:
         found = self.rows(conn, values)
         return found[0] if found else None
 
@@ -175,12 +188,12 @@ _INBOX_CLOSE = Prepared(
             completed_by=bindparam("completed_by")))
 _INBOX_REKEY = Prepared(
     sa.update(_inbox)
-    .where(_inbox.c.instance_id == bindparam("b_instance_id"), _inbox.c.state == "READY")
+    .where(_inbox.c.instance_id == bindparam("b_instance_id"), _inbox.c.state == InboxState.READY)
     .values(business_key=bindparam("business_key")))
 _FOUR_EYES = (sa.select(_inbox.c.id)
               .where(_inbox.c.instance_id == bindparam("instance_id"),
                      _inbox.c.bpmn_id.in_(bindparam("bpmn_ids", expanding=True)),
-                     _inbox.c.state == "COMPLETED", _inbox.c.completed_by == bindparam("actor"))
+                     _inbox.c.state == InboxState.COMPLETED, _inbox.c.completed_by == bindparam("actor"))
               .limit(1))
 
 _TIMER_INSERT = Prepared(sa.insert(_timer))
@@ -199,7 +212,7 @@ _MESSAGE_INSERT = Prepared(sa.text(
     bindparam("payload", type_=_message.c.payload.type), bindparam("received_at", type_=_message.c.received_at.type)))
 _RUNNING_BY_KEY = Prepared(
     sa.select(_instance.c.id)
-    .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != "completed")
+    .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != InstanceStatus.COMPLETED)
     .order_by(_instance.c.id))
 _PENDING_MESSAGES = Prepared(
     sa.select(_message.c.id, _message.c.name, _message.c.payload)
@@ -212,31 +225,34 @@ _MESSAGE_CONSUMED = Prepared(
 _AUDIT_INSERT = Prepared(sa.insert(_audit))
 
 
-def latest_definition(conn, process_id: str):
+def latest_definition(conn: Connection, process_id: str) -> Any:
     """``(id, version, content_hash)`` of the newest version of ``process_id``, or None."""
     return _LATEST_DEFINITION.first(conn, {"process_id": process_id})
 
 
-def lock_instance(conn, instance_id: int, *, skip_locked: bool = False) -> InstanceRecord | None:
+def lock_instance(conn: Connection, instance_id: int, *, skip_locked: bool = False) -> InstanceRecord | None:
     """The instance row, locked until the transaction ends (SQLite: BEGIN IMMEDIATE already holds it)."""
     row = (_LOCK_OR_SKIP if skip_locked else _LOCK).first(conn, {"id": instance_id})
     return InstanceRecord(*row) if row is not None else None
 
 
-def instance_state(conn, instance_id: int) -> str:
-    return conn.execute(_STATE, {"id": instance_id}).scalar_one()
+def instance_state(conn: Connection, instance_id: int) -> str:
+    state: str = conn.execute(_STATE, {"id": instance_id}).scalar_one()
+    return state
 
 
-def insert_instance(conn, **values) -> int:
-    return conn.execute(_INSERT_INSTANCE, values).inserted_primary_key[0]
+def insert_instance(conn: Connection, **values: Any) -> int:
+    key = conn.execute(_INSERT_INSTANCE, values).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 @contextmanager
-def batch(conn):
+def batch(conn: Connection) -> Iterator[None]:
     """Send the block's statements together where the driver can: psycopg's pipeline mode makes
     them one round trip to PostgreSQL instead of one each; their errors surface at the end of the
     block.  SQLite runs in this process: nothing to batch."""
-    pipeline = getattr(conn.connection.dbapi_connection, "pipeline", None)
+    pipeline = getattr(_dbapi(conn), "pipeline", None)
     if pipeline is None:
         yield
         return
@@ -244,7 +260,7 @@ def batch(conn):
         yield
 
 
-def save_instance(conn, record: InstanceRecord, state: str, now: datetime) -> Callable[[], None]:
+def save_instance(conn: Connection, record: InstanceRecord, state: str, now: datetime) -> Callable[[], None]:
     """Write the step's state and bump the row version (``record.version`` follows).
 
     Returns the version check, to call once the statement has run (after :func:`batch`).
@@ -269,7 +285,7 @@ def save_instance(conn, record: InstanceRecord, state: str, now: datetime) -> Ca
     return check_version
 
 
-def lock_task(conn, task_id: str):
+def lock_task(conn: Connection, task_id: str) -> tuple[Any, InstanceRecord | None]:
     """``(inbox row, locked InstanceRecord)`` of a task, or ``(None, None)``."""
     row = _TASK_AND_INSTANCE.first(conn, {"id": task_id})
     if row is None:
@@ -277,52 +293,145 @@ def lock_task(conn, task_id: str):
     return _InboxRow(*row[:_INBOX_FIELDS]), InstanceRecord(*row[_INBOX_FIELDS:])
 
 
-_InboxRow = namedtuple("InboxRow", [column.key for column in _inbox.c])
+_InboxRow = namedtuple("InboxRow", [column.key for column in _inbox.c])  # type: ignore[misc]
 
 
-def insert_inbox(conn, rows: list[dict]) -> None:
+def insert_inbox(conn: Connection, rows: list[dict[str, Any]]) -> None:
     _INBOX_INSERT.executemany(conn, rows)
 
 
-def close_inbox(conn, rows: list[dict]) -> None:
+def close_inbox(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """``rows``: ``{"b_id", "state", "completed_at", "completed_by"}`` each."""
     _INBOX_CLOSE.executemany(conn, rows)
 
 
-def rekey_inbox(conn, instance_id: int, business_key: str | None) -> None:
+def rekey_inbox(conn: Connection, instance_id: int, business_key: str | None) -> None:
     _INBOX_REKEY.execute(conn, {"b_instance_id": instance_id, "business_key": business_key})
 
 
-def completed_by_actor(conn, instance_id: int, bpmn_ids: list[str], actor: str) -> bool:
+def completed_by_actor(conn: Connection, instance_id: int, bpmn_ids: list[str], actor: str) -> bool:
     return conn.execute(_FOUR_EYES, {"instance_id": instance_id, "bpmn_ids": bpmn_ids,
                                      "actor": actor}).first() is not None
 
 
-def insert_timers(conn, rows: list[dict]) -> None:
+def insert_timers(conn: Connection, rows: list[dict[str, Any]]) -> None:
     _TIMER_INSERT.executemany(conn, rows)
 
 
-def close_timers(conn, rows: list[dict]) -> None:
+def close_timers(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """``rows``: ``{"b_task_id", "state", "fired_at"}`` each."""
     _TIMER_CLOSE.executemany(conn, rows)
 
 
-def insert_message(conn, **values) -> bool:
+def insert_message(conn: Connection, **values: Any) -> bool:
     """Keep an inbound message; False when its idempotency key was taken meanwhile."""
     return _MESSAGE_INSERT.execute(conn, values) == 1
 
 
-def running_instances(conn, business_key: str) -> list[int]:
+def running_instances(conn: Connection, business_key: str) -> list[int]:
     return [row.id for row in _RUNNING_BY_KEY.rows(conn, {"business_key": business_key})]
 
 
-def pending_messages(conn, business_key: str):
+def pending_messages(conn: Connection, business_key: str) -> list[Any]:
     return _PENDING_MESSAGES.rows(conn, {"business_key": business_key})
 
 
-def consume_message(conn, message_id: int, instance_id: int, now: datetime) -> None:
+def consume_message(conn: Connection, message_id: int, instance_id: int, now: datetime) -> None:
     _MESSAGE_CONSUMED.execute(conn, {"b_id": message_id, "instance_id": instance_id, "consumed_at": now})
 
 
-def insert_audit(conn, rows: list[dict]) -> None:
+def insert_audit(conn: Connection, rows: list[dict[str, Any]]) -> None:
     _AUDIT_INSERT.executemany(conn, rows)
+
+
+# ---------------------------------------------------------------- off the step path: definitions, sweeps,
+# incidents and assignment. Plain Core statements: they run once per deploy, sweep or failure.
+
+_DEFINITION_SOURCES = sa.select(_definition.c.id, _definition.c.process_id, _definition.c.content_hash,
+                                _definition.c.sources).where(_definition.c.id == bindparam("id"))
+
+
+def definition_sources(conn: Connection, definition_id: int) -> Any:
+    """``(id, process_id, content_hash, sources)`` of a definition version, or None."""
+    return conn.execute(_DEFINITION_SOURCES, {"id": definition_id}).first()
+
+
+def insert_definition(conn: Connection, **values: Any) -> int:
+    key = conn.execute(sa.insert(_definition), values).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def instance_for_reading(conn: Connection, instance_id: int) -> Any:
+    """``(definition_id, state)`` of an instance, unlocked, or None."""
+    return conn.execute(sa.select(_instance.c.definition_id, _instance.c.state)
+                        .where(_instance.c.id == instance_id)).first()
+
+
+def instances_awaiting(conn: Connection, business_key: str | None) -> list[int]:
+    """Running instances that have kept messages (of ``business_key``, or of any key)."""
+    query = sa.select(_instance.c.id).where(_instance.c.status != InstanceStatus.COMPLETED).where(
+        sa.exists().where(_message.c.business_key == _instance.c.business_key, _message.c.consumed_at.is_(None)))
+    if business_key is not None:
+        query = query.where(_instance.c.business_key == business_key)
+    return list(conn.execute(query.order_by(_instance.c.id)).scalars())
+
+
+def due_timers(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    """``(id, instance_id)`` of waiting timers due at ``now``, soonest first, but for failing ones."""
+    # A timer whose firing failed waits for its incident's retry instead (backoff), not for the next sweep.
+    failing = sa.exists().where(_incident.c.instance_id == _timer.c.instance_id,
+                                _incident.c.task_id == _timer.c.task_id, _incident.c.status.in_(UNRESOLVED))
+    return list(conn.execute(sa.select(_timer.c.id, _timer.c.instance_id)
+                             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now, ~failing)
+                             .order_by(_timer.c.due_at, _timer.c.id).limit(limit)).all())
+
+
+def timer(conn: Connection, timer_id: int) -> Any:
+    return conn.execute(sa.select(_timer).where(_timer.c.id == timer_id)).first()
+
+
+def retry_candidates(conn: Connection, now: datetime, limit: int, *, only_due: bool, incident_id: int | None) -> list[Any]:
+    """``(id, instance_id)`` of incidents to retry: one by id (open or failed), or the open ones (due)."""
+    query = sa.select(_incident.c.id, _incident.c.instance_id)
+    if incident_id is not None:
+        query = query.where(_incident.c.id == incident_id, _incident.c.status.in_(UNRESOLVED))
+    else:
+        query = query.where(_incident.c.status == IncidentStatus.OPEN)
+        if only_due:
+            query = query.where(_incident.c.next_retry_at <= now)
+    return list(conn.execute(query.order_by(_incident.c.id).limit(limit)).all())
+
+
+def incident(conn: Connection, incident_id: int) -> Any:
+    return conn.execute(sa.select(_incident).where(_incident.c.id == incident_id)).first()
+
+
+def unresolved_incidents(conn: Connection, instance_id: int) -> list[Any]:
+    return list(conn.execute(sa.select(_incident).where(
+        _incident.c.instance_id == instance_id, _incident.c.status.in_(UNRESOLVED))
+        .order_by(_incident.c.id)).all())
+
+
+def insert_incident(conn: Connection, **values: Any) -> int:
+    key = conn.execute(sa.insert(_incident), values).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def update_incident(conn: Connection, incident_id: int, **values: Any) -> None:
+    conn.execute(sa.update(_incident).where(_incident.c.id == incident_id).values(**values))
+
+
+def lock_inbox_row(conn: Connection, task_id: str) -> Any:
+    """An inbox row, locked until the transaction ends, or None."""
+    return conn.execute(sa.select(_inbox).where(_inbox.c.id == task_id).with_for_update()).first()
+
+
+def set_assignee(conn: Connection, task_id: str, assignee: str | None) -> None:
+    conn.execute(sa.update(_inbox).where(_inbox.c.id == task_id).values(assignee=assignee))
+
+
+def set_instance_status(conn: Connection, instance_id: int, status: str) -> None:
+    """Only the status: the state and its row version stay (a cached workflow of it stays valid)."""
+    conn.execute(sa.update(_instance).where(_instance.c.id == instance_id).values(status=status))

@@ -21,28 +21,31 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import scoped_session, sessionmaker
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
+from .coverage import CoverageCollector
 from .db import Base, configure_sqlite
-from .models import AuditEvent, InboxTask, Incident, ProcessInstance, Timer
+from .models import InboxTask, Incident, ProcessInstance, Timer
+from .queries import MAX_LIMIT
 from .runtime import ProcessEngine, StepResult
 
 
-def create_sa_engine(url: str, **kwargs) -> sa.Engine:
+def create_sa_engine(url: str, **kwargs: Any) -> sa.Engine:
     sa_engine = sa.create_engine(url, **kwargs)
     configure_sqlite(sa_engine)
     return sa_engine
 
 
-def new_session_factory(sa_engine: sa.Engine) -> scoped_session:
+def new_session_factory(sa_engine: sa.Engine) -> scoped_session[Session]:
     return scoped_session(sessionmaker(bind=sa_engine, expire_on_commit=False))
 
 
 @contextmanager
-def throwaway_database(base_url: str | None = None):
+def throwaway_database(base_url: str | None = None) -> Iterator[str]:
     """Yield the URL of an empty database that is dropped afterwards.
 
     ``base_url`` (e.g. ``DATABASE_URL``) chooses the server: a PostgreSQL URL
@@ -86,9 +89,10 @@ class Case:
         harness.cases.append(self)
 
     def _instance(self) -> ProcessInstance:
-        session = self.harness.session
-        session.expire_all()
-        return session.get(ProcessInstance, self.id)
+        self.harness.session.expire_all()
+        instance = self.harness.engine.queries.instance(self.id)
+        assert instance is not None
+        return instance
 
     @property
     def status(self) -> str:
@@ -103,10 +107,8 @@ class Case:
         return self._instance().business_key
 
     def open_tasks(self) -> list[InboxTask]:
-        session = self.harness.session
-        session.expire_all()
-        return list(session.scalars(sa.select(InboxTask).where(
-            InboxTask.instance_id == self.id, InboxTask.state == "READY").order_by(InboxTask.created_at)))
+        self.harness.session.expire_all()
+        return list(self.harness.engine.queries.open_tasks(instance_id=self.id, limit=MAX_LIMIT))
 
     def current_tasks(self) -> list[str]:
         return sorted(t.name for t in self.open_tasks())
@@ -117,39 +119,36 @@ class Case:
             raise AssertionError(f"no open task {name!r}; open: {self.current_tasks()}")
         return matches[0]
 
-    def complete(self, name: str, data: dict | None = None, actor: str | None = None,
-                 roles=None) -> StepResult:
+    def complete(self, name: str, data: dict[str, Any] | None = None, actor: str | None = None,
+                 roles: Iterable[str] | None = None) -> StepResult:
         task = self.task(name)
         result = self.harness.engine.complete_task(task.id, data or {}, actor or self.harness.actor, roles=roles)
         self.harness.after_step()
         return result
 
-    def send(self, message: str, payload: dict | None = None, key: str | None = None,
+    def send(self, message: str, payload: dict[str, Any] | None = None, key: str | None = None,
              idempotency_key: str | None = None) -> bool:
         delivered = self.harness.engine.deliver_message(
-            message, key or self.business_key, payload or {}, idempotency_key or uuid.uuid4().hex)
+            message, cast(str, key or self.business_key), payload or {}, idempotency_key or uuid.uuid4().hex)
         self.harness.after_step()
         return delivered
 
     def path(self) -> list[str]:
         """Names of the flow nodes the instance got past, in order."""
-        session = self.harness.session
-        session.expire_all()
-        events = session.scalars(sa.select(AuditEvent).where(
-            AuditEvent.instance_id == self.id, AuditEvent.kind == "nodes_completed").order_by(AuditEvent.id))
-        return [node.get("name") or node.get("bpmn_id") for e in events for node in e.details["nodes"]]
+        self.harness.session.expire_all()
+        return [str(node.get("name") or node.get("bpmn_id"))
+                for node in self.harness.engine.queries.completed_nodes(self.id)]
 
     def timers(self) -> list[Timer]:
-        session = self.harness.session
-        session.expire_all()
-        return list(session.scalars(sa.select(Timer).where(Timer.instance_id == self.id).order_by(Timer.id)))
+        self.harness.session.expire_all()
+        page = self.harness.engine.queries.timers(state=None, instance_id=self.id, limit=MAX_LIMIT)
+        return sorted(page, key=lambda timer: timer.id)
 
     def incidents(self) -> list[Incident]:
-        session = self.harness.session
-        session.expire_all()
-        return list(session.scalars(sa.select(Incident).where(Incident.instance_id == self.id).order_by(Incident.id)))
+        self.harness.session.expire_all()
+        return list(self.harness.engine.queries.incidents(statuses=None, instance_id=self.id, limit=MAX_LIMIT))
 
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         """Task data of the most recently changed task (the instance's current data)."""
         workflow = self.harness.engine.load_workflow(self.id)
         last = max(workflow.get_tasks(), key=lambda t: t.last_state_change)
@@ -172,7 +171,7 @@ class ProcessHarness:
         ProcessHarness.live.append(self)
 
     @property
-    def session(self):
+    def session(self) -> Session:
         return self.engine.session_factory()
 
     def restart(self) -> None:
@@ -186,24 +185,26 @@ class ProcessHarness:
         if self.restart_each_step:
             self.restart()
 
-    def start(self, process_id: str, actor: str | None = None, data: dict | None = None,
+    def start(self, process_id: str, actor: str | None = None, data: dict[str, Any] | None = None,
               business_key: str | None = None) -> Case:
         result = self.engine.start(process_id, actor or self.actor, data, business_key)
         self.after_step()
         return Case(self, result.instance_id)
 
-    def collect_coverage(self, collector) -> None:
+    def collect_coverage(self, collector: CoverageCollector) -> None:
         """Add the paths of every instance this harness started to ``collector``."""
         for case in self.cases:
-            instance = self.session.get(ProcessInstance, case.id)
+            instance = self.engine.queries.instance(case.id)
             if instance is None:
                 continue
             workflow = self.engine.load_workflow(case.id)
-            collector.add_workflow(workflow, instance.definition.sources.keys())
+            definition = self.engine.queries.definition(instance.definition_id)
+            assert definition is not None
+            collector.add_workflow(workflow, definition.sources.keys())
         self.session.rollback()
 
     @classmethod
-    def collect_all(cls, collector) -> None:
+    def collect_all(cls, collector: CoverageCollector) -> None:
         for harness in cls.live:
             harness.collect_coverage(collector)
         cls.live.clear()
@@ -213,14 +214,14 @@ class ProcessHarness:
         self.after_step()
         return fired
 
-    def retry_incidents(self, **kwargs) -> int:
+    def retry_incidents(self, **kwargs: Any) -> int:
         retried = self.engine.retry_incidents(**kwargs)
         self.after_step()
         return retried
 
     @staticmethod
     @contextmanager
-    def clock(moment: str | datetime, tick: bool = True):
+    def clock(moment: str | datetime, tick: bool = True) -> Iterator[Any]:
         """Travel to ``moment`` (an aware ISO string or datetime) for the block."""
         import time_machine
 

@@ -67,47 +67,8 @@ def render_svg(bpmn_xml: str, *, done: set[str] = frozenset(), current: set[str]
         xs += [x, x + w]
         ys += [y, y + h]
         element = elements.get(shape.get("bpmnElement"))
-        if element is None:
-            continue
-        kind = etree.QName(element).localname
-        name = element.get("name") or ""
-        eid = element.get("id")
-        state = "current" if eid in current else "done" if eid in done else ""
-        if kind == "participant":
-            shapes.insert(0, f'<rect class="pool" x="{x}" y="{y}" width="{w}" height="{h}"/>'
-                             f'<text class="lanelabel" transform="translate({x + 15},{y + h / 2}) rotate(-90)" '
-                             f'text-anchor="middle">{escape(name)}</text>')
-        elif kind == "lane":
-            shapes.insert(1, f'<rect class="lane" x="{x}" y="{y}" width="{w}" height="{h}"/>'
-                             f'<text class="lanelabel" transform="translate({x + 14},{y + h / 2}) rotate(-90)" '
-                             f'text-anchor="middle">{escape(name)}</text>')
-        elif kind in TASKS:
-            cls = "node call" if kind == "callActivity" else "node"
-            icon = {"serviceTask": "⚙", "businessRuleTask": "▦", "callActivity": "⊞"}.get(kind, "")
-            marker = (f'<circle class="icon" cx="{x + 14}" cy="{y + 11}" r="4"/>'
-                      f'<path class="icon" d="M{x + 7},{y + 24} q7,-10 14,0"/>') if kind == "userTask" else \
-                f'<text class="label" x="{x + 8}" y="{y + 14}">{icon}</text>'
-            shapes.append(f'<g class="{state}" data-id="{escape(eid)}"><rect class="{cls}" x="{x}" y="{y}" width="{w}" '
-                          f'height="{h}" rx="10"/>{marker}{_text(x + w / 2, y + h / 2, name, w - 10)}</g>')
-        elif kind in EVENTS:
-            r = w / 2
-            cls = "node end" if kind == "endEvent" else "node"
-            inner = ""
-            if element.find("bpmn:timerEventDefinition", NS) is not None:
-                inner = f'<circle class="icon" cx="{x + r}" cy="{y + r}" r="{r * 0.55}"/>' \
-                        f'<path class="icon" d="M{x + r} {y + r} V{y + r * 0.6} M{x + r} {y + r} H{x + r * 1.35}"/>'
-            elif element.find("bpmn:messageEventDefinition", NS) is not None:
-                inner = f'<rect class="icon" x="{x + r * 0.5}" y="{y + r * 0.65}" width="{r}" height="{r * 0.7}"/>'
-            if kind in ("intermediateCatchEvent", "boundaryEvent"):
-                inner = f'<circle class="icon" cx="{x + r}" cy="{y + r}" r="{r - 3}"/>' + inner
-            shapes.append(f'<g class="{state}" data-id="{escape(eid)}"><circle class="{cls}" cx="{x + r}" cy="{y + r}" '
-                          f'r="{r}"/>{inner}{_text(x + r, y + h + 14, name, 110)}</g>')
-        elif kind in GATEWAYS:
-            cx, cy = x + w / 2, y + h / 2
-            mark = "✕" if kind == "exclusiveGateway" and name == "" else ("⬠" if kind == "eventBasedGateway" else "")
-            shapes.append(f'<g class="{state}" data-id="{escape(eid)}"><polygon class="node" points="{cx},{y} {x + w},{cy} '
-                          f'{cx},{y + h} {x},{cy}"/><text class="label" x="{cx}" y="{cy}" text-anchor="middle" '
-                          f'dominant-baseline="middle">{mark}</text>{_text(cx, y - 14, name, 120)}</g>')
+        if element is not None:
+            _add_shape(shapes, element, (x, y, w, h), done, current)
     for edge in plane.findall("bpmndi:BPMNEdge", NS):
         element = elements.get(edge.get("bpmnElement"))
         points = [(float(p.get("x")), float(p.get("y"))) for p in edge.findall("di:waypoint", NS)]
@@ -119,12 +80,76 @@ def render_svg(bpmn_xml: str, *, done: set[str] = frozenset(), current: set[str]
         taken = fid in done_flows if done_flows is not None else (
             element.get("sourceRef") in done and element.get("targetRef") in done | current)
         cls = "flow done" if taken else ("flow missing" if fid in missing_flows else "flow")
-        path = " ".join(f"{'M' if i == 0 else 'L'}{x:.0f},{y:.0f}" for i, (x, y) in enumerate(points))
-        label = ""
-        if element.get("name"):
-            lx, ly = points[0][0] + (points[1][0] - points[0][0]) / 2, points[0][1] + (points[1][1] - points[0][1]) / 2
-            label = f'<text class="flowlabel" x="{lx + 4:.0f}" y="{ly - 5:.0f}">{escape(element.get("name"))}</text>'
-        edges.append(f'<g data-id="{escape(fid)}"><path class="{cls}" d="{path}" marker-end="url(#arrow)"/>{label}</g>')
+        edges.append(_edge_svg(element, points, cls))
+    return _svg_document(xs, ys, shapes, edges)
+
+
+def _add_shape(shapes: list[str], element, box: tuple[float, float, float, float],
+               done: set[str], current: set[str]) -> None:
+    """Add an element's drawing: pools and lanes go underneath everything else."""
+    x, y, w, h = box
+    kind = etree.QName(element).localname
+    name = element.get("name") or ""
+    eid = element.get("id")
+    state = "current" if eid in current else "done" if eid in done else ""
+    if kind == "participant":
+        shapes.insert(0, f'<rect class="pool" x="{x}" y="{y}" width="{w}" height="{h}"/>'
+                         f'<text class="lanelabel" transform="translate({x + 15},{y + h / 2}) rotate(-90)" '
+                         f'text-anchor="middle">{escape(name)}</text>')
+    elif kind == "lane":
+        shapes.insert(1, f'<rect class="lane" x="{x}" y="{y}" width="{w}" height="{h}"/>'
+                         f'<text class="lanelabel" transform="translate({x + 14},{y + h / 2}) rotate(-90)" '
+                         f'text-anchor="middle">{escape(name)}</text>')
+    elif kind in TASKS:
+        shapes.append(_task_svg(kind, name, eid, state, box))
+    elif kind in EVENTS:
+        shapes.append(_event_svg(element, kind, name, eid, state, box))
+    elif kind in GATEWAYS:
+        cx, cy = x + w / 2, y + h / 2
+        mark = "✕" if kind == "exclusiveGateway" and name == "" else ("⬠" if kind == "eventBasedGateway" else "")
+        shapes.append(f'<g class="{state}" data-id="{escape(eid)}"><polygon class="node" points="{cx},{y} {x + w},{cy} '
+                      f'{cx},{y + h} {x},{cy}"/><text class="label" x="{cx}" y="{cy}" text-anchor="middle" '
+                      f'dominant-baseline="middle">{mark}</text>{_text(cx, y - 14, name, 120)}</g>')
+
+
+def _task_svg(kind: str, name: str, eid: str, state: str, box: tuple[float, float, float, float]) -> str:
+    x, y, w, h = box
+    cls = "node call" if kind == "callActivity" else "node"
+    icon = {"serviceTask": "⚙", "businessRuleTask": "▦", "callActivity": "⊞"}.get(kind, "")
+    marker = (f'<circle class="icon" cx="{x + 14}" cy="{y + 11}" r="4"/>'
+              f'<path class="icon" d="M{x + 7},{y + 24} q7,-10 14,0"/>') if kind == "userTask" else \
+        f'<text class="label" x="{x + 8}" y="{y + 14}">{icon}</text>'
+    return (f'<g class="{state}" data-id="{escape(eid)}"><rect class="{cls}" x="{x}" y="{y}" width="{w}" '
+            f'height="{h}" rx="10"/>{marker}{_text(x + w / 2, y + h / 2, name, w - 10)}</g>')
+
+
+def _event_svg(element, kind: str, name: str, eid: str, state: str, box: tuple[float, float, float, float]) -> str:
+    x, y, w, h = box
+    r = w / 2
+    cls = "node end" if kind == "endEvent" else "node"
+    inner = ""
+    if element.find("bpmn:timerEventDefinition", NS) is not None:
+        inner = f'<circle class="icon" cx="{x + r}" cy="{y + r}" r="{r * 0.55}"/>' \
+                f'<path class="icon" d="M{x + r} {y + r} V{y + r * 0.6} M{x + r} {y + r} H{x + r * 1.35}"/>'
+    elif element.find("bpmn:messageEventDefinition", NS) is not None:
+        inner = f'<rect class="icon" x="{x + r * 0.5}" y="{y + r * 0.65}" width="{r}" height="{r * 0.7}"/>'
+    if kind in ("intermediateCatchEvent", "boundaryEvent"):
+        inner = f'<circle class="icon" cx="{x + r}" cy="{y + r}" r="{r - 3}"/>' + inner
+    return (f'<g class="{state}" data-id="{escape(eid)}"><circle class="{cls}" cx="{x + r}" cy="{y + r}" '
+            f'r="{r}"/>{inner}{_text(x + r, y + h + 14, name, 110)}</g>')
+
+
+def _edge_svg(element, points: list[tuple[float, float]], cls: str) -> str:
+    fid = element.get("id")
+    path = " ".join(f"{'M' if i == 0 else 'L'}{x:.0f},{y:.0f}" for i, (x, y) in enumerate(points))
+    label = ""
+    if element.get("name"):
+        lx, ly = points[0][0] + (points[1][0] - points[0][0]) / 2, points[0][1] + (points[1][1] - points[0][1]) / 2
+        label = f'<text class="flowlabel" x="{lx + 4:.0f}" y="{ly - 5:.0f}">{escape(element.get("name"))}</text>'
+    return f'<g data-id="{escape(fid)}"><path class="{cls}" d="{path}" marker-end="url(#arrow)"/>{label}</g>'
+
+
+def _svg_document(xs: list[float], ys: list[float], shapes: list[str], edges: list[str]) -> str:
     min_x, min_y = min(xs) - 20, min(ys) - 30
     width, height = max(xs) - min_x + 20, max(ys) - min_y + 40
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="bpmn" viewBox="{min_x:.0f} {min_y:.0f} {width:.0f} '

@@ -9,7 +9,6 @@ from marshmallow import Schema, fields, validate
 
 from engine import ProcessEngine, Registry
 from engine.specs import read_directory
-from engine.testing import ProcessHarness
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
 
@@ -66,8 +65,3 @@ def engine_factory(session_factory, registry):
     engine = make()
     engine.deploy(read_directory(DIAGRAMS))
     return make
-
-
-@pytest.fixture
-def harness(engine_factory):
-    return ProcessHarness(engine_factory)

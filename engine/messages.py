@@ -1,0 +1,122 @@
+"""Inbound messages: kept with an idempotency key, handed to the running instance of their business key.
+
+An early message waits in its row until the instance waits for it; every step
+on an instance of that key offers it the messages it is waiting for
+(:func:`take_in_one`), and the worker's sweep (:func:`deliver_pending`) offers
+the kept ones to instances nobody is stepping.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from . import store
+from .db import utcnow
+from .incidents import Attempt, record_failure
+from .status import InstanceStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from .step import Step, Steps
+
+log = logging.getLogger(__name__)
+
+
+def take_in_one(step: Step) -> bool:
+    """Deliver the oldest kept message the workflow now waits for; True if one was."""
+    key = step.instance.business_key
+    after = step.after
+    if not key or after is None or not after.waits_for_message:
+        return False
+    if step.pending is None or step.pending[0] != key:
+        step.pending = (key, list(store.pending_messages(step.conn, key)))
+    waiting = step.pending[1]
+    for message in waiting:
+        if message.name in after.message_names:
+            waiting.remove(message)
+            step.workflow.send_event(BpmnEvent(MessageEventDefinition(message.name), payload=message.payload))
+            store.consume_message(step.conn, message.id, step.instance.id, utcnow())
+            step.audit("message_received", name=message.name, message_id=message.id)
+            return True
+    return False
+
+
+def deliver(steps: Steps, name: str, business_key: str, payload: dict[str, Any], idempotency_key: str) -> bool:
+    """Keep a message and hand it to whichever instance waits for it; False when it was seen before.
+
+    The message row and the steps that take it in share one transaction, each
+    step inside a savepoint: a step that fails is undone alone, and the message
+    is still kept for a later step or sweep (the error is raised after commit).
+    """
+    failure: Exception | None = None
+    with steps.transaction() as session:
+        conn = session.connection()
+        if not store.insert_message(conn, name=name, business_key=business_key, payload=payload,
+                                    idempotency_key=idempotency_key, received_at=utcnow()):
+            return False  # seen before (or by a concurrent delivery of the same callback)
+        for instance_id in store.running_instances(conn, business_key):
+            savepoint = session.begin_nested()
+            try:
+                _take_in(steps, session, instance_id)
+                savepoint.commit()
+            except Exception as err:
+                savepoint.rollback()
+                log.exception("instance %s: message %s not taken in", instance_id, name)
+                failure = failure or err
+    if failure is not None:
+        raise failure
+    return True
+
+
+def deliver_pending(steps: Steps, business_key: str | None = None) -> int:
+    """Offer kept messages to the running instances of their business key, one transaction each;
+    how many instances took a step.  One that fails gets an incident and the sweep goes on."""
+    with steps.transaction() as session:
+        instance_ids = store.instances_awaiting(session.connection(), business_key)
+    offered = 0
+    for instance_id in instance_ids:
+        attempt = Attempt()
+        try:
+            with steps.transaction() as session:
+                _take_in(steps, session, instance_id, attempt)
+            offered += 1
+        except _BackingOff:
+            continue
+        except Exception as err:
+            record_failure(steps, instance_id, attempt, err)
+    return offered
+
+
+class _BackingOff(Exception):
+    """The instance's last sweep step failed and its incident is not due yet: leave it alone."""
+
+
+def _take_in(steps: Steps, session: Session, instance_id: int, attempt: Attempt | None = None) -> None:
+    """The step that hands an instance the kept messages it waits for."""
+    with steps.on(session, instance_id, "message", "message") as step:
+        if attempt is not None:
+            if _backing_off(step):
+                raise _BackingOff
+            attempt.step = step
+        step.run_engine()
+
+
+def _backing_off(step: Step) -> bool:
+    """An incident of a failed step (its task not in ERROR, unlike a failed service task's) waits for its
+    retry time: a sweep that tried again would fail again, every few seconds."""
+    if step.instance.status != InstanceStatus.ERROR:
+        return False
+    now = utcnow()
+    for incident in store.unresolved_incidents(step.conn, step.instance.id):
+        if incident.next_retry_at is not None and incident.next_retry_at <= now:
+            continue
+        task = step.workflow.get_task_from_id(UUID(incident.task_id)) if incident.task_id else None
+        if task is None or task.state != TaskState.ERROR:
+            return True
+    return False

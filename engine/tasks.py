@@ -1,0 +1,94 @@
+"""The steps a person causes: start an instance, complete one of its user tasks.
+
+Both run in one transaction through :class:`engine.step.Steps`; a completion is
+checked under the instance lock (roles, assignee, four-eyes, the task still
+open), validated against the task's form, and only then run.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from marshmallow import ValidationError
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from . import snapshot, store
+from .assignment import check_four_eyes
+from .db import utcnow
+from .errors import Conflict, FormInvalid, NotAllowed, NotFound
+from .registry import json_safe
+from .status import InstanceStatus
+from .step import Step, StepContext, StepResult, Steps
+from .store import InstanceRecord
+
+
+def start(steps: Steps, process_id: str, actor: str, data: dict[str, Any] | None,
+          business_key: str | None) -> StepResult:
+    with steps.transaction() as session:
+        conn = session.connection()
+        definition = steps.definitions.latest(conn, process_id)
+        spec, subprocess_specs = steps.definitions.specs_for(conn, definition.id)
+        workflow = BpmnWorkflow(spec, subprocess_specs)
+        now = utcnow()
+        instance = InstanceRecord(
+            id=0, definition_id=definition.id, process_id=process_id, business_key=business_key,
+            status=InstanceStatus.RUNNING, end_event=None, started_by=actor, version=1, completed_at=None)
+        # Inserted now (handlers need its id), with its real state written at the end of the step.
+        instance.id = store.insert_instance(
+            conn, definition_id=definition.id, process_id=process_id, business_key=business_key,
+            status=InstanceStatus.RUNNING, state="", started_by=actor, created_at=now, updated_at=now, version=1)
+        step = steps.begin(session, instance, workflow, actor, "start", snapshot.Snapshot())
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data or {})
+        step.audit("instance_started", process_id=process_id, version=definition.version)
+        step.run_engine()
+        return steps.finish(step)
+
+
+def complete(steps: Steps, task_id: str, data: dict[str, Any], actor: str,
+             roles: Iterable[str] | None) -> StepResult:
+    with steps.transaction() as session:
+        row, locked = store.lock_task(session.connection(), str(task_id))
+        if row is None:
+            raise NotFound("任务不存在")
+        with steps.on(session, row.instance_id, actor, "complete_task", instance=locked) as step:
+            # A deadline that passed before this step wins over the person's late click.
+            if step.fire_due_timers():
+                step.do_engine_steps()
+            # The workflow, loaded under the instance lock, decides whether the task is still open.
+            task = _open_task(step, row, actor, roles)
+            updates = _validated(steps, step, row, task, data)
+            task.data.update(json_safe(updates))
+            task.run()
+            step.completed_by[row.id] = actor
+            step.audit("task_completed", task_id=row.id, bpmn_id=row.bpmn_id, name=row.name)
+            step.run_engine()
+        assert step.result is not None
+        return step.result
+
+
+def _open_task(step: Step, row: Any, actor: str, roles: Iterable[str] | None) -> Any:
+    if roles is not None and row.role not in set(roles):
+        raise NotAllowed(f"您没有办理「{row.name}」的权限")
+    if row.assignee and row.assignee != actor:
+        raise NotAllowed(f"任务「{row.name}」已由其他人员认领")
+    task = step.workflow.get_task_from_id(UUID(row.id))
+    if task is None or task.state != TaskState.READY:
+        raise Conflict(f"任务「{row.name}」已处理或已取消，请刷新页面")
+    check_four_eyes(step.conn, task.task_spec, row, actor)
+    return task
+
+
+def _validated(steps: Steps, step: Step, row: Any, task: Any, data: dict[str, Any]) -> Any:
+    """The form's data, validated by its schema and its hook (which sees the case, the schema does not)."""
+    binding = steps.registry.forms[row.form_key]
+    try:
+        validated = binding.schema().load(data or {})
+        if binding.on_submit is not None:
+            return binding.on_submit(StepContext(step, dict(task.data)), validated) or {}
+        return validated
+    except ValidationError as err:
+        raise FormInvalid(err.messages) from err
+
