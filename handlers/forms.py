@@ -143,7 +143,8 @@ class WindowIntakeForm(FormSchema):
     any_minor = flag("买方或卖方有未成年人", load_default=False)
     parents_present = flag("未成年人的父母双方已到场", load_default=False)
     any_agent = flag("委托他人办理（提供公证委托书原件）", load_default=False)
-    poa_matter = text("公证委托书注明的委托事项", 100, load_default=None, allow_none=True)
+    # A POA may list many matters; the clerk types them as written.
+    poa_matter = text("公证委托书注明的委托事项", 300, load_default=None, allow_none=True)
 
     @validates_schema
     def _agent_needs_matter(self, data, **_):

@@ -248,7 +248,8 @@ def shares_add_up(shares: list[Decimal]) -> bool:
 # ---------------------------------------------------------------- powers of attorney
 
 # A notarised POA lists its matters in running text: 「办理存量房买卖合同网签备案及不动产转移登记」.
-POA_SEPARATORS = re.compile(r"以及|[、，,；;。/／\s及和与并]+")
+# Spaces are dropped, not split on: 「代为办理 注销…备案 的相关手续」 is one matter typed loosely.
+POA_SEPARATORS = re.compile(r"以及|[、，,；;。/／及和与并]+")
 POA_LEADING = ("委托事项:", "委托事项", "代为申请办理", "代为办理", "全权办理", "全权代理", "负责办理", "申请办理",
                "代理", "代办", "办理", "申请")
 POA_TRAILING = ("的相关手续", "相关手续", "相关事宜", "有关事宜", "的手续", "手续", "事宜", "事项", "业务", "等")
@@ -270,7 +271,7 @@ def _strip_affixes(item: str) -> str:
 
 def poa_matters(poa_text: str | None) -> list[str]:
     """The matters a POA lists, each without the verbs and fillers around it (「办理…手续」 → 「…」)."""
-    text = normalize_text(poa_text or "").translate(POA_QUOTES)
+    text = re.sub(r"\s+", "", normalize_text(poa_text or "").translate(POA_QUOTES))
     return [m for m in (_strip_affixes(part) for part in POA_SEPARATORS.split(text)) if m]
 
 
@@ -281,5 +282,5 @@ def poa_names_matter(poa_text: str | None, matter: str) -> bool:
     「存量房买卖合同网签备案」. Diagrams call this in gateway conditions, so the matter a flow needs
     is written in the diagram.
     """
-    wanted = _strip_affixes(normalize_text(matter).translate(POA_QUOTES).replace(" ", ""))
+    wanted = _strip_affixes(re.sub(r"\s+", "", normalize_text(matter).translate(POA_QUOTES)))
     return bool(wanted) and wanted in poa_matters(poa_text)

@@ -8,7 +8,8 @@ import pytest
 
 from handlers.deadlines import deletion_deadline
 from handlers.validation import (FormatError, check_uscc, comparable_id, id15_to_18, id18_to_15, id_check_char, mask_id_number,
-                                 normalize_certificate_no, positive_money, same_person_id, shares_add_up,
+                                 normalize_certificate_no, poa_matters, poa_names_matter, positive_money,
+                                 same_person_id, shares_add_up,
                                  validate_id_number, validate_unit_no)
 
 
@@ -187,3 +188,30 @@ def test_next_natural_day_deadline(created, deadline):
     due = deletion_deadline(datetime.fromisoformat(created))
     assert due == datetime.fromisoformat(deadline)
     assert due.tzinfo == timezone.utc
+
+
+SIGNING, CANCELLING = "存量房买卖合同网签备案", "注销存量房买卖合同网签备案"
+
+
+@pytest.mark.parametrize("poa, signing, cancelling", [
+    ("存量房买卖合同网签备案", True, False),
+    ("办理存量房买卖合同网签备案及不动产转移登记", True, False),  # refused by string equality before
+    ("注销存量房买卖合同网签备案", False, True),  # contains the signing matter, but is another matter
+    ("办理注销存量房买卖合同网签备案手续", False, True),
+    ("代为办理「存量房买卖合同网签备案」、注销存量房买卖合同网签备案", True, True),
+    ("委托事项：代办存量房买卖合同网签备案以及银行按揭贷款等", True, False),
+    ("全权办理不动产转移登记，存量房买卖合同网签备案；税费缴纳", True, False),
+    ("代理存量房买卖合同网签备案和注销存量房买卖合同网签备案", True, True),
+    ("存量房买卖合同备案", False, False),
+    ("房屋买卖", False, False),
+    ("", False, False),
+    (None, False, False),
+])
+def test_a_poa_names_matters_whole(poa, signing, cancelling):
+    assert poa_names_matter(poa, SIGNING) is signing
+    assert poa_names_matter(poa, CANCELLING) is cancelling
+
+
+def test_poa_matters_are_listed_without_verbs_and_fillers():
+    assert poa_matters("办理存量房买卖合同网签备案及不动产转移登记") == [SIGNING, "不动产转移登记"]
+    assert poa_matters("代为办理 注销存量房买卖合同网签备案 的相关手续") == [CANCELLING]
