@@ -11,7 +11,8 @@ from handlers.contract_form import contract_form_values
 from handlers.demo import LIU_FANG_ID, ZHANG_WEI_ID, ZHAO_MIN_ID
 from handlers.validation import id18_to_15
 
-from .flows import BUYER_SUN, BUYER_ZHAO, contract_form, contract_of, draft, start_and_verify, to_signing
+from .flows import (BUYER_SUN, BUYER_ZHAO, contract_form, contract_of, draft, open_order, sign, start_and_verify,
+                    to_signing)
 
 JOINT_HOME = {"query_mode": "证书号", "certificate_no": "粤(2022)中山市不动产权第0567890号", "check_code": "915372"}
 WANG, LIU = {"phone": "13800003333"}, {"phone": "13800004444"}
@@ -127,6 +128,10 @@ def test_a_buyer_reentered_with_the_first_generation_id_is_the_same_party(harnes
     contract = contract_of(harness, case)
     assert [p.id for p in contract.buyers] == first
     assert contract.buyers[0].id_number == id18_to_15(ZHAO_MIN_ID)
+    case.complete("生成电子合同订单", {}, actor=str(seller.id))
+    order = open_order(harness, case)
+    zhao = next(s for s in order.signatures if s.party.name == "赵敏")
+    assert sign(harness, zhao, id_number=ZHAO_MIN_ID) is True  # 微警认证 with her 18-digit ID card
 
 
 # ---------------------------------------------------------------- money
