@@ -50,6 +50,25 @@ def test_every_province_level_code_is_accepted(province):
     assert validate_id_number("居民身份证", resident(province + "010519800101001"))
 
 
+def test_of_all_two_digit_prefixes_only_province_level_codes_pass():
+    expected = set("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
+                   "61 62 63 64 65 71 81 82 83".split())
+    accepted = set()
+    for prefix in (f"{n:02d}" for n in range(100)):
+        try:
+            validate_id_number("居民身份证", resident(prefix + "010519800101001"))
+            accepted.add(prefix)
+        except FormatError as err:
+            assert "省级行政区划代码" in str(err)
+    assert accepted == expected
+
+
+def test_birth_dates_start_in_1900():
+    assert validate_id_number("居民身份证", resident("44052419000101001"))
+    with pytest.raises(FormatError, match="早于1900年"):
+        validate_id_number("居民身份证", resident("44052418991231001"))
+
+
 def test_birth_dates_end_today_in_beijing():
     import time_machine
     with time_machine.travel(datetime(2026, 11, 27, 16, 30, tzinfo=timezone.utc), tick=False):  # 00:30 on the 28th
