@@ -107,6 +107,8 @@ def bench_registry() -> Registry:
     stubs = stub_services()
     for name in SERVICES:
         registry.service(name)(stubs.get(name, lambda ctx, **p: {}))
+    from handlers import expression_globals  # the diagrams' conditions call them; pure functions, no stub needed
+    registry.expression_globals.update(expression_globals())
     parser = build_parser(read_directory(ROOT / "processes"))
     for pid in parser.get_process_ids():
         for spec in [parser.get_spec(pid), *parser.get_subprocess_specs(pid).values()]:

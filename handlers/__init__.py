@@ -5,8 +5,15 @@ adapters to external systems with working sandboxes, printable documents and QR 
 """
 from __future__ import annotations
 
-
 LANE_ROLES = {"卖方": "seller", "买方": "buyer", "窗口受理人员": "clerk", "审核人员": "reviewer", "系统": "system"}
+
+
+def expression_globals() -> dict:
+    """Helpers a gateway condition may call, so that a rule's own words (which matter a power of
+    attorney must name) are written in the diagram, where an analyst changes them."""
+    from .validation import poa_names_matter
+
+    return {"poa_names_matter": poa_names_matter}
 
 
 def register(registry) -> None:
@@ -19,3 +26,4 @@ def register(registry) -> None:
         registry.service(operator)(handler)
     for form_key, (schema, hook) in FORMS.items():
         registry.form(form_key, schema, on_submit=hook)
+    registry.expression_globals.update(expression_globals())

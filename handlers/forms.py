@@ -6,63 +6,13 @@ Hooks return what the process needs in its task data — never personal data.
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from marshmallow import (EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema)
+from .contract_form import BuyerSchema, ContractForm, SellerSchema, contract_for_edit, save_contract_form
+from .form_fields import FormSchema, choice, flag, msgs, must_be_true, text
+from .validation import FormatError, normalize_certificate_no, validate_unit_no
 
-from .models import Contract, ContractParty
-from .validation import (ID_TYPES, FormatError, normalize_certificate_no, positive_money, shares_add_up,
-                         validate_id_number, validate_unit_no)
-
-
-def msgs(label: str) -> dict:
-    return {"required": f"{label}为必填项", "null": f"{label}不能为空", "invalid": f"{label}格式不正确",
-            "invalid_choice": f"{label}的取值无效"}
-
-
-def choice(label: str, options, **kwargs) -> fields.String:
-    return fields.String(validate=validate.OneOf(options, error=f"{label}只能是：{'、'.join(options)}"),
-                         error_messages=msgs(label), metadata={"label": label, "choices": list(options)}, **kwargs)
-
-
-def text(label: str, max_len: int = 200, validate_also=None, **kwargs) -> fields.String:
-    """A text field; ``required`` text must also be non-blank."""
-    checks = [validate.Length(min=1 if kwargs.get("required") else 0, max=max_len,
-                              error=f"{label}为必填项，且不能超过{max_len}个字")]
-    if validate_also is not None:
-        checks.append(validate_also)
-    return fields.String(validate=checks, error_messages=msgs(label), metadata={"label": label}, **kwargs)
-
-
-def money(label: str, **kwargs) -> fields.Decimal:
-    return fields.Decimal(places=None, as_string=False, error_messages=msgs(label), metadata={"label": label},
-                          **kwargs)
-
-
-def amount(label: str, **kwargs) -> fields.Decimal:
-    """Money in 元: positive, at most two decimal places."""
-
-    def check(value):
-        try:
-            positive_money(value)
-        except FormatError as err:
-            raise ValidationError(f"{label}{err}") from err
-
-    return money(label, validate=check, **kwargs)
-
-
-class FormSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE  # buttons and CSRF tokens arrive with the form; they are not data
-
-
-def must_be_true(label: str):
-    return fields.Boolean(required=True, validate=validate.Equal(True, error=label),
-                          error_messages={"required": label, "invalid": label}, metadata={"label": label})
-
-
-def flag(label: str, **kwargs) -> fields.Boolean:
-    return fields.Boolean(error_messages=msgs(label), metadata={"label": label}, **kwargs)
+__all__ = ["FORMS", "BuyerSchema", "ContractForm", "SellerSchema", "save_contract_form"]
 
 
 # ---------------------------------------------------------------- 房源
@@ -110,110 +60,6 @@ class EmptyForm(FormSchema):
     """Buttons such as 「签订合同」 and 「生成电子合同订单」: no data, only the decision to go on."""
 
 
-# ---------------------------------------------------------------- 买卖合同
-
-class BuyerSchema(FormSchema):
-    name = text("姓名", 100, required=True)
-    id_type = choice("证件类型", list(ID_TYPES[:-1]), load_default="居民身份证")
-    id_number = text("证件号码", 30, required=True)
-    phone = text("联系电话", 30, required=True,
-                 validate_also=validate.Regexp(r"^(1\d{10}|0\d{2,3}-?\d{7,8}|\+?\d{6,15})$", error="联系电话格式不正确"))
-    address = text("通讯地址", 300, load_default=None, allow_none=True)
-    share = money("份额（%）", load_default=None, allow_none=True)
-    is_minor = flag("未成年人", load_default=False)
-    agent_name = text("代理人姓名", 100, load_default=None, allow_none=True)
-    agent_id_number = text("代理人证件号码", 30, load_default=None, allow_none=True)
-
-    @post_load
-    def _check_id(self, data, **_):
-        try:
-            data["id_number"] = validate_id_number(data["id_type"], data["id_number"])
-        except FormatError as err:
-            raise ValidationError({"id_number": [f"证件号码{err}"]}) from err
-        return data
-
-
-class ContractForm(FormSchema):
-    seller_phone = text("卖方联系电话", 30, required=True,
-                        validate_also=validate.Regexp(r"^(1\d{10}|0\d{2,3}-?\d{7,8}|\+?\d{6,15})$",
-                                                 error="卖方联系电话格式不正确"))
-    seller_address = text("卖方通讯地址", 300, load_default=None, allow_none=True)
-    buyers = fields.List(fields.Nested(BuyerSchema), required=True,
-                         validate=validate.Length(min=1, max=10, error="买方至少1人、最多10人"),
-                         error_messages=msgs("买方"), metadata={"label": "乙方（买方）"})
-    co_ownership = choice("共有性质", ["单独所有", "共同共有", "按份共有"], load_default=None, allow_none=True)
-    price = amount("成交价格", required=True)
-    payment_method = choice("付款方式", ["一次性付款", "贷款", "分期"], required=True)
-    deposit = amount("定金", load_default=None, allow_none=True)
-    delivery_date = fields.Date(required=True, error_messages=msgs("交付日期"), metadata={"label": "房屋交付日期"})
-    tax_bearer = choice("税费承担", ["按国家规定各自承担", "买方承担", "卖方承担"], required=True)
-    default_liability = text("违约责任", 2000, load_default=None, allow_none=True)
-    dispute_resolution = choice("争议解决方式", ["仲裁", "诉讼"], required=True)
-    supplementary_terms = text("补充条款", 5000, load_default=None, allow_none=True)
-
-    @validates_schema
-    def _rules(self, data, **_):
-        errors: dict = {}
-        if data.get("deposit") is not None and data["deposit"] > data["price"]:
-            errors["deposit"] = ["定金不能超过成交价格"]
-        buyers = data.get("buyers") or []
-        if len(buyers) == 1:
-            data["co_ownership"] = "单独所有"
-        elif len(buyers) > 1:
-            if data.get("co_ownership") not in ("共同共有", "按份共有"):
-                errors["co_ownership"] = ["买方为多人时，请先选择共有性质（共同共有或按份共有）"]
-            elif data["co_ownership"] == "按份共有":
-                shares = [b.get("share") for b in buyers]
-                if any(s is None or s <= 0 for s in shares):
-                    errors["buyers"] = ["按份共有时，每位买方的份额都必须大于0"]
-                elif not shares_add_up([Decimal(s) for s in shares]):
-                    errors["buyers"] = [f"按份共有时，买方份额之和必须等于100%（现为{sum(shares)}%）"]
-            seen = set()
-            for index, buyer in enumerate(buyers, start=1):
-                key = (buyer["id_type"], buyer["id_number"])
-                if key in seen:
-                    errors.setdefault("buyers", []).append(f"第{index}位买方与前面的买方证件号码重复，每一格只能填写一个人")
-                seen.add(key)
-        if errors:
-            raise ValidationError(errors)
-
-
-def _contract_for_edit(ctx) -> Contract:
-    contract = ctx.session.get(Contract, ctx.task_data["contract"]["id"])
-    contract.ensure_editable()
-    return contract
-
-
-def save_contract_form(ctx, data: dict) -> dict:
-    contract = _contract_for_edit(ctx)
-    for key in ("co_ownership", "price", "payment_method", "deposit", "delivery_date", "tax_bearer",
-                "default_liability", "dispute_resolution", "supplementary_terms"):
-        setattr(contract, key, data.get(key))
-    for seller in contract.sellers:
-        seller.phone = data["seller_phone"]
-        seller.address = data.get("seller_address")
-    known = {(p.id_type, p.id_number): p for p in contract.parties if p.side == "买方"}
-    for party in known.values():
-        party.active = False
-    for position, buyer in enumerate(data["buyers"], start=1):
-        party = known.get((buyer["id_type"], buyer["id_number"]))
-        if party is None:
-            party = ContractParty(side="买方", id_type=buyer["id_type"], id_number=buyer["id_number"])
-            contract.parties.append(party)
-        party.active = True
-        party.position = 100 + position
-        party.name = buyer["name"].strip()
-        party.phone = buyer["phone"]
-        party.address = buyer.get("address")
-        party.share = buyer.get("share") if data["co_ownership"] == "按份共有" else None
-        party.is_minor = buyer.get("is_minor", False)
-        party.agent_name = buyer.get("agent_name")
-        party.agent_id_number = buyer.get("agent_id_number")
-    contract.updated_at = ctx.now()
-    ctx.audit("contract_edited", contract_no=contract.contract_no, buyers=len(data["buyers"]))
-    return {"buyer_count": len(data["buyers"])}
-
-
 # ---------------------------------------------------------------- 申请人、好差评、资金监管、注意事项
 
 class ApplicantInfoForm(FormSchema):
@@ -224,7 +70,7 @@ class ApplicantInfoForm(FormSchema):
 
 
 def save_applicant(ctx, data: dict) -> dict:
-    contract = _contract_for_edit(ctx)
+    contract = contract_for_edit(ctx)
     contract.applicant = dict(data)
     return {}
 
@@ -243,7 +89,7 @@ class RatingForm(FormSchema):
 
 
 def save_rating(ctx, data: dict) -> dict:
-    contract = _contract_for_edit(ctx)
+    contract = contract_for_edit(ctx)
     contract.rating = {"level": data["rating_level"], "comment": data.get("rating_comment"),
                        "at": ctx.now().isoformat()}
     return {}
@@ -262,7 +108,7 @@ class FundSupervisionForm(FormSchema):
 
 
 def save_fund_supervision(ctx, data: dict) -> dict:
-    contract = _contract_for_edit(ctx)
+    contract = contract_for_edit(ctx)
     contract.fund_supervised = data["fund_supervised"]
     contract.supervision_bank = data.get("supervision_bank")
     return {"fund_supervised": data["fund_supervised"]}
@@ -273,7 +119,7 @@ class NotesForm(FormSchema):
 
 
 def save_notes(ctx, data: dict) -> dict:
-    contract = _contract_for_edit(ctx)
+    contract = contract_for_edit(ctx)
     contract.notes_acknowledged_at = ctx.now()
     return {}
 
@@ -297,7 +143,8 @@ class WindowIntakeForm(FormSchema):
     any_minor = flag("买方或卖方有未成年人", load_default=False)
     parents_present = flag("未成年人的父母双方已到场", load_default=False)
     any_agent = flag("委托他人办理（提供公证委托书原件）", load_default=False)
-    poa_matter = text("公证委托书注明的委托事项", 100, load_default=None, allow_none=True)
+    # A POA may list many matters; the clerk types them as written.
+    poa_matter = text("公证委托书注明的委托事项", 300, load_default=None, allow_none=True)
 
     @validates_schema
     def _agent_needs_matter(self, data, **_):

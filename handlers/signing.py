@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from .adapters import esign
 from .models import ORDER_WAITING, PARTY_SIGNED, DomainError, ESignSignature
-from .validation import normalize_text
+from .validation import comparable_id, normalize_text
 
 MESSAGE = "esign_party_signed"
 
@@ -30,7 +30,7 @@ def sandbox_sign(session, token: str, name: str, id_number: str, signed_at: str,
     if signature.order.status != ORDER_WAITING:
         raise DomainError(f"电子合同订单状态为「{signature.order.status}」，不能签署")
     party = signature.party
-    if normalize_text(name) != party.name or normalize_text(id_number).upper() != party.id_number.upper():
+    if normalize_text(name) != party.name or comparable_id(id_number) != comparable_id(party.id_number):
         raise DomainError("微警认证失败：姓名或证件号码与签署人不一致")
     body = esign.callback_body(signature.order.order_no, party.id, token, signed_at)
     return body, esign.sign(body, secret)

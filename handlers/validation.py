@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+
+from .deadlines import BEIJING
 
 
 class FormatError(ValueError):
@@ -28,15 +30,37 @@ def id_check_char(first17: str) -> str:
     return ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS)) % 11]
 
 
+# First two digits of the province-level codes of GB/T 2260, plus 71 (台湾) and 81/82/83, which the
+# 港澳台居民居住证 use. Only the province is checked: a county code that no longer exists (440524)
+# stays on millions of valid IDs, so a table of today's counties would refuse real people.
+PROVINCE_PREFIXES = frozenset(
+    [str(n) for n in (*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55),
+                      *range(61, 66), 71, 81, 82, 83)])
+EARLIEST_BIRTH_YEAR = 1900
+
+
 def _check_birth_date(number: str, start: int) -> None:
     try:
-        date(int(number[start:start + 4]), int(number[start + 4:start + 6]), int(number[start + 6:start + 8]))
+        born = date(int(number[start:start + 4]), int(number[start + 4:start + 6]), int(number[start + 6:start + 8]))
     except ValueError as err:
-        raise FormatError("出生日期无效") from err
+        raise FormatError("出生日期无效：号码中的出生年月日不是真实的日期") from err
+    if born.year < EARLIEST_BIRTH_YEAR:
+        raise FormatError(f"出生日期无效：{born.isoformat()}早于{EARLIEST_BIRTH_YEAR}年，请核对号码")
+    # Beijing's date: an ID issued today in Beijing must not be refused because UTC is still yesterday.
+    if born > datetime.now(BEIJING).date():
+        raise FormatError(f"出生日期无效：{born.isoformat()}晚于今天，请核对号码")
+
+
+def _check_area(number: str) -> None:
+    if number[:2] not in PROVINCE_PREFIXES:
+        raise FormatError(f"前6位地址码{number[:6]}无效：前两位应为省级行政区划代码（如广东为44）")
 
 
 def check_18_digit_id(number: str) -> str:
-    """An 18-character number with the GB 11643 check character (IDs, residence permits, new PR cards)."""
+    """An 18-character number with the GB 11643 check character (IDs, residence permits, new PR cards).
+
+    The area code is not checked here: the new foreign permanent resident ID starts with 9.
+    """
     number = normalize_text(number).upper()
     if not re.fullmatch(r"\d{17}[\dX]", number):
         raise FormatError("应为18位，前17位为数字，最后一位为数字或X")
@@ -61,16 +85,39 @@ def id18_to_15(number18: str) -> str:
     return number18[:6] + number18[8:17]
 
 
+def check_resident_id(number: str) -> str:
+    """A 居民身份证 number, 18 or 15 digits: area, birth date and (18 digits) check char.
+
+    Returns the number as written (a 15-digit number stays 15 digits); compare with :func:`comparable_id`.
+    """
+    if len(number) == 15:
+        if not re.fullmatch(r"\d{15}", number):
+            raise FormatError("一代身份证号码应为15位数字")
+        _check_area(number)
+        _check_birth_date(id15_to_18(number), 6)
+        return number
+    number = check_18_digit_id(number)
+    _check_area(number)
+    return number
+
+
+def comparable_id(number: str | None) -> str:
+    """The form in which two ID numbers are compared: trimmed, half-width, upper case, 15 → 18 digits.
+
+    Every comparison of two people's ID numbers goes through this, so that a first-generation
+    number and its 18-digit successor are one person.
+    """
+    text = normalize_text(number or "").upper().replace(" ", "")
+    return id15_to_18(text) if re.fullmatch(r"\d{15}", text) else text
+
+
 def validate_id_number(id_type: str, number: str) -> str:
     """Normalise and check an ID number of the given type; returns the normalised number."""
     number = normalize_text(number or "").upper().replace(" ", "")
     if not number:
         raise FormatError("不能为空")
     if id_type == "居民身份证":
-        if len(number) == 15:
-            id15_to_18(number)
-            return number
-        return check_18_digit_id(number)
+        return check_resident_id(number)
     if id_type == "港澳台居民居住证":
         number = check_18_digit_id(number)
         if number[:6] not in ("810000", "820000", "830000"):
@@ -102,17 +149,12 @@ def same_person_id(login_id: str, certificate_id: str, first_generation: bool) -
     """Does the certificate's ID number belong to the signed-in person?
 
     With ``first_generation`` the certificate may carry the 15-digit number the
-    owner had before 18-digit IDs (the guide's checkbox).
+    owner had before 18-digit IDs (the guide's checkbox); without it the numbers
+    must be written alike, as the guide asks the checkbox to be ticked only then.
     """
-    login_id, certificate_id = login_id.upper(), certificate_id.upper()
-    if login_id == certificate_id:
-        return True
-    if first_generation and len(certificate_id) == 15 and len(login_id) == 18:
-        try:
-            return id18_to_15(login_id) == certificate_id
-        except FormatError:
-            return False
-    return False
+    if first_generation:
+        return comparable_id(login_id) == comparable_id(certificate_id)
+    return normalize_text(login_id).upper() == normalize_text(certificate_id).upper()
 
 
 def mask_id_number(number: str | None) -> str:
@@ -178,17 +220,67 @@ def validate_unit_no(value: str) -> str:
 
 # ---------------------------------------------------------------- amounts and shares
 
-def positive_money(value) -> Decimal:
+def positive_money(value, digits: int = 14, places: int = 2) -> Decimal:
+    """An amount in 元 that the ``Numeric(digits, places)`` column stores exactly: > 0, at most
+    ``digits - places`` integer digits and ``places`` decimals; anything else is a FormatError, never a crash."""
     try:
-        amount = Decimal(str(value))
+        amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as err:
         raise FormatError("应为金额数字") from err
+    if not amount.is_finite():
+        raise FormatError("应为金额数字（不能是NaN或无穷大）")
     if amount <= 0:
         raise FormatError("应大于0")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise FormatError("最多保留两位小数")
-    return amount.quantize(Decimal("0.01"))
+    # adjusted() is the exponent of the leading digit, so this refuses 1e30 before quantize() could overflow.
+    if amount.adjusted() >= digits - places:
+        largest = Decimal(10) ** (digits - places) - Decimal(1).scaleb(-places)
+        raise FormatError(f"超出可保存的范围：最多{digits - places}位整数，不能超过{largest}元")
+    step = Decimal(1).scaleb(-places)
+    if amount != amount.quantize(step):
+        raise FormatError(f"最多保留{'两' if places == 2 else places}位小数")
+    return amount.quantize(step)
 
 
 def shares_add_up(shares: list[Decimal]) -> bool:
     return all(s > 0 for s in shares) and sum(shares, Decimal(0)) == Decimal(100)
+
+
+# ---------------------------------------------------------------- powers of attorney
+
+# A notarised POA lists its matters in running text: 「办理存量房买卖合同网签备案及不动产转移登记」.
+# Spaces are dropped, not split on: 「代为办理 注销…备案 的相关手续」 is one matter typed loosely.
+POA_SEPARATORS = re.compile(r"以及|[、，,；;。/／及和与并]+")
+POA_LEADING = ("委托事项:", "委托事项", "代为申请办理", "代为办理", "全权办理", "全权代理", "负责办理", "申请办理",
+               "代理", "代办", "办理", "申请")
+POA_TRAILING = ("的相关手续", "相关手续", "相关事宜", "有关事宜", "的手续", "手续", "事宜", "事项", "业务", "等")
+POA_QUOTES = str.maketrans("", "", "「」『』“”‘’\"'《》〈〉【】()")
+
+
+def _strip_affixes(item: str) -> str:
+    changed = True
+    while changed and item:
+        changed = False
+        for prefix in POA_LEADING:
+            if item.startswith(prefix) and len(item) > len(prefix):
+                item, changed = item[len(prefix):], True
+        for suffix in POA_TRAILING:
+            if item.endswith(suffix) and len(item) > len(suffix):
+                item, changed = item[:-len(suffix)], True
+    return item
+
+
+def poa_matters(poa_text: str | None) -> list[str]:
+    """The matters a POA lists, each without the verbs and fillers around it (「办理…手续」 → 「…」)."""
+    text = re.sub(r"\s+", "", normalize_text(poa_text or "").translate(POA_QUOTES))
+    return [m for m in (_strip_affixes(part) for part in POA_SEPARATORS.split(text)) if m]
+
+
+def poa_names_matter(poa_text: str | None, matter: str) -> bool:
+    """Does the POA name ``matter`` as one of its matters (it may name others)?
+
+    Matters are compared whole, never as substrings: 「注销存量房买卖合同网签备案」 does not name
+    「存量房买卖合同网签备案」. Diagrams call this in gateway conditions, so the matter a flow needs
+    is written in the diagram.
+    """
+    wanted = _strip_affixes(re.sub(r"\s+", "", normalize_text(matter).translate(POA_QUOTES)))
+    return bool(wanted) and wanted in poa_matters(poa_text)

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from engine import EngineError, FormInvalid
 from engine.models import InboxTask, ProcessInstance
 from handlers.adapters import esign
+from handlers.contract_form import contract_form_values
 from handlers.deadlines import beijing
 from handlers.models import Account, Contract, ESignOrder
 from handlers.qr import qr_data_uri
@@ -251,15 +252,8 @@ def task(task_id):
 
 
 def _prefill(row: InboxTask, contract: Contract | None) -> dict:
-    if row.form_key == "contract_form" and contract is not None and contract.buyers:
-        return {"seller_phone": contract.sellers[0].phone if contract.sellers else None,
-                "buyers": [{"name": b.name, "id_type": b.id_type, "id_number": b.id_number, "phone": b.phone,
-                            "address": b.address, "share": b.share} for b in contract.buyers],
-                "co_ownership": contract.co_ownership, "price": contract.price,
-                "payment_method": contract.payment_method, "deposit": contract.deposit,
-                "delivery_date": contract.delivery_date, "tax_bearer": contract.tax_bearer,
-                "dispute_resolution": contract.dispute_resolution,
-                "supplementary_terms": contract.supplementary_terms}
+    if row.form_key == "contract_form" and contract is not None:
+        return contract_form_values(contract)
     return {}
 
 

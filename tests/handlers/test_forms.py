@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from marshmallow import ValidationError
 
-from handlers.forms import (AfterCancelForm, ApplicantInfoForm, BusinessTypeForm, ConfirmForm, FundSupervisionForm,
-                            NotesForm, PropertyQueryForm, RatingForm)
+from handlers.forms import (AfterCancelForm, ApplicantInfoForm, BusinessTypeForm, ConfirmForm, ContractForm,
+                            FundSupervisionForm, NotesForm, PropertyQueryForm, RatingForm)
 
 
 def errors_of(schema, data) -> dict:
@@ -47,3 +47,34 @@ def test_property_query_by_mode():
     loaded = PropertyQueryForm().load({"certificate_no": "粤(2023)中山市不动产权第0012345号", "check_code": "1",
                                        "csrf_token": "x", "submit": "查询"})
     assert loaded["first_generation_id"] is False and loaded["unit_no"] is None and "csrf_token" not in loaded
+
+
+def contract(**overrides) -> dict:
+    form = {"sellers": [{"phone": "13800001111"}],
+            "buyers": [{"name": "赵敏", "id_number": "11010519491231002X", "phone": "13900005555"}],
+            "price": "1580000", "payment_method": "贷款", "delivery_date": "2027-01-15",
+            "tax_bearer": "按国家规定各自承担", "dispute_resolution": "仲裁"}
+    form.update(overrides)
+    return form
+
+
+@pytest.mark.parametrize("value", ["1e30", 1e30, "NaN", "Infinity", "-Infinity", "-1", "0", "1000000000000"])
+def test_contract_money_outside_numeric_14_2_is_a_field_message(value):
+    assert set(errors_of(ContractForm, contract(price=value))) == {"price"}
+    assert set(errors_of(ContractForm, contract(deposit=value))) == {"deposit"}
+    assert errors_of(ContractForm, contract(price=value))["price"][0].startswith("成交价格")
+
+
+def test_contract_form_compares_ids_after_15_to_18_and_phones_by_digits():
+    buyers = [{"name": "赵敏", "id_number": "440524198001010013", "phone": "13900005555"},
+              {"name": "赵敏", "id_number": "440524800101001", "phone": "13900006666"}]
+    assert errors_of(ContractForm, contract(buyers=buyers, co_ownership="共同共有")) == {
+        "buyers": {1: {"id_number": ["证件号码与第1位买方相同：同一人在一份合同中只能出现一次，每一格只能填写一个人"]}}}
+    sellers = [{"phone": "0760-88880000"}, {"phone": "076088880000"}]
+    assert errors_of(ContractForm, contract(sellers=sellers)) == {
+        "sellers": {1: {"phone": ["联系电话与第1位卖方相同：每位卖方、买方须填写本人的联系电话"]}}}
+
+
+def test_contract_form_needs_a_row_per_seller():
+    assert errors_of(ContractForm, contract(sellers=[])) == {"sellers": ["请为每位卖方填写联系电话（卖方至少1人）"]}
+    assert "sellers" in errors_of(ContractForm, {k: v for k, v in contract().items() if k != "sellers"})

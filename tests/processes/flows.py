@@ -17,7 +17,7 @@ BUYER_ZHOU = {"name": "周婷", "id_type": "居民身份证", "id_number": ZHOU_
 
 
 def contract_form(buyers=None, **overrides):
-    form = {"seller_phone": "13800001111", "seller_address": "中山市石岐街道",
+    form = {"sellers": [{"phone": "13800001111", "address": "中山市石岐街道"}],
             "buyers": buyers or [BUYER_ZHAO], "price": "1580000.00", "payment_method": "贷款",
             "deposit": "50000", "delivery_date": "2027-01-15", "tax_bearer": "按国家规定各自承担",
             "dispute_resolution": "仲裁"}

@@ -12,7 +12,7 @@ from web.extensions import db
 from .conftest import login_as
 
 CERT = {"query_mode": "证书号", "certificate_no": "粤(2023)中山市不动产权第0012345号", "check_code": "482916"}
-CONTRACT = {"seller_phone": "13800001111", "buyers-0-name": "赵敏", "buyers-0-id_type": "居民身份证",
+CONTRACT = {"sellers-0-phone": "13800001111", "buyers-0-name": "赵敏", "buyers-0-id_type": "居民身份证",
             "buyers-0-phone": "13900005555", "price": "1580000", "payment_method": "贷款",
             "delivery_date": "2027-01-15", "tax_bearer": "按国家规定各自承担", "dispute_resolution": "仲裁"}
 
