@@ -26,10 +26,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm  # noqa: F401  (sa.orm.defer)
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from .db import utcnow, write_intent
@@ -37,7 +36,8 @@ from .errors import Conflict, FormInvalid, NotAllowed, NotFound
 from .expressions import SAFE_BUILTINS
 from .models import AuditEvent, Incident, InboxTask, Message, ProcessDefinition, ProcessInstance, Timer
 from .registry import Registry, json_safe
-from . import snapshot, store
+from . import health, messaging, snapshot, store
+from .datakeys import HINT as KEYS_HINT, non_string_key_path
 from .store import InstanceRecord
 from .serialization import dump_state, load_state
 from .specs import (DefinitionError, SpecCache, build_parser, bundle_for, check_decisions, check_definition,
@@ -115,6 +115,14 @@ class _StepScriptEngine(PythonScriptEngine):
         self.registry = registry
         self.step: _Step | None = None
 
+    def execute(self, task, script, external_context=None):
+        result = super().execute(task, script, external_context)
+        where = non_string_key_path(task.data)
+        if where is not None:
+            # JSON would store it with a string key: the instance would differ after a reload.
+            raise WorkflowTaskException(f"脚本产生了非字符串键 {where}；{KEYS_HINT}", task=task)
+        return result
+
     def call_service(self, task, operation_name=None, operation_params=None, **_):
         handler = self.registry.services.get(operation_name)
         if handler is None:
@@ -156,6 +164,7 @@ class _Step:
         self.business_key_before = instance.business_key
         self.after: snapshot.Snapshot | None = None
         self.pending: tuple[str, list] | None = None  # (business key, kept messages), read once a step
+        self.orphan_error: str | None = None  # an engine error no task could be blamed for
 
     def audit(self, kind: str, task_id: str | None = None, **details: Any) -> None:
         self.events.append((kind, task_id, details))
@@ -183,6 +192,8 @@ class _Step:
                 self.failures[err.task.id] = str(err)
             log.warning("instance %s: task %s failed: %s", self.instance.id,
                         getattr(err.task, "id", None), err)
+        except Exception as err:  # noqa: BLE001 - a modelling error outside a task's own code
+            health.record_engine_error(self, err)
 
     def fire_due_timers(self) -> bool:
         now = utcnow()
@@ -190,7 +201,9 @@ class _Step:
                if due_at <= now and task.state == TaskState.WAITING]
         for task in due:
             # Spiff fires only strictly after the due time; our contract is "at the due time".
-            task._set_internal_data(event_fired=True)
+            # A cycle is not fired this way: that would end it; Spiff moves it to its next repetition.
+            if not isinstance(task._get_internal_data("event_value"), dict):
+                task._set_internal_data(event_fired=True)
             self.fired_timers.add(str(task.id))
         if due:
             self.workflow.refresh_timers()
@@ -316,7 +329,7 @@ class ProcessEngine:
                 if task is None or task.state != TaskState.READY:
                     raise Conflict(f"任务「{row.name}」已处理或已取消，请刷新页面")
                 self._check_four_eyes(step.conn, task.task_spec, row, actor)
-                binding = self.registry.forms[row.form_key]
+                binding = self.registry.binding(row.form_key)
                 try:
                     validated = binding.schema().load(data or {})
                     if binding.on_submit is not None:
@@ -326,7 +339,7 @@ class ProcessEngine:
                         updates = validated
                 except ValidationError as err:
                     raise FormInvalid(err.messages) from err
-                task.data.update(json_safe(updates))
+                messaging.add_form_data(task, json_safe(updates))
                 task.run()
                 step.completed_by[row.id] = actor
                 step.audit("task_completed", task_id=row.id, bpmn_id=row.bpmn_id, name=row.name)
@@ -334,20 +347,23 @@ class ProcessEngine:
             return step.result
 
     def deliver_message(self, name: str, business_key: str, payload: dict,
-                        idempotency_key: str) -> bool:
+                        idempotency_key: str, correlations: dict | None = None) -> bool:
         """Record an inbound message and hand it to whichever instance waits for it.
 
         Returns False when the idempotency key was seen before (nothing happens).
         The message row and the steps that take it in share one transaction, each
         step inside a savepoint: a step that fails is undone alone, and the message
         is still kept for a later step or sweep (the error is raised after commit).
-        A message nobody waits for yet is simply kept.
+        A message nobody waits for yet is simply kept.  ``correlations`` (property
+        name → value) are matched against a receiver's correlation key; without them
+        they are computed from the payload, as the sending side of the diagram would.
         """
         failure = None
         with self._transaction() as session:
             conn = session.connection()
             if not store.insert_message(conn, name=name, business_key=business_key, payload=payload,
-                                        idempotency_key=idempotency_key, received_at=utcnow()):
+                                        correlations=correlations, idempotency_key=idempotency_key,
+                                        received_at=utcnow()):
                 return False  # seen before (or by a concurrent delivery of the same callback)
             for instance_id in store.running_instances(conn, business_key):
                 savepoint = session.begin_nested()
@@ -380,8 +396,11 @@ class ProcessEngine:
 
     def _offer_messages(self, instance_ids) -> int:
         for instance_id in instance_ids:
-            with self._transaction() as session:
-                self._take_in_messages(session, instance_id)
+            try:
+                with self._transaction() as session:
+                    self._take_in_messages(session, instance_id)
+            except Exception:  # noqa: BLE001 - one instance must not stop the sweep for the others
+                log.exception("instance %s: kept messages not taken in", instance_id)
         return len(instance_ids)
 
     def _take_in_messages(self, session: Session, instance_id: int) -> None:
@@ -560,9 +579,9 @@ class ProcessEngine:
             step.pending = (key, list(store.pending_messages(step.conn, key)))
         waiting = step.pending[1]
         for message in waiting:
-            if message.name in step.after.message_names:
+            # A message whose correlation does not match what the instance waits for stays kept.
+            if message.name in step.after.message_names and messaging.deliver(step.workflow, message):
                 waiting.remove(message)
-                step.workflow.send_event(BpmnEvent(MessageEventDefinition(message.name), payload=message.payload))
                 store.consume_message(step.conn, message.id, step.instance.id, utcnow())
                 step.audit("message_received", name=message.name, message_id=message.id)
                 return True
@@ -577,7 +596,12 @@ class ProcessEngine:
             step.audit("nodes_completed", nodes=[
                 {"bpmn_id": task.task_spec.bpmn_id, "name": task.task_spec.bpmn_name}
                 for task in after.completed_since])
-        incidents = self._sync_incidents(step, after, now) if (after.errored or step.before.errored) else []
+        errored = dict(after.errored)
+        for task_id, (task, reason) in health.blocked_tasks(workflow, after, step.orphan_error).items():
+            step.failures.setdefault(task.id, reason)
+            errored[task_id] = task
+        had_incidents = step.before.errored or instance.status == "error"
+        incidents = self._sync_incidents(step, errored, now) if (errored or had_incidents) else []
         if workflow.is_completed():
             instance.status = "completed"
             instance.completed_at = instance.completed_at or now
@@ -654,6 +678,14 @@ class ProcessEngine:
         instance = step.instance
         before = step.before.timers
         closed = []
+        rescheduled = [{"b_task_id": task_id, "due_at": due} for task_id, (task, due) in after.timers.items()
+                       if task_id in before and before[task_id][1] != due]
+        for row in rescheduled:  # a cycle's repetition fired; the same task waits for the next one
+            task = after.timers[row["b_task_id"]][0]
+            step.audit("timer_fired", task_id=row["b_task_id"], bpmn_id=task.task_spec.bpmn_id,
+                       name=task.task_spec.bpmn_name)
+        if rescheduled:
+            store.reschedule_timers(step.conn, rescheduled)
         for task_id in before.keys() - after.timers.keys():
             fired = task_id in step.fired_timers
             closed.append({"b_task_id": task_id, "state": "fired" if fired else "cancelled",
@@ -671,9 +703,8 @@ class ProcessEngine:
         if new_rows:
             store.insert_timers(step.conn, new_rows)
 
-    def _sync_incidents(self, step: _Step, after, now: datetime) -> list[str]:
+    def _sync_incidents(self, step: _Step, errored: dict, now: datetime) -> list[str]:
         session, instance = step.session, step.instance
-        errored = after.errored
         open_incidents = session.scalars(sa.select(Incident).where(
             Incident.instance_id == instance.id, Incident.status.in_(("open", "failed")))).all()
         messages = []

@@ -125,9 +125,10 @@ class Case:
         return result
 
     def send(self, message: str, payload: dict | None = None, key: str | None = None,
-             idempotency_key: str | None = None) -> bool:
+             idempotency_key: str | None = None, correlations: dict | None = None) -> bool:
         delivered = self.harness.engine.deliver_message(
-            message, key or self.business_key, payload or {}, idempotency_key or uuid.uuid4().hex)
+            message, key or self.business_key, payload or {}, idempotency_key or uuid.uuid4().hex,
+            correlations=correlations)
         self.harness.after_step()
         return delivered
 

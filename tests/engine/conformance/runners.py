@@ -153,9 +153,9 @@ def run_in_memory(scenario: Scenario) -> dict:
     def engine_steps(workflow):
         try:
             workflow.do_engine_steps()
-        except WorkflowException as err:
-            errors.append(getattr(getattr(err, "task", None), "task_spec", None).bpmn_id
-                          if getattr(err, "task", None) else type(err).__name__)
+        except WorkflowException:
+            # Spiff leaves the task it failed at in ERROR (whether or not the exception names it).
+            errors.extend(t.task_spec.bpmn_id for t in all_tasks(workflow) if t.state == TaskState.ERROR)
 
     def take_kept(workflow):
         for send in list(kept):
