@@ -172,6 +172,31 @@ def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registr
                 except ExpressionError as err:
                     problems.append(f"{where}: {what} `{source.strip()}` 不安全或无效: {err}")
     problems += unreceived_messages(specs)
+    problems += _interrupting_event_subprocesses(parser, specs)
+    return problems
+
+
+def _interrupting_event_subprocesses(parser: SpiffBpmnParser, specs: dict) -> list[str]:
+    """Event subprocesses drawn as interrupting, which SpiffWorkflow 3.2 runs without interrupting.
+
+    Spiff does not read ``isInterrupting`` (whose BPMN default is true): the main flow
+    would go on beside the event subprocess, unlike the drawing.  Deploy says so.
+    """
+    problems = []
+    for process_id in specs:
+        process_parser = parser.process_parsers.get(process_id)
+        if process_parser is None:
+            continue  # an embedded subprocess: searched with the process it belongs to
+        where = getattr(process_parser, "filename", None) or process_id
+        path = f".//{{{BPMN_NS}}}subProcess[@triggeredByEvent='true']/{{{BPMN_NS}}}startEvent"
+        for start in process_parser.node.iterfind(path):
+            if start.get("isInterrupting", "true").lower() == "false":
+                continue
+            sub = start.getparent()
+            problems.append(
+                f"{where}: 事件子流程「{sub.get('name') or sub.get('id')}」({sub.get('id')}) 的开始事件"
+                f"「{start.get('name') or start.get('id')}」是中断式的，但 SpiffWorkflow 3.2 不会中断主流程；"
+                f"请把开始事件设为非中断（isInterrupting=\"false\"），或改用附在任务上的中断边界事件")
     return problems
 
 
