@@ -67,6 +67,9 @@ DAY = 24 * HOUR
 SCENARIOS = [
     Scenario("c_task_none", ("bpmn:task",), (Complete("核对材料"),)),
     Scenario("c_manual_task", ("manualTask",), (Complete("盖章"), Complete("归档"))),
+    Scenario("c_tasks_inside", ("bpmn:task", "manualTask", "multiInstance-sequential-cardinality"),
+             (Complete("查看副本"), Complete("查看副本"), Advance(DAY + 5), Complete("上报科长")),
+             start_data={"copies": 2}),
     Scenario("c_user_script", ("userTask", "scriptTask"), (Complete("填写数量", {"qty": 3, "price": 7}),)),
     Scenario("c_script_chain", ("scriptTask",)),
     Scenario("c_service_task", ("serviceTask",), start_data={"a": 2, "b": 5}),
