@@ -422,7 +422,8 @@ class ProcessEngine:
                 if locked is None:
                     continue  # another worker is on this instance; it will fire the timer
                 timer = session.get(Timer, timer_id, populate_existing=True)
-                if timer.state != "waiting":
+                # A cycle keeps its row: another worker may have fired this repetition meanwhile.
+                if timer.state != "waiting" or timer.due_at > utcnow():
                     continue
                 with self._step(session, instance_id, "worker", "timer", instance=locked) as step:
                     step.audit("timer_due", task_id=timer.task_id, bpmn_id=timer.bpmn_id, name=timer.name,
