@@ -113,3 +113,14 @@ def _write_html(coverage, sources, collector) -> None:
         return
     html = render_coverage_html(coverage, sources)
     (COVERAGE_DIR / "coverage.html").write_text(html, encoding="utf-8")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # Here, not in the suite's folder: under xdist only the root conftest reaches the controller.
+    from tests.engine.conformance.scenarios import SCENARIOS, constructs_summary, diagram_count
+
+    refused = sum(1 for s in SCENARIOS if s.refused)
+    terminalreporter.write_sep("-", f"conformance: {diagram_count()} diagrams, {len(SCENARIOS)} scenarios "
+                                    f"({refused} refused at deploy)")
+    terminalreporter.write_line("diagrams per construct: " + ", ".join(
+        f"{construct}={n}" for construct, n in constructs_summary().items()))
