@@ -54,13 +54,13 @@ def blocked_tasks(workflow, snap, orphan_error: str | None = None) -> dict[str, 
 
     ``snap`` is the snapshot taken after the step; tasks in ERROR already have incidents.
     """
-    if workflow.is_completed() or snap.errored:
+    if snap.errored:
         return {}
     if snap.ready_automatic:
         # do_engine_steps runs every READY automatic task; one still READY has nobody to run it.
         return {str(t.id): (t, f"任务{_label(t)}已就绪，但引擎无法执行它，也没有人可以办理；"
                                f"请检查该元素的类型和配置") for t in snap.ready_automatic}
-    if snap.ready_user_tasks or snap.waiting_events:
+    if snap.ready_user_tasks or snap.waiting_events or workflow.is_completed():
         return {}
     started = [t for t in _all_tasks(workflow) if t.state == TaskState.STARTED]
     task = started[-1] if started else (workflow.last_task or workflow.task_tree)
