@@ -37,7 +37,7 @@ from .expressions import SAFE_BUILTINS
 from .models import AuditEvent, Incident, InboxTask, Message, ProcessDefinition, ProcessInstance, Timer
 from .registry import Registry, json_safe
 from . import health, messaging, snapshot, store
-from .datakeys import HINT as KEYS_HINT, non_string_key_path
+from .storable import unstorable
 from .store import InstanceRecord
 from .serialization import dump_state, load_state
 from .specs import (DefinitionError, SpecCache, build_parser, bundle_for, check_decisions, check_definition,
@@ -117,10 +117,10 @@ class _StepScriptEngine(PythonScriptEngine):
 
     def execute(self, task, script, external_context=None):
         result = super().execute(task, script, external_context)
-        where = non_string_key_path(task.data)
-        if where is not None:
-            # JSON would store it with a string key: the instance would differ after a reload.
-            raise WorkflowTaskException(f"脚本产生了非字符串键 {where}；{KEYS_HINT}", task=task)
+        problem = unstorable(task.data)
+        if problem is not None:
+            # Stored as JSON, the value would come back different after a reload (or not be stored at all).
+            raise WorkflowTaskException(f"脚本产生的数据无法按原样保存：{problem}", task=task)
         return result
 
     def call_service(self, task, operation_name=None, operation_params=None, **_):

@@ -21,7 +21,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
-from .datakeys import HINT as KEYS_HINT, literal_non_string_keys
+from .storable import KEYS_HINT, literal_non_string_keys
 from .expressions import ExpressionError, check_python
 from .registry import EMPTY_FORM_KEY, Registry
 from .wiring import unreceived_messages, wire_runtime_connections

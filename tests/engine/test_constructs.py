@@ -151,6 +151,17 @@ def test_integer_keys_built_at_run_time_fail_at_the_script(session_factory):
     case = harness.start("c_integer_keys")
     [incident] = _open_incidents(harness, case)
     assert incident.bpmn_id == "Build" and "非字符串键" in incident.error
+
+
+@pytest.mark.parametrize("script, says", [("by_floor = (1, 2)", "tuple"), ("by_floor = {1, 2}", "set")])
+def test_a_value_json_would_change_fails_at_the_script(session_factory, script, says):
+    source = (DIAGRAMS / "c_integer_keys.bpmn").read_text(encoding="utf-8").replace(
+        'by_floor = {1: "一层", 2: "二层"}', script)
+    ProcessEngine(session_factory, make_registry()).deploy({"c_integer_keys.bpmn": source})
+    harness = ProcessHarness(lambda: ProcessEngine(session_factory, make_registry()))
+    case = harness.start("c_integer_keys")
+    [incident] = _open_incidents(harness, case)
+    assert incident.bpmn_id == "Build" and says in incident.error and "列表" in incident.error
     session = harness.session
     assert session.scalar(sa.select(sa.func.count()).select_from(Timer)) == 0
     session.rollback()
