@@ -119,6 +119,8 @@ SCENARIOS = [
              (Advance(2 * HOUR + 5), Complete("催办处理"), Complete("办理"))),
     Scenario("c_timer_cycle", ("timer-cycle",),
              (Advance(HOUR + 5), Advance(HOUR), Complete("办理"), Advance(HOUR))),
+    Scenario("c_timer_cycle", ("timer-cycle",),
+             (Advance(HOUR + 5), Advance(HOUR), Advance(HOUR), Advance(HOUR), Complete("办理")), name="all"),
     Scenario("c_timer_date", ("timer-date", "intermediateCatchEvent"), (Advance(10 * DAY), Advance(19 * DAY))),
     Scenario("c_timer_duration", ("timer-duration", "intermediateCatchEvent"),
              (Complete("申请"), Advance(2 * DAY), Advance(DAY + 5), Complete("确认"))),
