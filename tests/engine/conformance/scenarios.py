@@ -132,6 +132,8 @@ SCENARIOS = [
               Send("c_balance", {"ref": "A", "amount": 5}, correlations={"order_ref": "Z"}),
               Send("c_balance", {"ref": "A", "amount": 900}, correlations={"order_ref": "A"})),
              name="explicit"),
+    Scenario("c_plain_message", ("message-plain-bpmn", "bpmn:task"),
+             (Send("c_arrived", {"boxes": 3}), Complete("拆箱"))),
     Scenario("c_throw_catch", ("throwEvent",), (Complete("准备材料", {"pages": 12}),)),
     Scenario("c_send_receive", ("sendTask", "receiveTask"), (Complete("填写", {"text": "你好"}),)),
     Scenario("c_send_nowhere", ("sendTask",), refused="message_goes_nowhere"),
