@@ -32,15 +32,25 @@ def record_engine_error(step, err: Exception) -> None:
     """
     if isinstance(err, sa.exc.SQLAlchemyError):
         raise err
-    failed = [t for t in _all_tasks(step.workflow) if t.state == TaskState.ERROR and t.id not in step.failures]
+    # Tasks that failed in an earlier step keep their own incident and message.
+    failed = [t for t in _all_tasks(step.workflow) if t.state == TaskState.ERROR and t.id not in step.failures
+              and t.last_state_change >= step.started]
     task = getattr(err, "task", None)
     if task is not None and task.id not in step.failures and task not in failed:
         failed.append(task)
     for failed_task in failed:
-        step.failures[failed_task.id] = f"{type(err).__name__}: {err}"
+        step.failures[failed_task.id] = _explain(failed_task, err)
     if not failed:
         step.orphan_error = f"{type(err).__name__}: {err}"
     log.warning("instance %s: engine error: %s", step.instance.id, err)
+
+
+def _explain(task, err: Exception) -> str:
+    detail = f"{type(err).__name__}: {err}"
+    if "Gateway" in type(task.task_spec).__name__ and "No conditions satisfied" in str(err):
+        return (f"网关{_label(task)}没有成立的条件，也没有默认流向：请为它设置默认流向，"
+                f"或修改各流向的条件（{detail}）")
+    return f"{_label(task)}执行出错：{detail}；请检查该元素的条件、脚本和配置"
 
 
 def _all_tasks(workflow):
