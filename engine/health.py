@@ -15,6 +15,9 @@ import logging
 import sqlalchemy as sa
 from SpiffWorkflow.util.task import TaskState
 
+from .registry import EMPTY_FORM_KEY
+from .specs import form_key_of
+
 log = logging.getLogger(__name__)
 
 
@@ -45,6 +48,21 @@ def record_engine_error(step, err: Exception) -> None:
     log.warning("instance %s: engine error: %s", step.instance.id, err)
 
 
+def _unbound_inbox_tasks(snap, registry) -> dict[str, tuple[object, str]]:
+    """Open tasks whose form or lane the running registry no longer knows (deploy checked an older one)."""
+    found = {}
+    for task_id, task in snap.ready_user_tasks.items():
+        spec = task.task_spec
+        form_key = form_key_of(spec)
+        if form_key != EMPTY_FORM_KEY and form_key not in registry.forms:
+            found[task_id] = (task, f"任务{_label(task)}的表单「{form_key}」没有注册表单结构，无人能办理；"
+                                    f"请注册该表单，或部署不再使用它的流程版本")
+        elif spec.lane is not None and registry.role_for_lane(spec.lane) is None:
+            found[task_id] = (task, f"任务{_label(task)}所在泳道「{spec.lane}」没有对应的角色，无人能办理；"
+                                    f"请为该泳道登记角色")
+    return found
+
+
 def _explain(task, err: Exception) -> str:
     detail = f"{type(err).__name__}: {err}"
     if "Gateway" in type(task.task_spec).__name__ and "No conditions satisfied" in str(err):
@@ -59,13 +77,16 @@ def _all_tasks(workflow):
         yield from subprocess.tasks.values()
 
 
-def blocked_tasks(workflow, snap, orphan_error: str | None = None) -> dict[str, tuple[object, str]]:
+def blocked_tasks(workflow, snap, registry, orphan_error: str | None = None) -> dict[str, tuple[object, str]]:
     """Task id → (task, reason) for every way this instance is stuck; empty when it can move on.
 
     ``snap`` is the snapshot taken after the step; tasks in ERROR already have incidents.
     """
     if snap.errored:
         return {}
+    unbound = _unbound_inbox_tasks(snap, registry)
+    if unbound:
+        return unbound
     if snap.ready_automatic:
         # do_engine_steps runs every READY automatic task; one still READY has nobody to run it.
         return {str(t.id): (t, f"任务{_label(t)}已就绪，但引擎无法执行它，也没有人可以办理；"

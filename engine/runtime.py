@@ -598,7 +598,7 @@ class ProcessEngine:
                 {"bpmn_id": task.task_spec.bpmn_id, "name": task.task_spec.bpmn_name}
                 for task in after.completed_since])
         errored = dict(after.errored)
-        for task_id, (task, reason) in health.blocked_tasks(workflow, after, step.orphan_error).items():
+        for task_id, (task, reason) in health.blocked_tasks(workflow, after, self.registry, step.orphan_error).items():
             step.failures.setdefault(task.id, reason)
             errored[task_id] = task
         had_incidents = step.before.errored or instance.status == "error"

@@ -165,3 +165,13 @@ def test_a_value_json_would_change_fails_at_the_script(session_factory, script, 
     session = harness.session
     assert session.scalar(sa.select(sa.func.count()).select_from(Timer)) == 0
     session.rollback()
+
+
+def test_an_open_task_whose_form_the_registry_lost_is_an_incident(session_factory):
+    _engine_factory(session_factory, "c_user_script.bpmn")  # deployed while the form "any" existed
+    smaller = make_registry()
+    del smaller.forms["any"]
+    harness = ProcessHarness(lambda: ProcessEngine(session_factory, smaller))
+    case = harness.start("c_user_script")
+    [incident] = _open_incidents(harness, case)
+    assert incident.bpmn_id == "Enter" and "表单「any」没有注册" in incident.error
