@@ -20,7 +20,6 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import snapshot, store
 from .db import utcnow
-from .snapshot import Snapshot
 from .status import UNRESOLVED, IncidentStatus, InstanceStatus
 
 if TYPE_CHECKING:
@@ -41,21 +40,22 @@ def _schedule(values: dict[str, Any], now: datetime, backoff: tuple[int, ...]) -
         values["next_retry_at"] = None
 
 
-def sync(step: Step, after: Snapshot, now: datetime, backoff: tuple[int, ...]) -> list[str]:
-    """Open, update and resolve the instance's incidents; ``"task: error"`` of each unresolved one."""
+def sync(step: Step, errored: dict[str, Any], now: datetime, backoff: tuple[int, ...]) -> list[str]:
+    """Open, update and resolve the instance's incidents (``errored``: task id → task that cannot go on);
+    ``"task: error"`` of each unresolved one."""
     conn, instance = step.conn, step.instance
     unresolved = store.unresolved_incidents(conn, instance.id)
     for row in unresolved:
-        if row.task_id not in after.errored:
+        if row.task_id not in errored:
             store.update_incident(conn, row.id, status=IncidentStatus.RESOLVED, resolved_at=now)
             step.audit("incident_resolved", task_id=row.task_id, incident=row.id)
     by_task = {row.task_id: row for row in unresolved}
     found = []
-    for task_id, task in after.errored.items():
-        error = step.failures.get(task.id)  # type: ignore[attr-defined]
+    for task_id, task in errored.items():
+        error = step.failures.get(task.id)
         row = by_task.get(task_id)
         if row is None:
-            spec: Any = task.task_spec  # type: ignore[attr-defined]
+            spec: Any = task.task_spec
             values: dict[str, Any] = {
                 "instance_id": instance.id, "task_id": task_id, "bpmn_id": spec.bpmn_id,
                 "task_name": spec.bpmn_name or spec.bpmn_id, "error": error or "未知错误", "attempts": 1,

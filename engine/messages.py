@@ -11,11 +11,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnEvent
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from . import store
+from . import messaging, store
 from .db import utcnow
 from .incidents import Attempt, record_failure
 from .status import InstanceStatus
@@ -38,17 +36,21 @@ def take_in_one(step: Step) -> bool:
         step.pending = (key, list(store.pending_messages(step.conn, key)))
     waiting = step.pending[1]
     for message in waiting:
-        if message.name in after.message_names:
+        # A message whose correlation does not match what the instance waits for stays kept.
+        if message.name in after.message_names and messaging.deliver(step.workflow, message):
             waiting.remove(message)
-            step.workflow.send_event(BpmnEvent(MessageEventDefinition(message.name), payload=message.payload))
             store.consume_message(step.conn, message.id, step.instance.id, utcnow())
             step.audit("message_received", name=message.name, message_id=message.id)
             return True
     return False
 
 
-def deliver(steps: Steps, name: str, business_key: str, payload: dict[str, Any], idempotency_key: str) -> bool:
+def deliver(steps: Steps, name: str, business_key: str, payload: dict[str, Any], idempotency_key: str,
+            correlations: dict[str, Any] | None = None) -> bool:
     """Keep a message and hand it to whichever instance waits for it; False when it was seen before.
+
+    ``correlations`` (property name → value) are matched against a receiver's correlation key;
+    without them they are computed from the payload, as the sending side of the diagram would.
 
     The message row and the steps that take it in share one transaction, each
     step inside a savepoint: a step that fails is undone alone, and the message
@@ -58,7 +60,8 @@ def deliver(steps: Steps, name: str, business_key: str, payload: dict[str, Any],
     with steps.transaction() as session:
         conn = session.connection()
         if not store.insert_message(conn, name=name, business_key=business_key, payload=payload,
-                                    idempotency_key=idempotency_key, received_at=utcnow()):
+                                    correlations=correlations, idempotency_key=idempotency_key,
+                                    received_at=utcnow()):
             return False  # seen before (or by a concurrent delivery of the same callback)
         for instance_id in store.running_instances(conn, business_key):
             savepoint = session.begin_nested()

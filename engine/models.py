@@ -111,6 +111,8 @@ class Message(Base):
     business_key: Mapped[str] = mapped_column(sa.String(100))
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # Correlation property → value, when the sender named them (else computed from the payload).
+    correlations: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instance.id"))

@@ -74,6 +74,16 @@ def write_timers(step: Step, after: Snapshot, now: datetime) -> None:
     """Close the timer rows that fired or were cancelled; add the ones the step started."""
     before = step.before.timers
     closed = []
+    rescheduled: list[dict[str, Any]] = [
+        {"b_task_id": task_id, "due_at": due} for task_id, (_, due) in after.timers.items()
+        if task_id in before and before[task_id][1] != due]
+    for row in rescheduled:  # a cycle's repetition fired; the same task waits for the next one
+        cycle_id: str = row["b_task_id"]
+        cycle: Any = after.timers[cycle_id][0]
+        step.audit("timer_fired", task_id=cycle_id, bpmn_id=cycle.task_spec.bpmn_id,
+                   name=cycle.task_spec.bpmn_name)
+    if rescheduled:
+        store.reschedule_timers(step.conn, rescheduled)
     for task_id in before.keys() - after.timers.keys():
         fired = task_id in step.fired_timers
         closed.append({"b_task_id": task_id, "state": TimerState.FIRED if fired else TimerState.CANCELLED,

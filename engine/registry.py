@@ -19,6 +19,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable, Protocol
 
+from marshmallow import Schema
+
 
 class ServiceContext(Protocol):
     """What a service handler or a form hook is given, besides its parameters.
@@ -57,6 +59,19 @@ class FormBinding:
     on_submit: FormHook | None = None
 
 
+class EmptyForm(Schema):
+    """The built-in form of a manual or undefined task with no form key: a confirmation, no fields.
+
+    Unknown fields are refused (marshmallow's default), with a message that says why.
+    """
+
+    error_messages = {"unknown": "此任务没有表单字段，只需确认办理，请不要提交数据"}
+
+
+# The form key of a manual or undefined task that names no form of its own.
+EMPTY_FORM_KEY = "builtin:empty"
+
+
 @dataclass
 class Registry:
     services: dict[str, ServiceHandler] = field(default_factory=dict)
@@ -81,11 +96,20 @@ class Registry:
             raise ValueError(f"form {form_key!r} registered twice")
         self.forms[form_key] = FormBinding(schema, on_submit)
 
+    def binding(self, form_key: str) -> FormBinding:
+        """The form of an inbox task; manual and undefined tasks without a form key get the empty form."""
+        if form_key == EMPTY_FORM_KEY and form_key not in self.forms:
+            return EMPTY_FORM
+        return self.forms[form_key]
+
     def lane(self, lane_name: str, role: str) -> None:
         self.lane_roles[lane_name] = role
 
     def role_for_lane(self, lane_name: str | None) -> str | None:
         return self.lane_roles.get(lane_name) if lane_name else None
+
+
+EMPTY_FORM = FormBinding(EmptyForm)
 
 
 def json_safe(value: Any) -> Any:

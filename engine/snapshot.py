@@ -11,19 +11,23 @@ from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.util.task import TaskState
+
+from .messaging import trigger_message_names
 
 
 @dataclass
 class Snapshot:
-    ready_user_tasks: dict[str, object] = field(default_factory=dict)  # task id → Task
+    # Task id → Task: every READY task a person completes (user, manual and undefined tasks).
+    ready_user_tasks: dict[str, object] = field(default_factory=dict)
     timers: dict[str, tuple[object, datetime]] = field(default_factory=dict)  # task id → (Task, due)
     errored: dict[str, object] = field(default_factory=dict)
     waits_for_message: bool = False
     message_names: set[str] = field(default_factory=set)  # messages a WAITING event would catch
     completed_since: list = field(default_factory=list)  # tasks completed after ``since``
+    waiting_events: int = 0  # WAITING catching events of any kind (timers, messages, signals, …)
+    ready_automatic: list = field(default_factory=list)  # READY tasks SpiffWorkflow runs by itself
 
 
 def _definitions(task_spec):
@@ -39,22 +43,41 @@ def _all_tasks(workflow):
         yield from subprocess.tasks.values()
 
 
+def timer_due(task):
+    """When a WAITING timer task is due (aware UTC), or None when it has nothing left to fire.
+
+    A date or duration timer stores its moment as text; a cycle stores a dict with the
+    next repetition and how many are left (``cycles`` is -1 for an unbounded cycle).
+    """
+    value = task._get_internal_data("event_value")
+    if not value:
+        return None
+    if isinstance(value, dict):
+        if value.get("cycles") == 0 or not value.get("next"):
+            return None
+        value = value["next"]
+    return TimerEventDefinition.get_datetime(value)
+
+
 def take(workflow, since: float | None = None) -> Snapshot:
     snap = Snapshot()
     ready_user_tasks = []
     for task in _all_tasks(workflow):
         state = task.state
         if state == TaskState.READY:
-            if isinstance(task.task_spec, UserTaskMixin):
+            if task.task_spec.manual:
                 ready_user_tasks.append(task)
+            else:
+                snap.ready_automatic.append(task)
         elif state == TaskState.WAITING:
             spec = task.task_spec
             if isinstance(spec, CatchingEvent):
+                snap.waiting_events += 1
                 for definition in _definitions(spec):
                     if isinstance(definition, TimerEventDefinition):
-                        value = task._get_internal_data("event_value")
-                        if value:
-                            snap.timers[str(task.id)] = (task, TimerEventDefinition.get_datetime(value))
+                        due = timer_due(task)
+                        if due is not None:
+                            snap.timers[str(task.id)] = (task, due)
                     elif isinstance(definition, MessageEventDefinition):
                         snap.waits_for_message = True
                         snap.message_names.add(definition.name)
@@ -63,9 +86,13 @@ def take(workflow, since: float | None = None) -> Snapshot:
         elif state == TaskState.COMPLETED and since is not None and task.last_state_change >= since \
                 and task.task_spec.bpmn_id:
             snap.completed_since.append(task)
+    triggers = trigger_message_names(workflow)
+    if triggers:  # an event subprocess waits for its start message as long as the instance runs
+        snap.waits_for_message = True
+        snap.message_names |= triggers
     if len(ready_user_tasks) > 1:
         # Several open forms (parallel branches): list them in the diagram's order, as Spiff walks the tree.
-        ready_user_tasks = workflow.get_tasks(state=TaskState.READY, spec_class=UserTaskMixin)
+        ready_user_tasks = workflow.get_tasks(state=TaskState.READY, manual=True)
     snap.ready_user_tasks = {str(task.id): task for task in ready_user_tasks}
     snap.completed_since.sort(key=lambda t: t.last_state_change)
     return snap

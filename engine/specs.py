@@ -21,8 +21,10 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
+from .storable import KEYS_HINT, literal_non_string_keys
 from .expressions import ExpressionError, check_python
-from .registry import Registry
+from .registry import EMPTY_FORM_KEY, Registry
+from .wiring import unreceived_messages, wire_runtime_connections
 
 # Uploaded XML is untrusted: no DTDs, no entities, no network.
 SAFE_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
@@ -104,8 +106,18 @@ def _describe(task_spec) -> str:
 
 
 def form_key_of(task_spec) -> str:
+    """The form a person fills in for ``task_spec``.
+
+    A user task names its form (``formKey``) or is bound by its BPMN id; a manual or
+    undefined task (``bpmn:manualTask``, ``bpmn:task``) without a form key is a plain
+    confirmation with the built-in empty form.
+    """
     props = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
-    return props.get("formKey") or task_spec.bpmn_id or task_spec.name
+    if props.get("formKey"):
+        return props["formKey"]
+    if isinstance(task_spec, UserTaskMixin):
+        return task_spec.bpmn_id or task_spec.name
+    return EMPTY_FORM_KEY
 
 
 def _expressions_of(task_spec):
@@ -148,13 +160,43 @@ def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registr
                 problems.append(f"{where}: 泳道「{lane}」没有对应的角色")
             if isinstance(task_spec, ServiceTask) and task_spec.operation_name not in registry.services:
                 problems.append(f"{where}: 服务操作「{task_spec.operation_name}」没有注册处理程序")
-            if isinstance(task_spec, UserTaskMixin) and form_key_of(task_spec) not in registry.forms:
-                problems.append(f"{where}: 表单「{form_key_of(task_spec)}」没有注册表单结构")
+            form_key = form_key_of(task_spec) if task_spec.manual else None
+            if form_key is not None and form_key != EMPTY_FORM_KEY and form_key not in registry.forms:
+                problems.append(f"{where}: 表单「{form_key}」没有注册表单结构")
             for what, source, mode in _expressions_of(task_spec):
+                keys = literal_non_string_keys(source) if mode == "exec" else []
+                if keys:
+                    problems.append(f"{where}: {what} 中的字典使用了非字符串键 {', '.join(keys)}；{KEYS_HINT}")
                 try:
                     check_python(source, mode=mode, extra_names=allowed_names)
                 except ExpressionError as err:
                     problems.append(f"{where}: {what} `{source.strip()}` 不安全或无效: {err}")
+    problems += unreceived_messages(specs)
+    problems += _interrupting_event_subprocesses(parser, specs)
+    return problems
+
+
+def _interrupting_event_subprocesses(parser: SpiffBpmnParser, specs: dict) -> list[str]:
+    """Event subprocesses drawn as interrupting, which SpiffWorkflow 3.2 runs without interrupting.
+
+    Spiff does not read ``isInterrupting`` (whose BPMN default is true): the main flow
+    would go on beside the event subprocess, unlike the drawing.  Deploy says so.
+    """
+    problems = []
+    for process_id in specs:
+        process_parser = parser.process_parsers.get(process_id)
+        if process_parser is None:
+            continue  # an embedded subprocess: searched with the process it belongs to
+        where = getattr(process_parser, "filename", None) or process_id
+        path = f".//{{{BPMN_NS}}}subProcess[@triggeredByEvent='true']/{{{BPMN_NS}}}startEvent"
+        for start in process_parser.node.iterfind(path):
+            if start.get("isInterrupting", "true").lower() == "false":
+                continue
+            sub = start.getparent()
+            problems.append(
+                f"{where}: 事件子流程「{sub.get('name') or sub.get('id')}」({sub.get('id')}) 的开始事件"
+                f"「{start.get('name') or start.get('id')}」是中断式的，但 SpiffWorkflow 3.2 不会中断主流程；"
+                f"请把开始事件设为非中断（isInterrupting=\"false\"），或改用附在任务上的中断边界事件")
     return problems
 
 
@@ -256,6 +298,7 @@ class SpecCache:
             # Stored sources were validated at deploy time; skip the XSD pass here.
             parser = build_parser(sources, validate=False)
             found = (parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
+            wire_runtime_connections(*found)
             with self._lock:
                 self._specs[key] = found
         return found

@@ -27,7 +27,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.util.task import TaskState
 
-from . import incidents, messages, projections, snapshot, store
+from . import health, incidents, messages, projections, snapshot, store
 from .db import utcnow, write_intent
 from .definitions import Definitions
 from .errors import NotFound
@@ -35,6 +35,7 @@ from .expressions import SAFE_BUILTINS
 from .registry import Registry, json_safe
 from .serialization import dump_state, load_state
 from .status import InstanceStatus
+from .storable import unstorable
 from .store import InstanceRecord
 from .workflows import WorkflowCache
 
@@ -97,6 +98,18 @@ class StepScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWorkfl
         self.registry = registry
         self.step = step
 
+    def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
+        before = dict(task.data)
+        result = super().execute(task, script, external_context)
+        problem = unstorable(task.data)
+        if problem is not None:
+            # Stored as JSON, the value would come back different after a reload (or not be stored at
+            # all): the task fails with its data as it found it, so the rest of the step can be stored.
+            task.data.clear()
+            task.data.update(before)
+            raise WorkflowTaskException(f"脚本产生的数据无法按原样保存：{problem}", task=task)
+        return result
+
     def call_service(self, task: Any, operation_name: str | None = None,
                      operation_params: dict[str, Any] | None = None, **_: Any) -> str:
         handler = self.registry.services.get(operation_name or "")
@@ -139,6 +152,7 @@ class Step:
         # (business key, kept messages), read once a step
         self.pending: tuple[str, list[Any]] | None = None
         self.result: StepResult | None = None
+        self.orphan_error: str | None = None  # an engine error no task could be blamed for
 
     def audit(self, kind: str, task_id: str | None = None, **details: Any) -> None:
         self.events.append((kind, task_id, details))
@@ -166,6 +180,8 @@ class Step:
                 self.failures[err.task.id] = str(err)
             log.warning("instance %s: task %s failed: %s", self.instance.id,
                         getattr(err.task, "id", None), err)
+        except Exception as err:  # noqa: BLE001 - a modelling error outside a task's own code
+            health.record_engine_error(self, err)
 
     def fire_due_timers(self) -> bool:
         now = utcnow()
@@ -173,7 +189,9 @@ class Step:
         due = [task for task, due_at in timers.values() if due_at <= now and task.state == TaskState.WAITING]
         for task in due:
             # Spiff fires only strictly after the due time; our contract is "at the due time".
-            task._set_internal_data(event_fired=True)
+            # A cycle is not fired this way: that would end it; Spiff moves it to its next repetition.
+            if not isinstance(task._get_internal_data("event_value"), dict):
+                task._set_internal_data(event_fired=True)
             self.fired_timers.add(str(task.id))
         if due:
             self.workflow.refresh_timers()
@@ -245,9 +263,16 @@ class Steps:
         now = utcnow()
         after = step.after or snapshot.take(workflow, since=step.started)
         projections.audit_completed_nodes(step, after)
+        errored: dict[str, Any] = dict(after.errored)
+        # A task nobody can run or complete, or an instance with no way forward, is an incident too.
+        blocked: dict[str, tuple[Any, str]] = health.blocked_tasks(workflow, after, self.registry,
+                                                                   step.orphan_error)
+        for task_id, (task, reason) in blocked.items():
+            step.failures.setdefault(task.id, reason)
+            errored[task_id] = task
         # An instance in ERROR may hold the incident of a failed worker step, which this step resolves.
-        found = (incidents.sync(step, after, now, self.backoff)
-                 if (after.errored or step.before.errored or instance.status == InstanceStatus.ERROR) else [])
+        found = (incidents.sync(step, errored, now, self.backoff)
+                 if (errored or step.before.errored or instance.status == InstanceStatus.ERROR) else [])
         if workflow.is_completed():
             instance.status = InstanceStatus.COMPLETED
             instance.completed_at = instance.completed_at or now

@@ -197,6 +197,9 @@ _FOUR_EYES = (sa.select(_inbox.c.id)
               .limit(1))
 
 _TIMER_INSERT = Prepared(sa.insert(_timer))
+# A cycle timer's next repetition: the same task waits again, until a later moment.
+_TIMER_RESCHEDULE = Prepared(
+    sa.update(_timer).where(_timer.c.task_id == bindparam("b_task_id")).values(due_at=bindparam("due_at")))
 _TIMER_CLOSE = Prepared(
     sa.update(_timer).where(_timer.c.task_id == bindparam("b_task_id"))
     .values(state=bindparam("state"), fired_at=bindparam("fired_at")))
@@ -204,18 +207,20 @@ _TIMER_CLOSE = Prepared(
 # A callback delivered twice at the same moment: the second insert finds the key taken and
 # inserts nothing (both SQLite and PostgreSQL know ON CONFLICT), instead of failing the request.
 _MESSAGE_INSERT = Prepared(sa.text(
-    "INSERT INTO message (name, business_key, idempotency_key, payload, received_at) "
-    "VALUES (:name, :business_key, :idempotency_key, :payload, :received_at) "
+    "INSERT INTO message (name, business_key, idempotency_key, payload, correlations, received_at) "
+    "VALUES (:name, :business_key, :idempotency_key, :payload, :correlations, :received_at) "
     "ON CONFLICT (idempotency_key) DO NOTHING").bindparams(
     bindparam("name", type_=_message.c.name.type), bindparam("business_key", type_=_message.c.business_key.type),
     bindparam("idempotency_key", type_=_message.c.idempotency_key.type),
-    bindparam("payload", type_=_message.c.payload.type), bindparam("received_at", type_=_message.c.received_at.type)))
+    bindparam("payload", type_=_message.c.payload.type),
+    bindparam("correlations", type_=_message.c.correlations.type),
+    bindparam("received_at", type_=_message.c.received_at.type)))
 _RUNNING_BY_KEY = Prepared(
     sa.select(_instance.c.id)
     .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != InstanceStatus.COMPLETED)
     .order_by(_instance.c.id))
 _PENDING_MESSAGES = Prepared(
-    sa.select(_message.c.id, _message.c.name, _message.c.payload)
+    sa.select(_message.c.id, _message.c.name, _message.c.payload, _message.c.correlations)
     .where(_message.c.business_key == bindparam("business_key"), _message.c.consumed_at.is_(None))
     .order_by(_message.c.id))
 _MESSAGE_CONSUMED = Prepared(
@@ -323,8 +328,14 @@ def close_timers(conn: Connection, rows: list[dict[str, Any]]) -> None:
     _TIMER_CLOSE.executemany(conn, rows)
 
 
+def reschedule_timers(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """``rows``: ``{"b_task_id", "due_at"}`` each."""
+    _TIMER_RESCHEDULE.executemany(conn, rows)
+
+
 def insert_message(conn: Connection, **values: Any) -> bool:
     """Keep an inbound message; False when its idempotency key was taken meanwhile."""
+    values.setdefault("correlations", None)
     return _MESSAGE_INSERT.execute(conn, values) == 1
 
 

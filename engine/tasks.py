@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import snapshot, store
+from . import messaging, snapshot, store
 from .assignment import check_four_eyes
 from .db import utcnow
 from .errors import Conflict, FormInvalid, NotAllowed, NotFound
@@ -60,7 +60,7 @@ def complete(steps: Steps, task_id: str, data: dict[str, Any], actor: str,
             # The workflow, loaded under the instance lock, decides whether the task is still open.
             task = _open_task(step, row, actor, roles)
             updates = _validated(steps, step, row, task, data)
-            task.data.update(json_safe(updates))
+            messaging.add_form_data(task, json_safe(updates))
             task.run()
             step.completed_by[row.id] = actor
             step.audit("task_completed", task_id=row.id, bpmn_id=row.bpmn_id, name=row.name)
@@ -83,7 +83,7 @@ def _open_task(step: Step, row: Any, actor: str, roles: Iterable[str] | None) ->
 
 def _validated(steps: Steps, step: Step, row: Any, task: Any, data: dict[str, Any]) -> Any:
     """The form's data, validated by its schema and its hook (which sees the case, the schema does not)."""
-    binding = steps.registry.forms[row.form_key]
+    binding = steps.registry.binding(row.form_key)
     try:
         validated = binding.schema().load(data or {})
         if binding.on_submit is not None:

@@ -127,9 +127,10 @@ class Case:
         return result
 
     def send(self, message: str, payload: dict[str, Any] | None = None, key: str | None = None,
-             idempotency_key: str | None = None) -> bool:
+             idempotency_key: str | None = None, correlations: dict[str, Any] | None = None) -> bool:
         delivered = self.harness.engine.deliver_message(
-            message, cast(str, key or self.business_key), payload or {}, idempotency_key or uuid.uuid4().hex)
+            message, cast(str, key or self.business_key), payload or {}, idempotency_key or uuid.uuid4().hex,
+            correlations=correlations)
         self.harness.after_step()
         return delivered
 

@@ -44,7 +44,8 @@ def _fire(steps: Steps, timer_id: int, instance_id: int, attempt: Attempt) -> in
         if locked is None:
             return 0  # another worker is on this instance; it will fire the timer
         timer = store.timer(conn, timer_id)
-        if timer.state != TimerState.WAITING:
+        # A cycle keeps its row: another worker may have fired this repetition meanwhile.
+        if timer.state != TimerState.WAITING or timer.due_at > utcnow():
             return 0
         attempt.element = Element(timer.task_id, timer.bpmn_id, timer.name)
         with steps.on(session, instance_id, "worker", "timer", instance=locked) as step:

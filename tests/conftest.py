@@ -58,3 +58,14 @@ def pytest_bpmn_coverage_html(coverage, sources):
     except ImportError:
         return None
     return render_coverage_html(coverage, sources)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # Here, not in the suite's folder: under xdist only the root conftest reaches the controller.
+    from tests.engine.conformance.scenarios import SCENARIOS, constructs_summary, diagram_count
+
+    refused = sum(1 for s in SCENARIOS if s.refused)
+    terminalreporter.write_sep("-", f"conformance: {diagram_count()} diagrams, {len(SCENARIOS)} scenarios "
+                                    f"({refused} refused at deploy)")
+    terminalreporter.write_line("diagrams per construct: " + ", ".join(
+        f"{construct}={n}" for construct, n in constructs_summary().items()))

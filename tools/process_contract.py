@@ -42,6 +42,10 @@ test suite fails when it is out of date.
   the input; the validated data (Decimals as strings) is merged into task data, or,
   when the form has an `on_submit` hook, the dict the hook returns.
   `notCompletedBy` names earlier tasks whose performer may not complete this one.
+  With `<spiffworkflow:variableName>VAR</spiffworkflow:variableName>` the form lands under
+  `VAR` as one dict instead of being merged.
+- Manual task and undefined task (`bpmn:task`): in the inbox like a user task; without a
+  `formKey` they take the built-in empty form (a confirmation, no fields).
 - Lanes: 卖方 → `seller`, 买方 → `buyer`, 窗口受理人员 → `clerk`, 审核人员 → `reviewer`,
   系统 → `system`. Citizen lanes are further limited to the parties of the
   instance's contract; staff lanes to accounts holding the role.
@@ -78,6 +82,8 @@ def _binding(node, names: dict[str, str], flows: dict[str, list]) -> str:
     properties = {p.get("name"): p.get("value") for p in node.findall(".//spiff:property", NS)}
     if node.tag == B + "userTask":
         parts.append(f"form {_code(properties.get('formKey') or node.get('id'))}")
+    elif node.tag in (B + "manualTask", B + "task"):
+        parts.append(f"form {_code(properties.get('formKey') or 'builtin:empty')}")
     if properties.get("notCompletedBy"):
         parts.append(f"not by who completed {_code(properties['notCompletedBy'])}")
     if node.get("calledElement"):

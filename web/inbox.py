@@ -101,7 +101,7 @@ def _task_data(task: InboxTask) -> dict:
 def task(task_id):
     row = _staff_task(task_id)
     registry = current_app.extensions["netsign_registry"]
-    schema = registry.forms[row.form_key].schema
+    schema = registry.binding(row.form_key).schema
     data = _task_data(row)
     contract = db.session.scalars(sa.select(Contract).where(Contract.contract_no == row.business_key)).first() \
         if row.business_key else None

@@ -226,7 +226,7 @@ def _next_page(result):
 def task(task_id):
     row = task_for_me(task_id)
     registry = current_app.extensions["netsign_registry"]
-    schema = registry.forms[row.form_key].schema
+    schema = registry.binding(row.form_key).schema
     contract = db.session.scalars(sa.select(Contract).where(Contract.contract_no == row.business_key)).first() \
         if row.business_key else None
     values, errors, form_errors = _prefill(row, contract), {}, None

@@ -30,11 +30,24 @@ def _incident(engine, instance_id):
     return incident
 
 
-def test_a_poisoned_timer_gets_an_incident_and_every_other_due_timer_fires_in_the_same_sweep(engine):
+def _poison(monkeypatch, instance_ids: set[int]):
+    """Make every step of these instances fail as it is written (a fault no deploy check foresees)."""
+    real_save = store.save_instance
+
+    def save(conn, record, state, now):
+        if record.id in instance_ids:
+            raise RuntimeError("状态无法写入数据库")
+        return real_save(conn, record, state, now)
+
+    monkeypatch.setattr(store, "save_instance", save)
+
+
+def test_a_poisoned_timer_gets_an_incident_and_every_other_due_timer_fires_in_the_same_sweep(engine, monkeypatch):
     with time_machine.travel(BASE, tick=False) as clock:
-        poisoned = engine.start("poisoned_timer", "tester").instance_id  # due first
+        poisoned = engine.start("ticker", "tester").instance_id  # due first
         healthy = [engine.start("ticker", "tester").instance_id for _ in range(500)]
         clock.shift(timedelta(hours=1))
+        _poison(monkeypatch, {poisoned})
 
         assert engine.fire_due_timers(limit=1000) == 500
 
@@ -43,8 +56,7 @@ def test_a_poisoned_timer_gets_an_incident_and_every_other_due_timer_fires_in_th
         incident = _incident(engine, poisoned)
         assert (incident.bpmn_id, incident.task_name, incident.status, incident.attempts) == \
             ("Wait", "一小时后", "open", 1)
-        assert "TypeError: Object of type range is not JSON serializable" in incident.error
-        assert "「写入无法保存的数据」(Unstorable)" in incident.error
+        assert "RuntimeError: 状态无法写入数据库" in incident.error
         assert incident.next_retry_at == utcnow() + timedelta(seconds=BACKOFF[0])
         [timer] = engine.queries.timers(instance_id=poisoned)
         assert timer.state == "waiting"  # the failed step left nothing behind
@@ -61,6 +73,20 @@ def test_a_poisoned_timer_gets_an_incident_and_every_other_due_timer_fires_in_th
         clock.shift(timedelta(seconds=BACKOFF[1]))
         assert engine.retry_incidents() == 0
         assert (_incident(engine, poisoned).attempts, _incident(engine, poisoned).status) == (3, "failed")
+
+
+def test_a_script_that_makes_unstorable_data_fails_at_its_task_not_at_the_sweep(engine):
+    """The issue's poison (`x = range(3)` after a timer): an incident naming the script task, the rest stored."""
+    with time_machine.travel(BASE, tick=False) as clock:
+        poisoned = engine.start("poisoned_timer", "tester").instance_id
+        healthy = engine.start("ticker", "tester").instance_id
+        clock.shift(timedelta(hours=1))
+        assert engine.fire_due_timers() == 2
+        incident = _incident(engine, poisoned)
+        assert (incident.bpmn_id, incident.task_name) == ("Unstorable", "写入无法保存的数据")
+        assert "range" in incident.error
+        assert engine.queries.instance(healthy).status == "completed"
+        assert [t.state for t in engine.queries.timers(instance_id=poisoned, state=None)] == ["fired"]
 
 
 def test_a_step_that_failed_once_is_retried_through_its_incident_and_resolves_it(engine, monkeypatch):
@@ -89,10 +115,11 @@ def test_a_step_that_failed_once_is_retried_through_its_incident_and_resolves_it
         assert resolved.status == "resolved"
 
 
-def test_the_incident_sweep_goes_on_past_a_retry_that_fails(engine, switches):
+def test_the_incident_sweep_goes_on_past_a_retry_that_fails(engine, switches, monkeypatch):
     with time_machine.travel(BASE, tick=False) as clock:
-        poisoned = engine.start("poisoned_timer", "tester").instance_id
+        poisoned = engine.start("ticker", "tester").instance_id
         clock.shift(timedelta(hours=1))
+        _poison(monkeypatch, {poisoned})
         assert engine.fire_due_timers() == 0
         switches.fail = True
         order = engine.start("order", "tester")
@@ -107,10 +134,11 @@ def test_the_incident_sweep_goes_on_past_a_retry_that_fails(engine, switches):
         assert engine.queries.incidents(instance_id=order.instance_id).items == []
 
 
-def test_the_kept_message_sweep_goes_on_past_an_instance_that_fails(engine):
+def test_the_kept_message_sweep_goes_on_past_an_instance_that_fails(engine, monkeypatch):
     with time_machine.travel(BASE, tick=False) as clock:
-        poisoned = engine.start("poisoned_poke", "tester", business_key="K-1").instance_id
+        poisoned = engine.start("poke", "tester", business_key="K-1").instance_id
         healthy = engine.start("poke", "tester", business_key="K-2").instance_id
+        _poison(monkeypatch, {poisoned})
         # Kept while their instances were busy: only the sweep offers them now.
         with engine.steps.transaction() as session:
             for key in ("K-1", "K-2"):
@@ -122,8 +150,7 @@ def test_the_kept_message_sweep_goes_on_past_an_instance_that_fails(engine):
         engine.session_factory().expire_all()
         assert engine.queries.instance(healthy).status == "completed"
         incident = _incident(engine, poisoned)
-        assert (incident.bpmn_id, incident.task_name, incident.attempts) == ("Unstorable", "写入无法保存的数据", 1)
-        assert "not JSON serializable" in incident.error
+        assert incident.attempts == 1 and "RuntimeError: 状态无法写入数据库" in incident.error
         # The message is still kept, and the sweep leaves the instance alone until the incident is due.
         assert engine.deliver_pending() == 0
         assert _incident(engine, poisoned).attempts == 1
