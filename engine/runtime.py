@@ -27,14 +27,15 @@ import sqlalchemy.orm  # noqa: F401  (sa.orm.defer)
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from .db import utcnow, write_intent
 from .errors import Conflict, FormInvalid, NotAllowed, NotFound
+from . import budget
 from .expressions import SAFE_BUILTINS
+from .sandbox import BudgetedScriptEngine
 from .models import AuditEvent, Incident, InboxTask, Message, ProcessDefinition, ProcessInstance, Timer
 from .registry import Registry, json_safe
 from . import snapshot, store
@@ -102,7 +103,7 @@ class StepContext:
         self._step.audit(kind, **details)
 
 
-class _StepScriptEngine(PythonScriptEngine):
+class _StepScriptEngine(BudgetedScriptEngine):
     """Evaluates diagram Python with a short list of builtins and dispatches service tasks.
 
     Replaces ``PythonScriptEngine.call_service``, whose error path in 3.2 raises
@@ -111,7 +112,7 @@ class _StepScriptEngine(PythonScriptEngine):
 
     def __init__(self, registry: Registry):
         env_globals = {"__builtins__": SAFE_BUILTINS, **registry.expression_globals}
-        super().__init__(environment=TaskDataEnvironment(env_globals))
+        super().__init__(env_globals)
         self.registry = registry
         self.step: _Step | None = None
 
@@ -201,7 +202,9 @@ class ProcessEngine:
     """The engine's public API. One instance per application; safe to share between threads."""
 
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, *,
-                 backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512):
+                 backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512,
+                 step_seconds: float = budget.DEFAULT_STEP_SECONDS):
+        self.step_seconds = step_seconds  # wall-clock budget of one step's diagram Python
         self.session_factory = session_factory
         self.registry = registry
         self.backoff = tuple(backoff)
@@ -507,7 +510,7 @@ class ProcessEngine:
             session.rollback()  # end a read-only transaction so the step starts fresh and locked
         cached = []
         token = _cached_in_transaction.set(cached)
-        with write_intent():
+        with write_intent(), budget.step_budget(self.step_seconds):
             try:
                 yield session
                 session.commit()
@@ -549,6 +552,7 @@ class ProcessEngine:
     def _attach(self, step: _Step) -> None:
         script_engine = _StepScriptEngine(self.registry)
         script_engine.step = step
+        budget.restart()  # the clock starts once the instance is locked and loaded
         step.workflow.script_engine = script_engine
 
     def _deliver_pending_messages(self, step: _Step) -> bool:
