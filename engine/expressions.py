@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import string
 
 SAFE_BUILTINS = {
     name: getattr(builtins, name)
@@ -146,6 +147,17 @@ def _defined_functions(tree: ast.AST) -> set[str]:
     return names
 
 
+def _check_format_string(text: str) -> None:
+    # The run-time formatter refuses these too; a constant is refused at deploy already.
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f]
+    except ValueError as err:
+        raise ExpressionError(f"格式字符串 {text!r} 无效: {err}") from err
+    for field_name in fields:
+        if "." in field_name:
+            raise ExpressionError(f"格式字符串的字段「{field_name}」不允许访问属性")
+
+
 def _check_call(node: ast.Call, callable_names: set[str]) -> None:
     func = node.func
     if isinstance(func, ast.Name):
@@ -154,5 +166,7 @@ def _check_call(node: ast.Call, callable_names: set[str]) -> None:
     elif isinstance(func, ast.Attribute):
         if func.attr not in SAFE_METHODS:
             raise ExpressionError(f"不允许调用方法 {func.attr!r}")
+        if func.attr == "format" and isinstance(func.value, ast.Constant) and isinstance(func.value.value, str):
+            _check_format_string(func.value.value)
     else:
         raise ExpressionError("不允许的调用形式")

@@ -142,7 +142,7 @@ def check_timer_expression(kind: str, source: str) -> None:
         tree = ast.parse(stripped, mode="eval")
     except SyntaxError:
         tree = None
-    value = fold(tree) if tree is not None else _UNKNOWN
+    value = fold(tree.body) if tree is not None else _UNKNOWN
     if value is _UNKNOWN:
         if _ISO_LOOKING.match(stripped):
             raise ExpressionError(f"定时器的值 {stripped} 没有加引号，会被当作变量名；请写成 \"{stripped}\"")
@@ -169,8 +169,8 @@ def _duration(text: str) -> timedelta:
         parts = TimerEventDefinition.parse_iso_duration(text)
     except Exception as err:
         raise ExpressionError(f"时长 {text!r} 无法解析（ISO 8601，例如 \"PT1H\"、\"P3D\"）") from err
-    # Upper bounds of a year and a month: enough to tell "over ten years" without Spiff's slow month walk.
-    days = parts.get("years", 0) * 366 + parts.get("months", 0) * 31 + parts.get("weeks", 0) * 7 \
+    # Average year and month lengths: "over ten years" without Spiff's month-by-month walk.
+    days = parts.get("years", 0) * 365.25 + parts.get("months", 0) * 30.44 + parts.get("weeks", 0) * 7 \
         + parts.get("days", 0)
     seconds = parts.get("hours", 0) * 3600 + parts.get("minutes", 0) * 60 + parts.get("seconds", 0)
     if days > MAX_TIMER.days or days * 86400 + seconds > MAX_TIMER.total_seconds():
