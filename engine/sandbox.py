@@ -25,6 +25,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
 
 from . import budget
 from .expressions import SAFE_BUILTINS, ExpressionError
@@ -186,21 +187,29 @@ class BudgetedScriptEngine(PythonScriptEngine):
         super().__init__(environment=BudgetedEnvironment(environment_globals))
 
     def evaluate(self, task, expression, external_context=None):
+        kind = self._timer_kind(task, expression)
         try:
             value = super().evaluate(task, expression, external_context)
+            if kind is not None:
+                self._check_timer(task, kind, value)
         except WorkflowTaskException as err:
+            if kind is not None and task.state != TaskState.ERROR:
+                # Spiff evaluates a timer while updating a waiting task, outside the code that
+                # marks a failed task; without this the instance would wait for nothing, silently.
+                task.error()
             # The base class wraps the error while handling it, so the budget error is its context.
             cause = err.__context__
             if isinstance(cause, budget.BudgetExceeded):
                 raise WorkflowTaskException(f"{_element(task)}: {cause}", task=task, exception=cause) from cause
             raise
-        kind = self._timer_kind(task, expression)
-        if kind is not None:
-            try:
-                check_timer_value(kind, value)
-            except ExpressionError as err:
-                raise WorkflowTaskException(f"{_element(task)} 的定时器: {err}", task=task, exception=err) from err
         return value
+
+    @staticmethod
+    def _check_timer(task, kind, value) -> None:
+        try:
+            check_timer_value(kind, value)
+        except ExpressionError as err:
+            raise WorkflowTaskException(f"{_element(task)} 的定时器: {err}", task=task, exception=err) from err
 
     @staticmethod
     def _timer_kind(task, expression) -> str | None:
