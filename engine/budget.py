@@ -23,6 +23,9 @@ MAX_LENGTH = 1_000_000            # characters of a string, elements of a list/t
 MAX_ALLOCATED = 20_000_000        # elements/characters made by guarded operations in one step
 DEFAULT_STEP_SECONDS = 3.0        # wall-clock time of one step's diagram Python
 MAX_FORMAT_WIDTH = 1_000          # width/precision in a format spec or strftime directive
+# Evaluations in one step: SpiffWorkflow's own loops (standard loops, multi-instance) run between
+# our evaluations, where the clock is stopped; this bounds them.
+MAX_EVALUATIONS = 100_000
 
 SEQUENCES = (str, bytes, list, tuple)
 
@@ -37,7 +40,7 @@ class _Budget:
     Service handlers, database work and SpiffWorkflow's own bookkeeping in the same
     step do not count: a slow handler must not make the next condition fail.
     """
-    __slots__ = ("seconds", "remaining", "deadline", "depth", "allocated")
+    __slots__ = ("seconds", "remaining", "deadline", "depth", "allocated", "evaluations")
 
     def __init__(self, seconds: float):
         self.seconds = seconds
@@ -45,6 +48,7 @@ class _Budget:
         self.deadline: float | None = None
         self.depth = 0
         self.allocated = 0
+        self.evaluations = 0
 
 
 _current: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("diagram_budget", default=None)
@@ -72,6 +76,9 @@ def enter() -> _Budget | None:
     budget = _current.get()
     if budget is not None:
         if budget.depth == 0:
+            budget.evaluations += 1
+            if budget.evaluations > MAX_EVALUATIONS:
+                raise BudgetExceeded(f"本步骤计算表达式和脚本超过 {MAX_EVALUATIONS:,} 次，可能是没有结束条件的循环，已中止")
             budget.deadline = time.monotonic() + budget.remaining
         budget.depth += 1
     return budget
@@ -139,6 +146,25 @@ def guard_mul(left, right):
     elif _is_int(left) and _is_int(right) and _bits(left) + _bits(right) > MAX_INT_BITS:
         raise _too_big("乘法 *", f"{MAX_INT_DIGITS:,} 位数字")
     return left * right
+
+
+def guard_iadd(left, right):
+    """``left += right``: in place for lists, as Python does, so other references see the change."""
+    if isinstance(left, SEQUENCES) and isinstance(right, SEQUENCES):
+        if len(left) + len(right) > MAX_LENGTH:
+            raise _too_big("拼接 +=", f"{MAX_LENGTH:,} 个元素或字符")
+        _allocate(len(right))
+    left += right
+    return left
+
+
+def guard_imul(left, right):
+    """``left *= right``: in place for lists, as Python does."""
+    if isinstance(left, list):
+        guard_mul(left, right)
+        left *= right
+        return left
+    return guard_mul(left, right)
 
 
 def guard_lshift(value, shift):

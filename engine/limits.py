@@ -20,6 +20,7 @@ from .expressions import ExpressionError
 
 MAX_SOURCE_CHARS = 20_000
 MAX_TIMER = timedelta(days=3653)          # ten years
+MAX_INSTANCES = 1_000                     # multi-instance cardinality
 _UNKNOWN = object()
 
 _BINOPS = {
@@ -133,6 +134,25 @@ def _returns(statements: list[ast.stmt]) -> bool:
 _ISO_LOOKING = re.compile(r"^(R\d*/.*|P(\d|T)[0-9YMWDTHS.,]*|\d{4}-\d{2}-\d{2}T[0-9:.+\-Z]*)$")
 TIMER_KINDS = {"TimeDateEventDefinition": "date", "DurationTimerEventDefinition": "duration",
                "CycleTimerEventDefinition": "cycle"}
+
+
+def check_cardinality_value(value) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_INSTANCES:
+        raise ExpressionError(f"多实例的数量 {value} 超过上限 {MAX_INSTANCES}")
+
+
+def check_kind(kind: str, source: str) -> None:
+    """The checks a value of ``kind`` (a timer kind or "cardinality") gets besides the policy."""
+    if kind == "cardinality":
+        try:
+            tree = ast.parse(source.strip(), mode="eval")
+        except SyntaxError:
+            return  # the policy check reports it
+        value = fold(tree.body)
+        if value is not _UNKNOWN:
+            check_cardinality_value(value)
+    else:
+        check_timer_expression(kind, source)
 
 
 def check_timer_expression(kind: str, source: str) -> None:

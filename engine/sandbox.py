@@ -29,12 +29,13 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import budget
 from .expressions import SAFE_BUILTINS, ExpressionError
-from .limits import TIMER_KINDS, check_timer_value
+from .limits import TIMER_KINDS, check_cardinality_value, check_timer_value
 
 log = logging.getLogger("engine.diagram")
 
 _BINOP_GUARDS = {ast.Pow: "__g_pow", ast.Mult: "__g_mul", ast.LShift: "__g_lshift",
                  ast.Add: "__g_add", ast.Mod: "__g_mod"}
+_AUGMENTED_GUARDS = {**_BINOP_GUARDS, ast.Add: "__g_iadd", ast.Mult: "__g_imul"}
 
 
 def _call(name: str, *args: ast.expr, keywords=()) -> ast.Call:
@@ -53,7 +54,7 @@ class _Guard(ast.NodeTransformer):
 
     def visit_AugAssign(self, node: ast.AugAssign):
         self.generic_visit(node)
-        guard = _BINOP_GUARDS.get(type(node.op))
+        guard = _AUGMENTED_GUARDS.get(type(node.op))
         if guard is None:
             return node
         # x op= y → x = guard(x, y); the target's subscript is evaluated twice, which diagram code never notices.
@@ -124,6 +125,7 @@ RUNTIME_BUILTINS = {
     "range": budget.guard_range, "sum": budget.guard_sum,
     "__g_pow": budget.guard_pow, "__g_mul": budget.guard_mul, "__g_lshift": budget.guard_lshift,
     "__g_add": budget.guard_add, "__g_mod": budget.guard_mod, "__g_tick": budget.tick,
+    "__g_iadd": budget.guard_iadd, "__g_imul": budget.guard_imul,
     "__g_reraise": budget.reraise_budget, "__g_method": budget.guard_method,
 }
 
@@ -160,14 +162,19 @@ class BudgetedEnvironment(TaskDataEnvironment):
             return super().execute(script, context, external_context)
         code = compile_guarded(script, "exec")
         self.check_for_overwrite(context, external_context or {})
-        context.update(self.globals)
-        context.update(external_context or {})
+        # The script runs on a copy: a script that fails leaves the task data as it found it
+        # (no half-built variables stored with the incident, and a retry starts from the same data).
+        scope = dict(context)
+        scope.update(self.globals)
+        scope.update(external_context or {})
         clock = budget.enter()
         try:
-            exec(code, context)
+            exec(code, scope)
         finally:
             budget.leave(clock)
-            self._remove_globals_and_functions_from_context(context, external_context)
+        self._remove_globals_and_functions_from_context(scope, external_context)
+        context.clear()
+        context.update(scope)
         return True
 
 
@@ -207,12 +214,19 @@ class BudgetedScriptEngine(PythonScriptEngine):
     @staticmethod
     def _check_timer(task, kind, value) -> None:
         try:
-            check_timer_value(kind, value)
+            if kind == "cardinality":
+                check_cardinality_value(value)
+            else:
+                check_timer_value(kind, value)
         except ExpressionError as err:
-            raise WorkflowTaskException(f"{_element(task)} 的定时器: {err}", task=task, exception=err) from err
+            what = "多实例" if kind == "cardinality" else "定时器"
+            raise WorkflowTaskException(f"{_element(task)} 的{what}: {err}", task=task, exception=err) from err
 
     @staticmethod
     def _timer_kind(task, expression) -> str | None:
+        """The kind of value ``expression`` computes for ``task``, when it is a timer's or a cardinality."""
+        if getattr(task.task_spec, "cardinality", None) == expression:
+            return "cardinality"
         definition = getattr(task.task_spec, "event_definition", None)
         for candidate in getattr(definition, "event_definitions", None) or [definition]:
             if isinstance(candidate, TimerEventDefinition) and candidate.expression == expression:

@@ -23,7 +23,7 @@ from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from .dmn_check import check_cell
 from .expressions import ExpressionError, check_python
-from .limits import TIMER_KINDS, check_limits, check_timer_expression
+from .limits import TIMER_KINDS, check_kind, check_limits
 from .registry import Registry
 
 # Uploaded XML is untrusted: no DTDs, no entities, no network.
@@ -111,7 +111,10 @@ def form_key_of(task_spec) -> str:
 
 
 def _expressions_of(task_spec):
-    """Yield (where, source, mode, timer kind or None) for every piece of Python a task spec carries."""
+    """Yield (where, source, mode, value kind or None) for every piece of Python a task spec carries.
+
+    The kind (a timer kind, or "cardinality") asks for the bounds of that kind of value too.
+    """
     for attr in ("prescript", "postscript"):
         script = getattr(task_spec, attr, None)
         if script:
@@ -127,7 +130,16 @@ def _expressions_of(task_spec):
             expression = condition.args[0] if hasattr(condition, "args") else condition
             if isinstance(expression, str) and expression:
                 yield f"条件（→ {target}）", expression, "eval", None
+    cardinality = getattr(task_spec, "cardinality", None)
+    if isinstance(cardinality, str) and cardinality:
+        yield "多实例数量", cardinality, "eval", "cardinality"
+    loop_condition = getattr(task_spec, "condition", None)
+    if isinstance(loop_condition, str) and loop_condition:
+        yield "循环/多实例的结束条件", loop_condition, "eval", None
     event_definition = getattr(task_spec, "event_definition", None)
+    if isinstance(getattr(event_definition, "expression", None), str) and \
+            not isinstance(event_definition, TimerEventDefinition) and event_definition.expression:
+        yield "条件事件的表达式", event_definition.expression, "eval", None
     # After an event-based gateway Spiff moves the branches' definitions onto the gateway.
     for definition in getattr(event_definition, "event_definitions", None) or [event_definition]:
         if isinstance(definition, TimerEventDefinition):
@@ -135,10 +147,10 @@ def _expressions_of(task_spec):
                    TIMER_KINDS.get(type(definition).__name__))
 
 
-def check_source(source: str, mode: str, allowed_names, timer_kind: str | None = None) -> None:
+def check_source(source: str, mode: str, allowed_names, kind: str | None = None) -> None:
     """Policy, then what is unbounded on its face; raises :class:`ExpressionError`."""
-    if timer_kind is not None:
-        check_timer_expression(timer_kind, source)
+    if kind is not None:
+        check_kind(kind, source)
     tree = check_python(source, mode=mode, extra_names=allowed_names)
     check_limits(tree, source)
 

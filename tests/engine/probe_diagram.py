@@ -56,3 +56,31 @@ def probe(script: str = "x = 1", condition: str = "True", timer: str | None = No
 </bpmn:definitions>
 """
     return {FILE: xml}
+
+
+def multi_instance(cardinality: str, process_id: str = "budget_many") -> dict[str, str]:
+    """Start → script 「逐个处理」 run ``cardinality`` times in sequence → end."""
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  id="Definitions_many" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="{process_id}" name="多实例探针" isExecutable="true">
+    <bpmn:startEvent id="Begin" name="开始">
+      <bpmn:outgoing>M1</bpmn:outgoing>
+    </bpmn:startEvent>
+    <bpmn:scriptTask id="Each" name="逐个处理">
+      <bpmn:incoming>M1</bpmn:incoming>
+      <bpmn:outgoing>M2</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="true">
+        <bpmn:loopCardinality>{escape(cardinality)}</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:script>done = 1</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="Finish" name="完成">
+      <bpmn:incoming>M2</bpmn:incoming>
+    </bpmn:endEvent>
+    <bpmn:sequenceFlow id="M1" sourceRef="Begin" targetRef="Each"/>
+    <bpmn:sequenceFlow id="M2" sourceRef="Each" targetRef="Finish"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+    return {"budget_many.bpmn": xml}

@@ -10,7 +10,7 @@ from engine import ProcessEngine, budget
 from engine.sandbox import BudgetedEnvironment, compile_guarded
 from engine.testing import ProcessHarness
 
-from .probe_diagram import PROCESS_ID, probe
+from .probe_diagram import PROCESS_ID, multi_instance, probe
 
 BUDGET = 1.0
 ENDLESS = "while n > 0:\n    n = n + 1"
@@ -159,3 +159,45 @@ def test_compiled_code_is_cached_per_source_text():
         assert environment.evaluate(source, {"amount": amount}) == amount * 2 + 1
     after = compile_guarded.cache_info()
     assert after.misses - before.misses == 1 and after.hits - before.hits == 4
+
+
+def test_multi_instance_cardinality_is_bounded(budget_harness, registry):
+    from engine import validate_sources
+    found = validate_sources(multi_instance("5000"), registry).problems
+    # Spiff gives the multi-instance wrapper no name of its own; the element is named by its id.
+    assert any("(Each)" in p and "多实例的数量" in p for p in found), found
+    budget_harness.engine.deploy(multi_instance("count"))
+    fine = budget_harness.start("budget_many", data={"count": 3})
+    assert fine.status == "completed"
+    case, elapsed = timed_start_process(budget_harness, "budget_many", {"count": 10 ** 7})
+    assert elapsed < BUDGET + 1.0
+    assert_incident(case, "Each", "(Each)", "多实例的数量")
+
+
+def timed_start_process(harness, process_id, data):
+    started = time.monotonic()
+    case = harness.start(process_id, data=data)
+    return case, time.monotonic() - started
+
+
+def test_a_failing_script_leaves_task_data_as_it_found_it():
+    data = {"n": 1}
+    with budget.step_budget(0.2), pytest.raises(budget.BudgetExceeded):
+        BudgetedEnvironment({}).execute("parts = []\nwhile n > 0:\n    parts.append('x' * 1000)", data)
+    assert data == {"n": 1}
+
+
+def test_augmented_assignment_keeps_python_semantics():
+    data = {"order": {"items": [1]}}
+    BudgetedEnvironment({}).execute(
+        "items = order['items']\nitems += [2]\nitems *= 2\nlabel = 'a'\nlabel += 'b'\ncount = 1\ncount += 2", data)
+    assert data["order"]["items"] == [1, 2, 1, 2]  # lists change in place, as in plain Python
+    assert (data["label"], data["count"]) == ("ab", 3)
+
+
+def test_evaluations_per_step_are_bounded():
+    """Spiff's own loops run between evaluations, where the clock stops; their number is bounded."""
+    environment = BudgetedEnvironment({})
+    with budget.step_budget(BUDGET), pytest.raises(budget.BudgetExceeded, match="100,000"):
+        for _ in range(budget.MAX_EVALUATIONS + 1):
+            environment.evaluate("True", {})
