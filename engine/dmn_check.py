@@ -65,8 +65,11 @@ def _feel_hint(cell: str) -> str | None:
     return None
 
 
-def check_expression(source: str, bound: dict, extra_names) -> None:
-    """Policy, limits, the run-time compiler, and a run-time evaluation when no task data is read."""
+def check_expression(source: str, bound: dict, extra_names: dict) -> None:
+    """Policy, limits, the run-time compiler, and a run-time evaluation when no task data is read.
+
+    ``extra_names`` are the registry's expression globals (name → value), as at run time.
+    """
     tree = check_python(source, mode="eval", extra_names=set(extra_names) | set(bound))
     check_limits(tree, source)
     try:
@@ -76,7 +79,7 @@ def check_expression(source: str, bound: dict, extra_names) -> None:
     known = allowed_names(extra_names) | set(FEEL_LITERALS) | set(bound)
     if _free_names(tree, known) or bound:
         return
-    environment = BudgetedEnvironment({})
+    environment = BudgetedEnvironment(dict(extra_names))
     try:
         with budget.step_budget(DEPLOY_EVAL_SECONDS):
             environment.evaluate(source, {}, dict(bound))
@@ -84,7 +87,7 @@ def check_expression(source: str, bound: dict, extra_names) -> None:
         raise ExpressionError(f"按运行时的方式计算出错: {type(err).__name__}: {err}") from err
 
 
-def check_cell(kind: str, cell: str, input_expression: str | None, extra_names) -> None:
+def check_cell(kind: str, cell: str, input_expression: str | None, extra_names: dict) -> None:
     """Raise :class:`ExpressionError` when a cell of ``kind`` would fail or mislead at run time."""
     if kind == "inputEntry":
         hint = _feel_hint(cell)

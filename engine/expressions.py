@@ -23,8 +23,14 @@ SAFE_BUILTINS = {
         "enumerate", "zip", "reversed", "divmod",
     )
 }
+# Exceptions a script may catch or raise (``except ValueError:``); never BaseException.
+SAFE_EXCEPTIONS = {
+    name: getattr(builtins, name)
+    for name in ("Exception", "ValueError", "TypeError", "KeyError", "IndexError", "LookupError",
+                 "ZeroDivisionError", "ArithmeticError")
+}
 # Offered by the engine's environment besides SAFE_BUILTINS (engine.sandbox binds them).
-ENVIRONMENT_NAMES = {"print", "datetime", "date", "time", "timedelta", "timezone"}
+ENVIRONMENT_NAMES = {"print", "datetime", "date", "time", "timedelta", "timezone", *SAFE_EXCEPTIONS}
 SAFE_CONSTANTS = {"True", "False", "None"}
 
 # Methods of data values: strings, numbers, lists, dicts, sets, dates, times and durations.

@@ -46,55 +46,70 @@ def check_limits(tree: ast.AST, source: str) -> None:
 
 
 def fold(node: ast.AST):
-    """The constant value of ``node``, or ``_UNKNOWN``; every constant sub-expression is evaluated."""
+    """The constant value of ``node``, or ``_UNKNOWN``; every constant sub-expression is evaluated.
+
+    A constant that is too big is refused anywhere; one that always fails (``1/0``,
+    ``int("x")``) is refused unless a ``try`` is there to catch it.
+    """
     try:
-        return _fold(node)
+        return _Folder().fold(node)
     except budget.BudgetExceeded as err:
         raise ExpressionError(str(err)) from err
-    except (ArithmeticError, ValueError, TypeError) as err:
-        raise ExpressionError(f"常量表达式 `{ast.unparse(node)}` 运行时必然出错: {type(err).__name__}: {err}") \
-            from err
 
 
-def _fold(node: ast.AST):
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, (ast.Tuple, ast.List)):
-        values = [_fold(e) for e in node.elts]
-        if any(v is _UNKNOWN for v in values):
-            return _UNKNOWN
-        return tuple(values) if isinstance(node, ast.Tuple) else values
-    if isinstance(node, ast.BinOp):
-        left, right = _fold(node.left), _fold(node.right)
-        operation = _BINOPS.get(type(node.op))
-        if left is _UNKNOWN or right is _UNKNOWN or operation is None:
-            return _UNKNOWN
-        return operation(left, right)
-    if isinstance(node, ast.UnaryOp):
-        value = _fold(node.operand)
-        return _UNKNOWN if value is _UNKNOWN else _UNARY[type(node.op)](value)
-    if isinstance(node, ast.Call):
-        return _fold_call(node)
-    for child in ast.iter_child_nodes(node):
-        _fold(child)
-    return _UNKNOWN
+class _Folder:
+    def __init__(self):
+        self.in_try = 0
 
-
-def _fold_call(node: ast.Call):
-    args = [_fold(a) for a in node.args]
-    for keyword in node.keywords:
-        _fold(keyword.value)
-    func = node.func
-    if not isinstance(func, ast.Name) or func.id not in _CALLS or node.keywords:
-        _fold(func)
+    def fold(self, node: ast.AST):
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, (ast.Tuple, ast.List)):
+            values = [self.fold(e) for e in node.elts]
+            if any(v is _UNKNOWN for v in values):
+                return _UNKNOWN
+            return tuple(values) if isinstance(node, ast.Tuple) else values
+        if isinstance(node, ast.BinOp):
+            left, right = self.fold(node.left), self.fold(node.right)
+            operation = _BINOPS.get(type(node.op))
+            if left is _UNKNOWN or right is _UNKNOWN or operation is None:
+                return _UNKNOWN
+            return self.apply(node, operation, left, right)
+        if isinstance(node, ast.UnaryOp):
+            value = self.fold(node.operand)
+            return _UNKNOWN if value is _UNKNOWN else self.apply(node, _UNARY[type(node.op)], value)
+        if isinstance(node, ast.Call):
+            return self.fold_call(node)
+        self.in_try += isinstance(node, ast.Try)
+        for child in ast.iter_child_nodes(node):
+            self.fold(child)
+        self.in_try -= isinstance(node, ast.Try)
         return _UNKNOWN
-    if any(a is _UNKNOWN for a in args):
-        return _UNKNOWN
-    return _CALLS[func.id](*args)
+
+    def fold_call(self, node: ast.Call):
+        args = [self.fold(a) for a in node.args]
+        for keyword in node.keywords:
+            self.fold(keyword.value)
+        func = node.func
+        if not isinstance(func, ast.Name) or func.id not in _CALLS or node.keywords:
+            self.fold(func)
+            return _UNKNOWN
+        if any(a is _UNKNOWN for a in args):
+            return _UNKNOWN
+        return self.apply(node, _CALLS[func.id], *args)
+
+    def apply(self, node: ast.AST, operation, *args):
+        try:
+            return operation(*args)
+        except (ArithmeticError, ValueError, TypeError) as err:
+            if self.in_try:
+                return _UNKNOWN
+            raise ExpressionError(f"常量表达式 `{ast.unparse(node)}` 运行时必然出错: "
+                                  f"{type(err).__name__}: {err}") from err
 
 
 def _truthy(node: ast.expr):
-    value = _fold(node)
+    value = fold(node)
     return None if value is _UNKNOWN else bool(value)
 
 

@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.util.task import TaskState
 
 from . import budget
-from .expressions import SAFE_BUILTINS, ExpressionError
+from .expressions import SAFE_BUILTINS, SAFE_EXCEPTIONS, ExpressionError
 from .limits import TIMER_KINDS, check_cardinality_value, check_timer_value
 
 log = logging.getLogger("engine.diagram")
@@ -118,7 +118,7 @@ FEEL_LITERALS = {"true": True, "false": False, "null": None}
 DATE_TIME_NAMES = {"datetime": datetime, "date": date, "time": time, "timedelta": timedelta,
                    "timezone": timezone}
 
-ALLOWED_NAMES = {**SAFE_BUILTINS, "print": _print, **DATE_TIME_NAMES}
+ALLOWED_NAMES = {**SAFE_BUILTINS, **SAFE_EXCEPTIONS, "print": _print, **DATE_TIME_NAMES}
 
 RUNTIME_BUILTINS = {
     **ALLOWED_NAMES, **FEEL_LITERALS,

@@ -206,7 +206,7 @@ def _cell_text(element) -> str:
 
 def _check_table(table, registry: Registry) -> list[str]:
     problems = []
-    extra = set(registry.expression_globals)
+    extra = registry.expression_globals
     columns = [next((_cell_text(c) for c in e if etree.QName(c).localname == "inputExpression"), "")
                for e in table if etree.QName(e).localname == "input"]
     for column, expression in enumerate(columns):

@@ -201,3 +201,13 @@ def test_evaluations_per_step_are_bounded():
     with budget.step_budget(BUDGET), pytest.raises(budget.BudgetExceeded, match="100,000"):
         for _ in range(budget.MAX_EVALUATIONS + 1):
             environment.evaluate("True", {})
+
+
+def test_service_parameters_go_through_the_budget(budget_harness, switches):
+    from .test_definitions import order_xml
+    budget_harness.engine.deploy({"order.bpmn": order_xml().replace('value="amount"', 'value="amount * 7 ** amount"')})
+    case = budget_harness.start("order")
+    case.complete("填写订单", {"amount": 10 ** 6})
+    assert switches.calls == 0  # refused before the handler was called
+    [incident] = case.incidents()
+    assert incident.task_name == "处理订单" and "乘方" in incident.error

@@ -93,6 +93,7 @@ def test_bounded_work_and_sane_timers_pass(registry, parts):
     ("if n:\n    def f():\n        return 1", "最外层"),
     ("def f():\n" + "    x = 1\n" * 45 + "    return x", "上限"),
     ("x = type(n)", "type"),
+    ("try:\n    x = 1\nexcept BaseException:\n    x = 2", "BaseException"),
     ("s = f'{n:{n}}'", "嵌套"),
 ])
 def test_unsafe_python_is_refused(registry, harness, script, reason):
@@ -115,6 +116,10 @@ sizes = sorted([label(i) + str(i).zfill(3) for i in range(n)], key=lambda s: s[-
 summary = "{}件, 首件{}".format(len(sizes), sizes[0]) + f" / {n:>4}"
 words = " ".join(w.upper() for w in "a b c".split())
 ratio = round(7 / 3, 2)
+try:
+    parsed_amount = int("12a")
+except ValueError:
+    parsed_amount = 0
 """
 
 
@@ -129,6 +134,7 @@ def test_harmless_python_deploys_and_runs(registry, harness, caplog, capsys):
     assert data["summary"] == "4件, 首件大003 /    4"
     assert data["local_day"] and data["due_text"].endswith("+00:00") and data["parsed"] == "2026-03-01"
     assert data["words"] == "A B C" and "label" not in data  # functions do not land in task data
+    assert data["parsed_amount"] == 0
     # print goes to the engine's log, never to the server's stdout.
     assert any("订单 4 开始处理" in r.getMessage() for r in caplog.records if r.name == "engine.diagram")
     assert "开始处理" not in capsys.readouterr().out

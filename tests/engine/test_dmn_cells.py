@@ -60,3 +60,16 @@ def test_cells_that_would_fail_or_mislead_at_run_time_are_refused(harness, regis
 def test_question_mark_cells_and_unary_tests_pass(registry):
     changed = sources(IE_vip_level='? in ("VIP", "SVIP")', IE_normal_level='!= "黑名单"')
     assert validate_sources(changed, registry).problems == []
+
+
+def test_registry_globals_are_there_when_cells_are_evaluated_at_deploy(registry):
+    registry.expression_globals["fee_rate"] = 0.01
+    assert validate_sources(sources(OE_vip="fee_rate * 100"), registry).problems == []
+
+
+def test_a_data_driven_cell_is_bounded_at_run_time(harness):
+    harness.engine.deploy(sources(OE_vip="level * copies"))
+    case = harness.start("approval_flow", data={"approved": True, "level": "VIP", "copies": 10 ** 10})
+    assert case.status == "error"
+    [incident] = case.incidents()
+    assert incident.task_name == "选择通道" and "重复" in incident.error
