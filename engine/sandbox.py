@@ -236,6 +236,7 @@ class BudgetedScriptEngine(PythonScriptEngine):
     def create_task_exec_exception(self, task, script, err):
         if isinstance(err, budget.BudgetExceeded):
             line_number, error_line = self.get_error_line_number_and_content(script, err)
-            return WorkflowTaskException(f"{_element(task)} 的脚本第 {line_number} 行: {err}", task=task,
+            where = f" 的脚本第 {line_number} 行" if line_number else " 的脚本"
+            return WorkflowTaskException(f"{_element(task)}{where}: {err}", task=task,
                                          exception=err, line_number=line_number, error_line=error_line)
         return super().create_task_exec_exception(task, script, err)
