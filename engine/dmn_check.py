@@ -31,8 +31,9 @@ def _free_names(tree: ast.AST, known: set[str]) -> set[str]:
 
 
 def _is_python(text: str) -> bool:
+    # DMNEngine.needs_eq asks the script engine's validate(), which parses in "exec" mode.
     try:
-        ast.parse(text, mode="eval")
+        ast.parse(text)
         return True
     except SyntaxError:
         return False
@@ -50,6 +51,8 @@ def input_entry_expressions(input_expression: str, cell: str) -> list[tuple[str,
 
 def _feel_hint(cell: str) -> str | None:
     stripped = cell.strip()
+    if not stripped:
+        return "只有空格的单元格会被当作空元组比较，永远不匹配；不限制请写 `-` 或留空"
     if re.match(r"^(not\s+)?in\b", stripped):
         return "多个取值请写成 `? in (\"a\", \"b\")`"
     if re.match(r"^not\s*\(", stripped):

@@ -200,8 +200,9 @@ def check_decisions(sources: dict[str, str], registry: Registry) -> list[str]:
 
 
 def _cell_text(element) -> str:
+    # Unstripped, as SpiffWorkflow reads it: only an exact "-" means "any", and " " is an error.
     text_node = next((c for c in element if etree.QName(c).localname == "text"), None)
-    return (text_node.text or "").strip() if text_node is not None else ""
+    return (text_node.text or "") if text_node is not None else ""
 
 
 def _check_table(table, registry: Registry) -> list[str]:
@@ -210,11 +211,11 @@ def _check_table(table, registry: Registry) -> list[str]:
     columns = [next((_cell_text(c) for c in e if etree.QName(c).localname == "inputExpression"), "")
                for e in table if etree.QName(e).localname == "input"]
     for column, expression in enumerate(columns):
-        if expression:
+        if expression.strip():
             try:
                 check_cell("inputExpression", expression, None, extra)
             except ExpressionError as err:
-                problems.append(f"决策表输入列 {column + 1} 的表达式 `{expression}` 不安全或无效: {err}")
+                problems.append(f"决策表输入列 {column + 1} 的表达式 `{expression.strip()}` 不安全或无效: {err}")
     for rule in (e for e in table if etree.QName(e).localname == "rule"):
         entries = [e for e in rule if etree.QName(e).localname == "inputEntry"]
         outputs = [e for e in rule if etree.QName(e).localname == "outputEntry"]
@@ -226,7 +227,7 @@ def _check_table(table, registry: Registry) -> list[str]:
             try:
                 check_cell(kind, text, column, extra)
             except ExpressionError as err:
-                problems.append(f"决策表单元格 {element.get('id')}（规则 {rule.get('id')}）`{text}` "
+                problems.append(f"决策表单元格 {element.get('id')}（规则 {rule.get('id')}）`{text.strip()}` "
                                 f"不安全或无效: {err}")
     return problems
 
