@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
-from . import assignment, incidents, messages, store, tasks, timers
+from . import assignment, budget, incidents, messages, store, tasks, timers
 from .definitions import Definitions, DeployResult
 from .errors import NotFound
 from .incidents import DEFAULT_BACKOFF
@@ -36,14 +36,17 @@ class ProcessEngine:
     """The engine's public API. One instance per application; safe to share between threads."""
 
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, *,
-                 backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512):
+                 backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512,
+                 step_seconds: float = budget.DEFAULT_STEP_SECONDS):
         self.session_factory = session_factory
         self.registry = registry
         self.backoff = tuple(backoff)
         self.definitions = Definitions(registry)
         # A step whose instance has not changed since this process last saved it skips loading its state.
         self.workflows = WorkflowCache(workflow_cache_size)
-        self.steps = Steps(session_factory, registry, self.definitions, self.workflows, self.backoff)
+        # step_seconds: the wall-clock budget of one step's diagram Python (engine.budget).
+        self.steps = Steps(session_factory, registry, self.definitions, self.workflows, self.backoff,
+                           step_seconds)
         # Every list and lookup the outside world reads (pages, API, CLI).
         self.queries = ReadModel(session_factory)
 

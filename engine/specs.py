@@ -21,9 +21,11 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
-from .storable import KEYS_HINT, literal_non_string_keys
+from .dmn_check import check_cell
 from .expressions import ExpressionError, check_python
+from .limits import TIMER_KINDS, check_kind, check_limits
 from .registry import EMPTY_FORM_KEY, Registry
+from .storable import KEYS_HINT, literal_non_string_keys
 from .wiring import unreceived_messages, wire_runtime_connections
 
 # Uploaded XML is untrusted: no DTDs, no entities, no network.
@@ -121,27 +123,48 @@ def form_key_of(task_spec) -> str:
 
 
 def _expressions_of(task_spec):
-    """Yield (where, source, mode) for every piece of Python a task spec carries."""
+    """Yield (where, source, mode, value kind or None) for every piece of Python a task spec carries.
+
+    The kind (a timer kind, or "cardinality") asks for the bounds of that kind of value too.
+    """
     for attr in ("prescript", "postscript"):
         script = getattr(task_spec, attr, None)
         if script:
-            yield attr, script, "exec"
+            yield attr, script, "exec", None
     script = getattr(task_spec, "script", None)
     if isinstance(script, str) and script:
-        yield "script", script, "exec"
+        yield "script", script, "exec", None
     if isinstance(task_spec, ServiceTask):
         for pid, param in task_spec.operation_params.items():
-            yield f"参数 {pid}", param["value"], "eval"
+            yield f"参数 {pid}", param["value"], "eval", None
     if isinstance(task_spec, MultiChoice):
         for condition, target in task_spec.cond_task_specs:
             expression = condition.args[0] if hasattr(condition, "args") else condition
             if isinstance(expression, str) and expression:
-                yield f"条件（→ {target}）", expression, "eval"
+                yield f"条件（→ {target}）", expression, "eval", None
+    cardinality = getattr(task_spec, "cardinality", None)
+    if isinstance(cardinality, str) and cardinality:
+        yield "多实例数量", cardinality, "eval", "cardinality"
+    loop_condition = getattr(task_spec, "condition", None)
+    if isinstance(loop_condition, str) and loop_condition:
+        yield "循环/多实例的结束条件", loop_condition, "eval", None
     event_definition = getattr(task_spec, "event_definition", None)
+    if isinstance(getattr(event_definition, "expression", None), str) and \
+            not isinstance(event_definition, TimerEventDefinition) and event_definition.expression:
+        yield "条件事件的表达式", event_definition.expression, "eval", None
     # After an event-based gateway Spiff moves the branches' definitions onto the gateway.
     for definition in getattr(event_definition, "event_definitions", None) or [event_definition]:
         if isinstance(definition, TimerEventDefinition):
-            yield f"定时器「{definition.name}」的表达式", definition.expression, "eval"
+            yield (f"定时器「{definition.name}」的表达式", definition.expression, "eval",
+                   TIMER_KINDS.get(type(definition).__name__))
+
+
+def check_source(source: str, mode: str, allowed_names, kind: str | None = None) -> None:
+    """Policy, then what is unbounded on its face; raises :class:`ExpressionError`."""
+    if kind is not None:
+        check_kind(kind, source)
+    tree = check_python(source, mode=mode, extra_names=allowed_names)
+    check_limits(tree, source)
 
 
 def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registry) -> list[str]:
@@ -163,12 +186,12 @@ def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registr
             form_key = form_key_of(task_spec) if task_spec.manual else None
             if form_key is not None and form_key != EMPTY_FORM_KEY and form_key not in registry.forms:
                 problems.append(f"{where}: 表单「{form_key}」没有注册表单结构")
-            for what, source, mode in _expressions_of(task_spec):
+            for what, source, mode, timer_kind in _expressions_of(task_spec):
                 keys = literal_non_string_keys(source) if mode == "exec" else []
                 if keys:
                     problems.append(f"{where}: {what} 中的字典使用了非字符串键 {', '.join(keys)}；{KEYS_HINT}")
                 try:
-                    check_python(source, mode=mode, extra_names=allowed_names)
+                    check_source(source, mode, allowed_names, timer_kind)
                 except ExpressionError as err:
                     problems.append(f"{where}: {what} `{source.strip()}` 不安全或无效: {err}")
     problems += unreceived_messages(specs)
@@ -201,40 +224,53 @@ def _interrupting_event_subprocesses(parser: SpiffBpmnParser, specs: dict) -> li
 
 
 def check_decisions(sources: dict[str, str], registry: Registry) -> list[str]:
-    """Every cell of every DMN table, checked like any other expression.
+    """Every cell of every DMN table, checked as SpiffWorkflow's DMN engine will evaluate it.
 
-    Input entries may be unary tests (``>= 100``) or use ``?`` for the input value,
-    as SpiffWorkflow's DMN engine allows; they are checked in that form.
+    Input entries may be unary tests (``>= 100``) or use ``?`` for the input value;
+    see :mod:`engine.dmn_check` for how each cell becomes the run-time expression.
     """
     problems: list[str] = []
-    allowed = set(registry.expression_globals) | {"dmninputexpr"}
     for name in sorted(n for n in sources if n.endswith(".dmn")):
         try:
             root = _parse_xml(name, sources[name])
         except DefinitionError as err:
             problems.extend(err.problems)
             continue
-        for element in root.iter():
-            tag = etree.QName(element).localname
-            if tag not in ("inputExpression", "inputEntry", "outputEntry"):
+        for table in (e for e in root.iter() if etree.QName(e).localname == "decisionTable"):
+            problems.extend(f"{name}: {p}" for p in _check_table(table, registry))
+    return problems
+
+
+def _cell_text(element) -> str:
+    # Unstripped, as SpiffWorkflow reads it: only an exact "-" means "any", and " " is an error.
+    text_node = next((c for c in element if etree.QName(c).localname == "text"), None)
+    return (text_node.text or "") if text_node is not None else ""
+
+
+def _check_table(table, registry: Registry) -> list[str]:
+    problems = []
+    extra = registry.expression_globals
+    columns = [next((_cell_text(c) for c in e if etree.QName(c).localname == "inputExpression"), "")
+               for e in table if etree.QName(e).localname == "input"]
+    for column, expression in enumerate(columns):
+        if expression.strip():
+            try:
+                check_cell("inputExpression", expression, None, extra)
+            except ExpressionError as err:
+                problems.append(f"决策表输入列 {column + 1} 的表达式 `{expression.strip()}` 不安全或无效: {err}")
+    for rule in (e for e in table if etree.QName(e).localname == "rule"):
+        entries = [e for e in rule if etree.QName(e).localname == "inputEntry"]
+        outputs = [e for e in rule if etree.QName(e).localname == "outputEntry"]
+        cells = [("inputEntry", e, columns[i] if i < len(columns) else None) for i, e in enumerate(entries)]
+        for kind, element, column in cells + [("outputEntry", e, None) for e in outputs]:
+            text = _cell_text(element)
+            if not text or (kind == "inputEntry" and text == "-"):
                 continue
-            text_node = next((c for c in element if etree.QName(c).localname == "text"), None)
-            text = (text_node.text or "").strip() if text_node is not None else ""
-            if not text or text == "-":
-                continue
-            candidates = [text.replace("?", "dmninputexpr")]
-            if tag == "inputEntry":
-                candidates.append(f"dmninputexpr {text}")
-            errors = []
-            for candidate in candidates:
-                try:
-                    check_python(candidate, mode="eval", extra_names=allowed)
-                    break
-                except ExpressionError as err:
-                    errors.append(str(err))
-            else:
-                reason = next((e for e in errors if not e.startswith("语法错误")), errors[0])
-                problems.append(f"{name}: 决策表单元格 {element.get('id')} `{text}` 不安全或无效: {reason}")
+            try:
+                check_cell(kind, text, column, extra)
+            except ExpressionError as err:
+                problems.append(f"决策表单元格 {element.get('id')}（规则 {rule.get('id')}）`{text.strip()}` "
+                                f"不安全或无效: {err}")
     return problems
 
 

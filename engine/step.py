@@ -24,15 +24,15 @@ from uuid import UUID
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.util.task import TaskState
 
-from . import health, incidents, messages, projections, snapshot, store
+from . import budget, health, incidents, messages, projections, snapshot, store
 from .db import utcnow, write_intent
 from .definitions import Definitions
 from .errors import NotFound
 from .expressions import SAFE_BUILTINS
 from .registry import Registry, json_safe
+from .sandbox import BudgetedScriptEngine
 from .serialization import dump_state, load_state
 from .status import InstanceStatus
 from .storable import unstorable
@@ -85,8 +85,9 @@ class StepContext:
         self._step.audit(kind, **details)
 
 
-class StepScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWorkflow is untyped
-    """Evaluates diagram Python with a short list of builtins and dispatches service tasks.
+class StepScriptEngine(BudgetedScriptEngine):
+    """Evaluates diagram Python within the step's budget (:mod:`engine.sandbox`) with a short list of
+    builtins, and dispatches service tasks.
 
     Replaces ``PythonScriptEngine.call_service``, whose error path in 3.2 raises
     ``NameError: name 'script' is not defined`` instead of the handler's error.
@@ -94,7 +95,7 @@ class StepScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWorkfl
 
     def __init__(self, registry: Registry, step: Step):
         env_globals = {"__builtins__": SAFE_BUILTINS, **registry.expression_globals}
-        super().__init__(environment=TaskDataEnvironment(env_globals))
+        super().__init__(env_globals)  # type: ignore[no-untyped-call]  # typed when engine.sandbox is
         self.registry = registry
         self.step = step
 
@@ -202,12 +203,14 @@ class Steps:
     """Runs steps: the transaction, the instance lock, the workflow (cached or loaded), the write-back."""
 
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, definitions: Definitions,
-                 workflows: WorkflowCache, backoff: tuple[int, ...]):
+                 workflows: WorkflowCache, backoff: tuple[int, ...],
+                 step_seconds: float = budget.DEFAULT_STEP_SECONDS):
         self.session_factory = session_factory
         self.registry = registry
         self.definitions = definitions
         self.workflows = workflows
         self.backoff = backoff
+        self.step_seconds = step_seconds
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -217,7 +220,7 @@ class Steps:
             if session.new or session.dirty or session.deleted:
                 raise RuntimeError("engine step started with unsaved changes in the session")
             session.rollback()  # end a read-only transaction so the step starts fresh and locked
-        with write_intent(), self.workflows.tracking():
+        with write_intent(), self.workflows.tracking(), budget.step_budget(self.step_seconds):
             try:
                 yield session
                 session.commit()
@@ -230,6 +233,7 @@ class Steps:
         """A step on a workflow the caller holds (a new instance)."""
         step = Step(session, instance, workflow, actor, kind, before)
         workflow.script_engine = StepScriptEngine(self.registry, step)
+        budget.restart()  # the clock starts once the instance is locked and loaded
         return step
 
     @contextmanager

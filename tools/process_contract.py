@@ -53,8 +53,9 @@ test suite fails when it is out of date.
   set by `create_contract` through `ctx.set_business_key`). A message that
   arrives before the instance waits for it is kept and delivered later.
 - Call activities copy the caller's task data in and the results back out.
-- Expressions may use task data, `True/False/None`, and the functions in
-  `engine.expressions.SAFE_BUILTINS`. No imports, no dunder attributes.
+- Expressions and scripts may use task data, `True/False/None`, the functions and
+  methods listed in docs/diagram-python.md, within its budgets. No imports, no
+  dunder attributes.
 - Timers are `timeDate` expressions that evaluate to an aware UTC ISO string;
   the handler that creates the contract computes the deadline.
 """
