@@ -24,6 +24,11 @@ ORDER_WAITING, ORDER_SIGNED, ORDER_CANCELLED = "已创建订单，待签字", "�
 PARTY_WAITING, PARTY_SIGNED = "待签字", "签名成功"
 
 
+def normalize_contract_no(text: str | None) -> str:
+    """A contract number as stored (ZS + 13 digits): typed with spaces or in lower case, it still matches."""
+    return (text or "").strip().upper()
+
+
 class DomainError(ValueError):
     """A business rule refused the change; the message is shown to the person."""
 
