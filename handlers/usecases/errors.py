@@ -37,3 +37,9 @@ class Refused(UseCaseError):
     """A business rule says no (e.g. no order left to cancel)."""
 
     status = 400
+
+
+class Unauthenticated(UseCaseError):
+    """A caller that proved nothing (a callback whose signature does not verify)."""
+
+    status = 401

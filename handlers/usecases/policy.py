@@ -54,14 +54,13 @@ class Actor:
         return self.roles & frozenset(STAFF_ROLES)
 
     def require(self, *roles: str) -> None:
-        if self.account_id is None:
-            raise Forbidden("请先登录")
         if not self.roles & set(roles):
-            raise Forbidden("您没有办理该业务的权限")
+            raise Forbidden("请先登录" if not self.roles else "您没有办理该业务的权限")
 
 
 ANONYMOUS = Actor(None)
-SYSTEM = Actor(None, "系统", roles=frozenset({ADMIN_ROLE}))
+# The operator at the console (``netsign`` commands): sees what an administrator sees.
+SYSTEM = Actor(None, "cli", roles=frozenset({ADMIN_ROLE}))
 
 
 def visible_contracts(actor: Actor) -> sa.Select:
