@@ -32,5 +32,7 @@ lint-bpmn: node_modules/.installed
 # Every test, on SQLite, or on PostgreSQL when DATABASE_URL points at one.
 test: setup lint-bpmn
 	$(BIN)/ruff check --select F,E9 engine handlers web bench tools tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python tools/validate_bpmn.py
 	$(BIN)/pytest -n 2 -p no:cacheprovider

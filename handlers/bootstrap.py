@@ -122,6 +122,6 @@ def bootstrap(session_factory: Callable[[], Session], settings: Settings | None 
     adapters = adapters or build_adapters(settings)
     registry = Registry()
     register(registry, adapters)
-    options = {"backoff": backoff} if backoff else {}
-    engine = ProcessEngine(session_factory, registry, **options)
+    engine = ProcessEngine(session_factory, registry, backoff=backoff) if backoff else \
+        ProcessEngine(session_factory, registry)
     return Services(engine, registry, adapters, settings, session_factory)

@@ -27,8 +27,9 @@ def _query(schema: type[Schema]) -> dict:
     try:
         return schema().load(request.args)
     except ValidationError as err:
-        raise Invalid("查询参数有误：" + "；".join(f"{k}：{'，'.join(map(str, v))}" for k, v in err.messages.items()),
-                      err.messages) from err
+        messages: dict = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
+        raise Invalid("查询参数有误：" + "；".join(f"{k}：{'，'.join(map(str, v))}" for k, v in messages.items()),
+                      messages) from err
 
 
 def _page(page: Page, schema: Schema):

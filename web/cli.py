@@ -201,7 +201,7 @@ def serve_command(host, port, worker_count):
     children = [subprocess.Popen([sys.executable, "-m", "web.entry", "worker"]) for _ in range(worker_count)]
     try:
         click.echo(f"netsign on http://{host}:{port}/  (workers: {worker_count})")
-        serve(current_app._get_current_object(), host=host, port=port, threads=8)
+        serve(current_app._get_current_object(), host=host, port=port, threads=8)  # type: ignore[attr-defined]
     finally:
         for child in children:
             child.terminate()

@@ -32,7 +32,7 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def verify(body: bytes, signature: str | None, secret: str) -> bool:
-    return bool(signature) and hmac.compare_digest(sign(body, secret), signature)
+    return signature is not None and bool(signature) and hmac.compare_digest(sign(body, secret), signature)
 
 
 class ESignService:
