@@ -12,7 +12,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import redirect, request, session, url_for
+from flask import redirect, request, session
 from flask_babel import Babel
 
 LANGUAGES = ("zh", "en")

@@ -7,7 +7,7 @@ cannot exist undocumented and a parameter cannot drift from the code that reads 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from apispec import APISpec
