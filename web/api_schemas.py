@@ -1,7 +1,10 @@
-"""marshmallow schemas of the REST API's responses; the OpenAPI document is generated from them (apispec)."""
+"""marshmallow schemas of the REST API: what it answers (responses) and what it reads (query strings, bodies);
+the OpenAPI document is generated from them and from the views that use them (web/openapi.py)."""
 from __future__ import annotations
 
 from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
+
+from engine import InstanceStatus
 
 
 class ErrorOut(Schema):
@@ -110,7 +113,7 @@ class PageQuery(Schema):
 
 
 class InstanceQuery(PageQuery):
-    status = fields.String(validate=validate.OneOf(["running", "completed", "error"]),
+    status = fields.String(validate=validate.OneOf([s.value for s in InstanceStatus]),
                            metadata={"description": "running / completed / error"})
     business_key = fields.String(metadata={"description": "合同编号（完整）"})
     process_id = fields.String(metadata={"description": "流程标识，如 online_signing"})

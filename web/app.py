@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from engine import IncidentStatus, InstanceStatus
 from engine.db import configure_sqlite
 from handlers import models as domain
 from handlers.bootstrap import Settings, bootstrap
@@ -42,6 +43,8 @@ def create_app(config_object: type = Config, **overrides: Any) -> Flask:
     csrf.exempt(api.bp)
     for command in cli.COMMANDS:
         app.cli.add_command(command)
-    app.jinja_env.globals.update(DRAFT=domain.DRAFT, SUBMITTED=domain.SUBMITTED,
-                                 ORDER_WAITING=domain.ORDER_WAITING)
+    # Templates compare statuses with the names the code uses, never with their spelled-out values.
+    app.jinja_env.globals.update(DRAFT=domain.DRAFT, SUBMITTED=domain.SUBMITTED, FILED=domain.FILED,
+                                 ORDER_WAITING=domain.ORDER_WAITING, INCIDENT_RESOLVED=IncidentStatus.RESOLVED,
+                                 INSTANCE_STATUSES=[s.value for s in InstanceStatus])
     return app

@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import DefinitionError, Page, ValidationReport, validate_sources
+from engine import DefinitionError, InboxState, Page, ValidationReport, validate_sources
 from engine.models import AuditEvent, Incident, InboxTask, ProcessDefinition, ProcessInstance, Timer
 
 from ..bootstrap import Services
@@ -95,7 +95,7 @@ def instance_page(services: Services, actor: Actor, instance_id: int) -> Instanc
     return InstancePage(
         instance, definition, {n: x for n, x in sorted(definition.sources.items()) if n.endswith(".bpmn")},
         done={node["bpmn_id"] for node in queries.completed_nodes(instance_id)},
-        current={t.bpmn_id for t in tasks if t.state == "READY"},
+        current={t.bpmn_id for t in tasks if t.state == InboxState.READY},
         events=list(queries.audit(instance_id=instance_id, limit=500)), tasks=tasks,
         timers=list(queries.timers(state=None, instance_id=instance_id, limit=500)),
         incidents=list(queries.incidents(statuses=None, instance_id=instance_id, limit=500)))
