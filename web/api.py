@@ -49,15 +49,19 @@ def esign_callback():
 
 @bp.get("/contracts")
 @login_required
-@documented(summary="我的合同（我创建的或作为当事人的）", tag="contracts", response=out.ContractOut, many=True,
-            errors=("401",))
+@documented(summary="我的合同（我创建的或作为当事人的，新的在前）", tag="contracts", response=out.ContractOut,
+            many=True, query=out.PageQuery, errors=("401", "422"), paged=True)
 def contracts():
-    rows = citizen.my_contracts(services(), actor())
-    return jsonify(out.ContractOut(many=True).dump([{
+    wanted = _query(out.PageQuery)
+    page = citizen.my_contracts_page(services(), actor(), after=wanted.get("after"), limit=wanted["limit"])
+    response = jsonify(out.ContractOut(many=True).dump([{
         "contract_no": c.contract_no, "status": c.status, "channel": c.channel, "location": c.home.location,
         "deletion_deadline": c.deletion_deadline.isoformat(),
         "parties": [{"side": p.side, "name": p.name, "id_number": mask_id_number(p.id_number)}
-                    for p in c.active_parties]} for c in rows]))
+                    for p in c.active_parties]} for c in page.items]))
+    if page.next_cursor:
+        response.headers["X-Next-Cursor"] = page.next_cursor
+    return response
 
 
 @bp.get("/tasks")

@@ -12,7 +12,7 @@ from engine.models import InboxTask
 from ..bootstrap import Services
 from ..models import ORDER_WAITING, Contract, ESignOrder, ESignSignature, normalize_contract_no
 from ..qr import qr_data_uri
-from .errors import NotFound, Refused
+from .errors import Invalid, NotFound, Refused
 from .policy import CITIZEN_ROLES, Actor, contract_for, require_contract_owner, task_filter, visible_contracts
 
 # The flows a citizen may start from the home page, with their names on the buttons.
@@ -37,6 +37,20 @@ class ContractPage:
 
 def my_contracts(services: Services, actor: Actor) -> list[Contract]:
     return list(services.session.scalars(visible_contracts(actor).order_by(Contract.id.desc())))
+
+
+def my_contracts_page(services: Services, actor: Actor, *, after: str | None = None,
+                      limit: int = 50) -> Page[Contract]:
+    """My contracts, newest first, a keyset page at a time (the cursor is the last contract's id)."""
+    query = visible_contracts(actor)
+    if after:
+        if not after.isdigit():
+            raise Invalid("分页参数无效，请从第一页重新查看", {"after": ["分页参数无效"]})
+        query = query.where(Contract.id < int(after))
+    rows = list(services.session.scalars(query.order_by(Contract.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, str(rows[-1].id) if more else None)
 
 
 def my_tasks(services: Services, actor: Actor, *, after: str | None = None, limit: int = 50,

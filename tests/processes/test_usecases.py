@@ -162,3 +162,17 @@ def test_adapters_are_chosen_by_configuration_and_injected(services, session_fac
     assert again.name == "查询房源"
     assert "未查询到房源" in tasks.task_page(fake, seller, again.id).hint
 
+
+
+def test_my_contracts_come_a_page_at_a_time(services):
+    seller = actor(services, "张伟")
+    for _ in range(3):
+        online_to_order(services, seller)
+        complete(services, seller, "填写买卖合同", contract_form())
+    first = citizen.my_contracts_page(services, seller, limit=2)
+    rest = citizen.my_contracts_page(services, seller, after=first.next_cursor, limit=2)
+    assert len(first) == 2 and len(rest) == 1 and rest.next_cursor is None
+    assert [c.id for c in first.items + rest.items] == [c.id for c in citizen.my_contracts(services, seller)]
+    with pytest.raises(Invalid):
+        citizen.my_contracts_page(services, seller, after="x")
+    assert list(citizen.my_contracts_page(services, actor(services, "王强"))) == []
