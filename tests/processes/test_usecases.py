@@ -176,3 +176,18 @@ def test_my_contracts_come_a_page_at_a_time(services):
     with pytest.raises(Invalid):
         citizen.my_contracts_page(services, seller, after="x")
     assert list(citizen.my_contracts_page(services, actor(services, "王强"))) == []
+
+
+def test_service_handlers_take_what_they_must_know_from_the_diagram(services):
+    from types import SimpleNamespace
+
+    from handlers.models import DomainError
+    from handlers.services import SERVICES
+    create_order = services.registry.services["create_esign_order"]
+    nowhere = SimpleNamespace(instance=SimpleNamespace(process_id="online_cancellation"))
+    with pytest.raises(DomainError) as err:  # no guess from the process id: the parameter decides
+        create_order(nowhere, contract_id=1, purpose="出租")
+    assert "purpose" in str(err.value)
+    import inspect
+    for operator, handler in SERVICES.items():
+        assert "process_id" not in inspect.getsource(handler), operator
