@@ -33,6 +33,7 @@ lint-bpmn: node_modules/.installed
 test: setup lint-bpmn
 	$(BIN)/ruff check --select F,E9 engine handlers web bench tools tests
 	$(BIN)/python tools/check_structure.py
-	$(BIN)/mypy engine
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python tools/validate_bpmn.py
 	$(BIN)/pytest -n 2 -p no:cacheprovider

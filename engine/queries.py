@@ -168,6 +168,10 @@ class ReadModel:
             query = query.where(ProcessInstance.business_key.like(escaped + "%", escape="\\"))
         return _page(self._session, query, [ProcessInstance.id], [int], descending=True, after=after, limit=limit)
 
+    def started_by(self, instance_id: int) -> str | None:
+        """Who started an instance (the policy of citizen lanes), without loading its state."""
+        return self._session.scalar(sa.select(ProcessInstance.started_by).where(ProcessInstance.id == instance_id))
+
     def instance_counts(self) -> dict[str, int]:
         """Instances per status."""
         rows = self._session.execute(sa.select(ProcessInstance.status, sa.func.count())

@@ -1,9 +1,17 @@
 """The housing business of 存量房买卖合同网签备案: models, forms, service handlers, validation,
 adapters to external systems with working sandboxes, printable documents and QR codes.
 
-``register(registry)`` binds the diagrams' names (docs/process-contract.md) to this code.
+``register(registry, adapters)`` binds the diagrams' names (docs/process-contract.md) to this code;
+``bootstrap.bootstrap`` calls it, and the use cases in ``handlers.usecases`` are what the web calls.
 """
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine import Registry
+
+    from .bootstrap import Adapters
 
 LANE_ROLES = {"卖方": "seller", "买方": "buyer", "窗口受理人员": "clerk", "审核人员": "reviewer", "系统": "system"}
 
@@ -16,13 +24,16 @@ def expression_globals() -> dict:
     return {"poa_names_matter": poa_names_matter}
 
 
-def register(registry) -> None:
+def register(registry: "Registry", adapters: "Adapters | None" = None) -> None:
+    """Lanes, service handlers (with ``adapters``; the configured sandboxes when None), form schemas."""
+    from .bootstrap import Settings, build_adapters
     from .forms import FORMS
-    from .services import SERVICES
+    from .services import bound_services
 
+    adapters = adapters or build_adapters(Settings())
     for lane, role in LANE_ROLES.items():
         registry.lane(lane, role)
-    for operator, handler in SERVICES.items():
+    for operator, handler in bound_services(adapters).items():
         registry.service(operator)(handler)
     for form_key, (schema, hook) in FORMS.items():
         registry.form(form_key, schema, on_submit=hook)

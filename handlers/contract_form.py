@@ -166,9 +166,9 @@ def save_contract_form(ctx, data: dict) -> dict:
     for party in known.values():
         party.active = False
     for position, buyer in enumerate(data["buyers"], start=1):
-        party = known.get(comparable_id(buyer["id_number"]))
-        if party is None:
-            party = ContractParty(side="买方")
+        found = known.get(comparable_id(buyer["id_number"]))
+        party = found if found is not None else ContractParty(side="买方")
+        if found is None:
             contract.parties.append(party)
         party.id_type, party.id_number = buyer["id_type"], buyer["id_number"]
         party.active = True

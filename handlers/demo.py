@@ -8,6 +8,7 @@ pending gift (refused); a land parcel (refused).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -58,7 +59,7 @@ def _owner(name, id_number, share="100", id_type="居民身份证"):
     return {"name": name, "id_type": id_type, "id_number": id_number, "share": share}
 
 
-PROPERTIES = [
+PROPERTIES: list[dict[str, Any]] = [
     dict(certificate_no="粤(2023)中山市不动产权第0012345号", check_code="482916",
          unit_no="442000001002GB00123F00010203", owners=[_owner("张伟", ZHANG_WEI_ID)],
          location="中山市石岐街道民族东路88号翠景花园3幢1502房", use="住宅", floor="15/28",

@@ -41,7 +41,7 @@ def amount(label: str, **kwargs) -> fields.Decimal:
 
     def check(value):
         try:
-            positive_money(value, Money.precision, Money.scale)
+            positive_money(value, Money.precision or 14, Money.scale or 2)
         except FormatError as err:
             raise ValidationError(f"{label}{err}") from err
 

@@ -28,6 +28,11 @@ LIVE_STATUSES = (DRAFT, SUBMITTED, FILED)
 _LIVE_SQL = sa.text("status IN ('草稿', '已提交', '已签约')")
 
 
+def normalize_contract_no(text: str | None) -> str:
+    """A contract number as stored (ZS + 13 digits): typed with spaces or in lower case, it still matches."""
+    return (text or "").strip().upper()
+
+
 class DomainError(ValueError):
     """A business rule refused the change; the message is shown to the person."""
 
@@ -56,7 +61,7 @@ class Account(Base):
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        return self.password_hash is not None and check_password_hash(self.password_hash, password)
 
 
 class RegistryProperty(Base):

@@ -3,6 +3,9 @@
 Each is ``fn(ctx, **params) -> dict`` and runs inside the engine step's
 transaction (and a savepoint); a retry after a failure runs it again, so each
 is idempotent: it looks for what an earlier attempt made before making it.
+What a handler must know comes from the diagram's service-task parameters
+(channel, purpose, kind of cancellation), never from the process id; the
+external systems it talks to come from the composition root (``adapters``).
 """
 from __future__ import annotations
 
@@ -11,13 +14,17 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from .adapters import esign
-from .adapters.registry import SandboxPropertyRegistry
+from functools import partial
+from typing import TYPE_CHECKING, Callable
+
 from .deadlines import BEIJING, deletion_deadline
 from .models import (CANCELLED, DELETED, DRAFT, FILED, LIVE_STATUSES, ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, PARTY_SIGNED,
                      SUBMITTED, Account, Contract, ContractParty, ContractSequence, DomainError, ESignOrder,
-                     ESignSignature, RegistryProperty)
+                     ESignSignature, RegistryProperty, normalize_contract_no)
 from .validation import same_person_id
+
+if TYPE_CHECKING:
+    from .bootstrap import Adapters
 
 OUT_OF_SCOPE = "房屋赠与、土地买卖等不属于存量房网签的范围，请按不动产登记部门要求办理"
 HOME_TAKEN = ("该房屋已有正在办理或已签约的买卖合同，不能重复签订。原合同删除或注销网签备案后，才能重新签订；"
@@ -44,11 +51,11 @@ def _starter(ctx) -> Account:
     return account
 
 
-def verify_property(ctx, query_mode, certificate_no=None, check_code=None, unit_no=None, owner_name=None,
+def verify_property(ctx, adapters: "Adapters", query_mode, certificate_no=None, check_code=None, unit_no=None, owner_name=None,
                     first_generation_id=False, business_type="存量房买卖") -> dict:
     """「房源验证」: find the home and check the signed-in seller owns it."""
     account = _starter(ctx)
-    registry = SandboxPropertyRegistry(ctx.session)
+    registry = adapters.property_registry(ctx.session)
     if query_mode == "姓名+不动产单元号":
         found = registry.by_unit(owner_name or account.name, unit_no)
         owner_ok = found is not None and any(
@@ -148,20 +155,21 @@ def submit_contract(ctx, contract_id) -> dict:
     return contract.summary()
 
 
-def create_esign_order(ctx, contract_id) -> dict:
-    """「生成电子合同订单」: one 粤信签 order, one signature slot per party."""
+def create_esign_order(ctx, adapters: "Adapters", contract_id, purpose) -> dict:
+    """「生成电子合同订单」: one 粤信签 order, one signature slot per party; ``purpose`` 签约 or 注销."""
+    if purpose not in ("签约", "注销"):
+        raise DomainError(f"电子合同订单的用途「{purpose}」无效，应为「签约」或「注销」（见流程图参数 purpose）")
     contract = _contract(ctx, contract_id)
     open_order = ctx.session.scalars(sa.select(ESignOrder).where(
         ESignOrder.instance_id == ctx.instance.id, ESignOrder.status == ORDER_WAITING)).first()
     if open_order is not None:
         return open_order.summary()
-    purpose = "注销" if "cancellation" in ctx.instance.process_id else "签约"
     count = ctx.session.scalar(sa.select(sa.func.count()).select_from(ESignOrder).where(
         ESignOrder.contract_id == contract.id)) or 0
     order = ESignOrder(order_no=f"YXQ{contract.contract_no[2:]}{count + 1:02d}", contract_id=contract.id,
                        instance_id=ctx.instance.id, purpose=purpose, status=ORDER_WAITING, created_at=ctx.now())
     for party in contract.active_parties:
-        order.signatures.append(ESignSignature(party_id=party.id, token=esign.new_token()))
+        order.signatures.append(ESignSignature(party_id=party.id, token=adapters.esign.new_token()))
     ctx.session.add(order)
     ctx.session.flush()
     ctx.audit("esign_order_created", order_no=order.order_no, parties=len(order.signatures))
@@ -244,7 +252,7 @@ def record_refusal(ctx, contract_id, reason) -> dict:
 def check_cancellation(ctx, contract_no, channel) -> dict:
     """May this contract be cancelled this way? Online only for contracts filed online (guide §4)."""
     contract = ctx.session.scalars(sa.select(Contract).where(
-        Contract.contract_no == (contract_no or "").strip().upper())).first()
+        Contract.contract_no == normalize_contract_no(contract_no))).first()
     refusal = None
     if contract is None:
         return {"id": None, "contract_no": contract_no, "status": None, "cancellable": False,
@@ -262,13 +270,13 @@ def check_cancellation(ctx, contract_no, channel) -> dict:
     return {**contract.summary(), "cancellable": refusal is None, "reason": refusal}
 
 
-def cancel_filing(ctx, contract_id, reason) -> dict:
-    """「提交」 after every party signed the cancellation (or the reviewer approved it): 已注销."""
+def cancel_filing(ctx, contract_id, reason, channel) -> dict:
+    """「提交」 after every party signed the cancellation (线上) or the reviewer approved it (线下): 已注销."""
     contract = _contract(ctx, contract_id)
     if contract.status != CANCELLED:
         if contract.status != FILED:
             raise DomainError(f"合同状态为「{contract.status}」，不能注销")
-        if "online" in ctx.instance.process_id:
+        if channel == "线上":
             signed = ctx.session.scalars(sa.select(ESignOrder).where(
                 ESignOrder.instance_id == ctx.instance.id, ESignOrder.status == ORDER_SIGNED,
                 ESignOrder.purpose == "注销")).first()
@@ -281,7 +289,7 @@ def cancel_filing(ctx, contract_id, reason) -> dict:
     return {**contract.summary(), "cancellable": False, "reason": None}
 
 
-SERVICES = {
+SERVICES: dict[str, Callable[..., dict]] = {
     "verify_property": verify_property,
     "create_contract": create_contract,
     "submit_contract": submit_contract,
@@ -294,3 +302,10 @@ SERVICES = {
     "check_cancellation": check_cancellation,
     "cancel_filing": cancel_filing,
 }
+# Handlers that talk to an external system get the adapters bound at start-up.
+USES_ADAPTERS = {"verify_property", "create_esign_order"}
+
+
+def bound_services(adapters: "Adapters") -> dict[str, Callable[..., dict]]:
+    return {operator: partial(fn, adapters=adapters) if operator in USES_ADAPTERS else fn
+            for operator, fn in SERVICES.items()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .models import Upload
@@ -32,8 +33,21 @@ def sniff(data: bytes) -> tuple[str, set[str]] | None:
     return None
 
 
-def store_upload(session, *, contract_id: int, material: str, filename: str, data: bytes, uploader: str,
-                 upload_dir: str, max_bytes: int, field: str = "file", now=None) -> Upload:
+@dataclass(frozen=True)
+class StoredFile:
+    """Checked bytes, already in content-addressed storage; an ``Upload`` row makes them part of a case."""
+
+    material: str
+    original_name: str
+    mime: str
+    size: int
+    sha256: str
+    storage_path: str
+
+
+def save_file(*, material: str, filename: str, data: bytes, upload_dir: str, max_bytes: int,
+              field: str = "file") -> StoredFile:
+    """Check a file by content and store its bytes; an orphan file is harmless (content-addressed)."""
     label = f"「{material}」的文件"
     if not data:
         raise UploadError(field, f"{label}为空，请重新选择")
@@ -53,10 +67,23 @@ def store_upload(session, *, contract_id: int, material: str, filename: str, dat
         tmp = path.with_suffix(".part")
         tmp.write_bytes(data)
         os.replace(tmp, path)  # atomic: a reader never sees half a file
-    upload = Upload(contract_id=contract_id, material=material, original_name=Path(filename).name[:255],
-                    mime=mime, size=len(data), sha256=digest, storage_path=str(path), uploaded_by=uploader)
+    return StoredFile(material, Path(filename).name[:255], mime, len(data), digest, str(path))
+
+
+def upload_row(stored: StoredFile, *, contract_id: int, uploader: str, now=None) -> Upload:
+    upload = Upload(contract_id=contract_id, material=stored.material, original_name=stored.original_name,
+                    mime=stored.mime, size=stored.size, sha256=stored.sha256, storage_path=stored.storage_path,
+                    uploaded_by=uploader)
     if now is not None:
         upload.uploaded_at = now
+    return upload
+
+
+def store_upload(session, *, contract_id: int, material: str, filename: str, data: bytes, uploader: str,
+                 upload_dir: str, max_bytes: int, field: str = "file", now=None) -> Upload:
+    stored = save_file(material=material, filename=filename, data=data, upload_dir=upload_dir,
+                       max_bytes=max_bytes, field=field)
+    upload = upload_row(stored, contract_id=contract_id, uploader=uploader, now=now)
     session.add(upload)
     session.flush()
     return upload

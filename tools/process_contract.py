@@ -87,6 +87,10 @@ def _binding(node, names: dict[str, str], flows: dict[str, list]) -> str:
         parts.append(f"form {_code(properties.get('formKey') or 'builtin:empty')}")
     if properties.get("notCompletedBy"):
         parts.append(f"not by who completed {_code(properties['notCompletedBy'])}")
+    for kind in ("preScript", "postScript"):
+        script = node.find(f".//spiff:{kind}", NS)
+        if script is not None and (script.text or "").strip():
+            parts.append(f"{kind} {_code(script.text.strip())}")
     if node.get("calledElement"):
         parts.append(f"calls {_code(node.get('calledElement'))}")
     decision = node.find(".//spiff:calledDecisionId", NS)

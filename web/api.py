@@ -1,140 +1,163 @@
-"""REST API under /api/v1: the 粤信签 callback, my contracts, tasks of my roles, and admin read-outs.
+"""REST API under /api/v1: the 粤信签 callback, my contracts, tasks I may work, and admin read-outs.
 
-Authentication is the session cookie of the web pages, except the e-sign
-callback, which is authenticated by its HMAC signature (X-Signature header).
-Errors are JSON ``{"message": ..., "errors": {field: [..]}}``.
+Authentication is the session cookie of the web pages, except the e-sign callback,
+which is authenticated by its HMAC signature (X-Signature header). Errors are JSON
+``{"message": ..., "errors": {field: [..]}}`` (web/errors.py); lists are pages of the
+read model (``after``/``limit``; the next cursor in the ``X-Next-Cursor`` header).
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, abort, current_app, jsonify, request, send_from_directory
+from marshmallow import Schema, ValidationError
 
-from engine import EngineError, FormInvalid
-from engine.models import Incident, InboxTask, ProcessDefinition, ProcessInstance, Timer
-from handlers.models import DomainError
-from handlers.signing import accept_callback
+from engine import Page
+from handlers.usecases import Invalid, NotFound, STAFF_ROLES, admin, citizen, esign, tasks
 from handlers.validation import mask_id_number
 
-from .app import get_engine
-from .auth import current_actor, login_required, roles_required
 from . import api_schemas as out
-from .extensions import db
+from . import openapi
+from .auth import login_required, roles_required
+from .context import actor, services
+from .openapi import documented
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def receive_esign_callback(body: bytes, signature: str | None) -> bool:
-    """Verify a 粤信签 callback and hand it to the engine as ``esign_party_signed``; False if a repeat."""
-    key, payload, idempotency_key = accept_callback(db.session, body, signature,
-                                                    current_app.config["ESIGN_CALLBACK_SECRET"])
-    return get_engine().deliver_message("esign_party_signed", key, payload, idempotency_key)
+def _query(schema: type[Schema]) -> dict:
+    try:
+        return schema().load(request.args)
+    except ValidationError as err:
+        messages: dict = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
+        raise Invalid("查询参数有误：" + "；".join(f"{k}：{'，'.join(map(str, v))}" for k, v in messages.items()),
+                      messages) from err
+
+
+def _page(page: Page, schema: Schema):
+    response = jsonify(schema.dump(page.items))
+    if page.next_cursor:
+        response.headers["X-Next-Cursor"] = page.next_cursor
+    return response
 
 
 @bp.post("/esign/callback")
+@documented(summary="粤信签签名回调（请求头 X-Signature: HMAC-SHA256）", tag="e-sign", response=out.CallbackOut,
+            body=out.CallbackIn, errors=("400", "401"), security="esign")
 def esign_callback():
-    try:
-        fresh = receive_esign_callback(request.get_data(), request.headers.get("X-Signature"))
-    except PermissionError:
-        return jsonify(message="回调签名无效"), 401
-    except (DomainError, ValueError) as err:
-        return jsonify(message=str(err)), 400
+    fresh = esign.receive_callback(services(), request.get_data(), request.headers.get("X-Signature"))
     return jsonify(accepted=True, duplicate=not fresh)
 
 
 @bp.get("/contracts")
 @login_required
+@documented(summary="我的合同（我创建的或作为当事人的，新的在前）", tag="contracts", response=out.ContractOut,
+            many=True, query=out.PageQuery, errors=("401", "422"), paged=True)
 def contracts():
-    from .portal import my_contracts_query
-    rows = db.session.scalars(my_contracts_query(g.account)).all()
-    return jsonify(out.ContractOut(many=True).dump([{
+    wanted = _query(out.PageQuery)
+    page = citizen.my_contracts_page(services(), actor(), after=wanted.get("after"), limit=wanted["limit"])
+    response = jsonify(out.ContractOut(many=True).dump([{
         "contract_no": c.contract_no, "status": c.status, "channel": c.channel, "location": c.home.location,
         "deletion_deadline": c.deletion_deadline.isoformat(),
         "parties": [{"side": p.side, "name": p.name, "id_number": mask_id_number(p.id_number)}
-                    for p in c.active_parties]} for c in rows]))
+                    for p in c.active_parties]} for c in page.items]))
+    if page.next_cursor:
+        response.headers["X-Next-Cursor"] = page.next_cursor
+    return response
 
 
 @bp.get("/tasks")
 @login_required
-def tasks():
-    query = sa.select(InboxTask).where(InboxTask.state == "READY")
-    staff_roles = g.roles - {"citizen"}
-    if staff_roles:
-        query = query.where(InboxTask.role.in_(staff_roles))
-    else:
-        query = query.join(ProcessInstance, ProcessInstance.id == InboxTask.instance_id).where(
-            ProcessInstance.started_by == current_actor(), InboxTask.role.in_(("seller", "buyer")))
-    return jsonify(out.TaskOut(many=True).dump(db.session.scalars(query.order_by(InboxTask.created_at))))
+@documented(summary="我可以办理的任务（工作人员：本角色的任务；市民：本人发起业务中的任务）", tag="tasks",
+            response=out.TaskOut, many=True, query=out.PageQuery, errors=("401", "422"), paged=True)
+def my_tasks():
+    wanted = _query(out.PageQuery)
+    page = citizen.my_tasks(services(), actor(), after=wanted.get("after"), limit=wanted["limit"],
+                            newest_first=False)
+    return _page(page, out.TaskOut(many=True))
 
 
 @bp.post("/tasks/<task_id>/complete")
 @login_required
+@documented(summary="提交任务表单", tag="tasks", response=out.StepOut, body=out.TaskDataIn,
+            errors=("400", "401", "403", "404", "409", "422"))
 def complete(task_id):
-    from .portal import engine_roles, task_for_me
-    roles = engine_roles(task_for_me(task_id))
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(message="请求体应为 JSON 对象"), 400
-    result = get_engine().complete_task(task_id, data, current_actor(), roles=roles)
-    return jsonify(out.StepOut().dump(result))
+    return jsonify(out.StepOut().dump(tasks.complete_task(services(), actor(), task_id, data)))
 
 
 @bp.post("/tasks/<task_id>/claim")
-@roles_required("clerk", "reviewer")
+@roles_required(*STAFF_ROLES)
+@documented(summary="认领任务", tag="tasks", response=out.FlagOut, errors=("401", "403", "404", "409"))
 def claim(task_id):
-    get_engine().claim(task_id, current_actor(), g.roles)
+    tasks.claim(services(), actor(), task_id)
     return jsonify(claimed=True)
 
 
 @bp.post("/tasks/<task_id>/release")
-@roles_required("clerk", "reviewer")
+@roles_required(*STAFF_ROLES)
+@documented(summary="释放任务", tag="tasks", response=out.FlagOut, errors=("401", "403", "404"))
 def release(task_id):
-    get_engine().release(task_id, current_actor(), g.roles)
+    tasks.release(services(), actor(), task_id)
     return jsonify(released=True)
 
 
 @bp.get("/definitions")
 @roles_required("admin")
+@documented(summary="流程定义及其版本", tag="admin", response=out.DefinitionOut, many=True, errors=("401", "403"))
 def definitions():
-    rows = db.session.scalars(sa.select(ProcessDefinition).order_by(ProcessDefinition.process_id,
-                                                                     ProcessDefinition.version))
-    return jsonify(out.DefinitionOut(many=True).dump(rows))
+    return jsonify(out.DefinitionOut(many=True).dump(admin.definitions(services(), actor())))
 
 
 @bp.get("/instances")
 @roles_required("admin")
+@documented(summary="流程实例（新的在前）", tag="admin", response=out.InstanceOut, many=True, query=out.InstanceQuery,
+            errors=("401", "403", "422"), paged=True)
 def instances():
-    query = sa.select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(200)
-    if request.args.get("status"):
-        query = query.where(ProcessInstance.status == request.args["status"])
-    if request.args.get("business_key"):
-        query = query.where(ProcessInstance.business_key == request.args["business_key"])
-    return jsonify(out.InstanceOut(many=True).dump(db.session.scalars(query)))
+    wanted = _query(out.InstanceQuery)
+    page = admin.instances(services(), actor(), process_id=wanted.get("process_id"), status=wanted.get("status"),
+                           business_key=wanted.get("business_key"), after=wanted.get("after"),
+                           limit=wanted["limit"])
+    return _page(page, out.InstanceOut(many=True))
 
 
 @bp.get("/timers")
 @roles_required("admin")
+@documented(summary="等待中的定时器（先到期的在前）", tag="admin", response=out.TimerOut, many=True,
+            query=out.PageQuery, errors=("401", "403", "422"), paged=True)
 def timers():
-    rows = db.session.scalars(sa.select(Timer).where(Timer.state == "waiting").order_by(Timer.due_at))
-    return jsonify(out.TimerOut(many=True).dump(rows))
+    wanted = _query(out.PageQuery)
+    return _page(admin.timers(services(), actor(), after=wanted.get("after"), limit=wanted["limit"]),
+                 out.TimerOut(many=True))
 
 
 @bp.get("/incidents")
 @roles_required("admin")
+@documented(summary="未解决的异常事件", tag="admin", response=out.IncidentOut, many=True, query=out.PageQuery,
+            errors=("401", "403", "422"), paged=True)
 def incidents():
-    rows = db.session.scalars(sa.select(Incident).where(Incident.status != "resolved"))
-    return jsonify(out.IncidentOut(many=True).dump(rows))
+    wanted = _query(out.PageQuery)
+    return _page(admin.incidents(services(), actor(), after=wanted.get("after"), limit=wanted["limit"]),
+                 out.IncidentOut(many=True))
 
 
 @bp.post("/incidents/<int:incident_id>/retry")
 @roles_required("admin")
+@documented(summary="立即重试异常事件", tag="admin", response=out.FlagOut, errors=("401", "403"))
 def retry(incident_id):
-    return jsonify(retried=get_engine().retry_incidents(incident_id=incident_id, actor=current_actor()))
+    try:
+        _, retried = admin.retry_incident(services(), actor(), incident_id)
+    except NotFound:
+        retried = 0  # the API answers a count; an unknown incident is simply none retried
+    return jsonify(retried=retried)
 
 
 @bp.get("/openapi.json")
-def openapi():
-    return jsonify(OPENAPI)
+def openapi_document():
+    document = current_app.extensions.get("netsign_openapi")
+    if document is None:
+        document = current_app.extensions["netsign_openapi"] = openapi.build(current_app)
+    return jsonify(document)
 
 
 SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"}
@@ -152,88 +175,11 @@ def docs():
 
 @bp.get("/docs/<name>")
 def docs_asset(name):
-    from flask import send_from_directory
     from swagger_ui_bundle import swagger_ui_path
     if name not in SWAGGER_FILES:
         abort(404)
     return send_from_directory(swagger_ui_path, name)
 
 
-@bp.errorhandler(EngineError)
-def engine_error(err: EngineError):
-    body = {"message": err.message}
-    if isinstance(err, FormInvalid):
-        body["errors"] = err.errors
-    return jsonify(body), err.status
-
-
-@bp.errorhandler(HTTPException)
-def http_error(err: HTTPException):
-    return jsonify(message=err.description), err.code
-
-
-def build_openapi() -> dict:
-    """The OpenAPI document, generated from the response schemas in web/api_schemas.py."""
-    from apispec import APISpec
-    from apispec.ext.marshmallow import MarshmallowPlugin
-
-    from . import api_schemas as out
-
-    spec = APISpec(title="中山市存量房买卖合同网签备案 API", version="1.0", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()])
-    for name in ("ErrorOut", "ContractOut", "TaskOut", "StepOut", "DefinitionOut", "InstanceOut", "TimerOut",
-                 "IncidentOut", "CallbackOut", "FlagOut"):
-        spec.components.schema(name.removesuffix("Out"), schema=getattr(out, name))
-
-    def ref(name, many=False):
-        schema = {"$ref": f"#/components/schemas/{name}"}
-        return {"type": "array", "items": schema} if many else schema
-
-    def op(summary, tag, ok, errors=(), params=(), body=None):
-        responses = {"200": {"description": "OK", "content": {"application/json": {"schema": ok}}}}
-        for code in errors:
-            responses[code] = {"description": code, "content": {"application/json": {"schema": ref("Error")}}}
-        operation = {"summary": summary, "tags": [tag], "responses": responses}
-        if params:
-            operation["parameters"] = [{"name": p, "in": "path", "required": True,
-                                        "schema": {"type": "integer" if p.endswith("_id") and p != "task_id"
-                                                   else "string"}} for p in params]
-        if body:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-        return operation
-
-    form_body = {"type": "object", "description": "任务表单数据；字段见该任务 form_key 对应的表单结构"}
-    callback_body = {"type": "object", "properties": {"order_no": {"type": "string"}, "party_id": {"type": "integer"},
-                                                      "token": {"type": "string"}, "signed_at": {"type": "string"}}}
-    paths = {
-        "/api/v1/esign/callback": {"post": op("粤信签签名回调（请求头 X-Signature: HMAC-SHA256）", "e-sign",
-                                              ref("Callback"), ("400", "401"), body=callback_body)},
-        "/api/v1/contracts": {"get": op("我的合同", "contracts", ref("Contract", True), ("401",))},
-        "/api/v1/tasks": {"get": op("我可以办理的任务", "tasks", ref("Task", True), ("401",))},
-        "/api/v1/tasks/{task_id}/complete": {"post": op("提交任务表单", "tasks", ref("Step"),
-                                                        ("400", "401", "403", "404", "409", "422"), ["task_id"],
-                                                        form_body)},
-        "/api/v1/tasks/{task_id}/claim": {"post": op("认领任务", "tasks", ref("Flag"), ("401", "403", "404", "409"),
-                                                     ["task_id"])},
-        "/api/v1/tasks/{task_id}/release": {"post": op("释放任务", "tasks", ref("Flag"), ("401", "403", "404"),
-                                                       ["task_id"])},
-        "/api/v1/definitions": {"get": op("流程定义", "admin", ref("Definition", True), ("401", "403"))},
-        "/api/v1/instances": {"get": op("流程实例", "admin", ref("Instance", True), ("401", "403"))},
-        "/api/v1/timers": {"get": op("等待中的定时器", "admin", ref("Timer", True), ("401", "403"))},
-        "/api/v1/incidents": {"get": op("异常事件", "admin", ref("Incident", True), ("401", "403"))},
-        "/api/v1/incidents/{incident_id}/retry": {"post": op("重试异常事件", "admin", ref("Flag"), ("401", "403"),
-                                                            ["incident_id"])},
-    }
-    for path, operations in paths.items():
-        spec.path(path=path, operations=operations)
-    return spec.to_dict()
-
-
-OPENAPI = build_openapi()
-
-
-def init_app(app):
-    app.register_blueprint(bp)
-    csrf = app.extensions.get("csrf")
-    if csrf is not None:
-        csrf.exempt(bp)  # JSON API: the callback is HMAC-signed; the rest rides the SameSite session cookie
+# Endpoints that are the document itself, not operations of the API.
+NOT_OPERATIONS = ("api.openapi_document", "api.docs", "api.docs_asset")

@@ -1,7 +1,10 @@
-"""marshmallow schemas of the REST API's responses; the OpenAPI document is generated from them (apispec)."""
+"""marshmallow schemas of the REST API: what it answers (responses) and what it reads (query strings, bodies);
+the OpenAPI document is generated from them and from the views that use them (web/openapi.py)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
+
+from engine import InstanceStatus
 
 
 class ErrorOut(Schema):
@@ -93,3 +96,39 @@ class FlagOut(Schema):
     claimed = fields.Boolean()
     released = fields.Boolean()
     retried = fields.Integer()
+
+
+# ---------------------------------------------------------------- what the API reads (query strings, bodies)
+
+class PageQuery(Schema):
+    """Keyset pagination: a page is ``limit`` rows after ``after``; the next page's cursor comes back in
+    the ``X-Next-Cursor`` response header (absent on the last page)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    after = fields.String(metadata={"description": "上一页响应头 X-Next-Cursor 的值（next_cursor）；省略则从第一页开始"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500),
+                           metadata={"description": "每页条数，1–500，默认 50"})
+
+
+class InstanceQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf([s.value for s in InstanceStatus]),
+                           metadata={"description": "running / completed / error"})
+    business_key = fields.String(metadata={"description": "合同编号（完整）"})
+    process_id = fields.String(metadata={"description": "流程标识，如 online_signing"})
+
+
+class CallbackIn(Schema):
+    event = fields.String(metadata={"description": "签名成功"})
+    order_no = fields.String(required=True)
+    party_id = fields.Integer(required=True)
+    token = fields.String(required=True)
+    signed_at = fields.String(metadata={"description": "签名时间（ISO 8601）"})
+
+
+class TaskDataIn(Schema):
+    """The task's form data; its fields are those of the form schema named by the task's ``form_key``."""
+
+    class Meta:
+        unknown = INCLUDE

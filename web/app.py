@@ -1,68 +1,50 @@
-"""The application factory: configuration, database, the process engine with the housing registry, blueprints, CLI."""
+"""The application factory: configuration, database, the housing services (composition root in
+handlers/bootstrap.py), sign-in, languages, error mapping, blueprints and the ``netsign`` commands."""
 from __future__ import annotations
 
+from typing import Any
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
-from engine import ProcessEngine, Registry
+from engine import IncidentStatus, InstanceStatus
 from engine.db import configure_sqlite
+from handlers import models as domain
+from handlers.bootstrap import Settings, bootstrap
 
-from .config import ROOT, Config
+from . import admin, api, auth, cli, errors, i18n, inbox, portal, sandbox
+from .config import ROOT, Config, load
 from .extensions import db, migrate
 
 MIGRATIONS_DIR = str(ROOT / "migrations")
 
 
-def create_app(config_object: type = Config, **overrides) -> Flask:
+def create_app(config_object: type = Config, **overrides: Any) -> Flask:
     app = Flask(__name__)
-    app.config.from_object(config_object)
-    app.config.update(overrides)
+    app.config.update(load(config_object, overrides))
 
-    from flask_wtf.csrf import CSRFProtect
-
-    CSRFProtect(app)  # every form; the JSON API blueprint exempts itself
+    csrf = CSRFProtect(app)  # every form; the JSON API is exempt (HMAC callback, SameSite session cookie)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     with app.app_context():
         configure_sqlite(db.engine)
 
-    registry = Registry()
-    import handlers  # the housing business registers its handlers, forms and lane roles
-
-    handlers.register(registry)
-    app.extensions["netsign_registry"] = registry
-    app.extensions["netsign_engine"] = ProcessEngine(lambda: db.session(), registry)
-
-    from . import auth, i18n
+    # The one place the web hands its session to the engine and the use cases.
+    services = bootstrap(db.session, Settings.from_mapping(app.config))
+    app.extensions["netsign"] = services
+    app.extensions["netsign_engine"] = services.engine
+    app.extensions["netsign_registry"] = services.registry
 
     auth.init_app(app)
     i18n.init_app(app)
-    _register_blueprints(app)
-    from .cli import register_commands
-
-    register_commands(app)
+    errors.init_app(app)
+    for blueprint in (portal.bp, inbox.bp, admin.bp, sandbox.bp, api.bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api.bp)
+    for command in cli.COMMANDS:
+        app.cli.add_command(command)
+    # Templates compare statuses with the names the code uses, never with their spelled-out values.
+    app.jinja_env.globals.update(DRAFT=domain.DRAFT, SUBMITTED=domain.SUBMITTED, FILED=domain.FILED,
+                                 ORDER_WAITING=domain.ORDER_WAITING, INCIDENT_RESOLVED=IncidentStatus.RESOLVED,
+                                 INSTANCE_STATUSES=[s.value for s in InstanceStatus])
     return app
-
-
-def _register_blueprints(app: Flask) -> None:
-    # Each area of the web layer is a blueprint module exposing ``bp``; areas that
-    # are not built yet are simply absent.
-    import importlib
-
-    for name in ("web.portal", "web.inbox", "web.admin", "web.sandbox", "web.api"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name == name:
-                continue
-            raise
-        if hasattr(module, "init_app"):
-            module.init_app(app)
-        else:
-            app.register_blueprint(module.bp)
-
-
-def get_engine() -> ProcessEngine:
-    from flask import current_app
-
-    return current_app.extensions["netsign_engine"]

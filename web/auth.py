@@ -1,8 +1,8 @@
 """Who is signed in, and what they may do.
 
-The session holds only the account id. ``g.account`` and ``g.roles`` are loaded
-once per request. Citizens have the implicit role ``citizen``; staff roles come
-from the account (``clerk``, ``reviewer``, ``admin``).
+The session holds only the account id. ``g.account`` (for the header) and ``g.actor``
+(what use cases check) are loaded once per request. Citizens have the implicit role
+``citizen``; staff roles come from the account (``clerk``, ``reviewer``, ``admin``).
 """
 from __future__ import annotations
 
@@ -10,35 +10,16 @@ from functools import wraps
 
 from flask import abort, g, redirect, request, session, url_for
 
-from .extensions import db
+from handlers.usecases import accounts
+
+from .context import services
 
 
 def load_current_account() -> None:
-    g.account = None
-    g.roles = set()
-    account_id = session.get("account_id")
-    if account_id is None:
-        return
-    from handlers.models import Account
-
-    account = db.session.get(Account, account_id)
-    if account is None:
+    account, actor = accounts.actor_of(services(), session.get("account_id"))
+    if account is None and "account_id" in session:
         session.clear()
-        return
-    g.account = account
-    g.roles = set(account_roles(account))
-
-
-def account_roles(account) -> list[str]:
-    roles = getattr(account, "role_list", None)
-    if callable(roles):
-        roles = roles()
-    if roles is None:
-        roles = getattr(account, "roles", None) or []
-    if isinstance(roles, str):
-        roles = [r for r in roles.split(",") if r]
-    roles = [getattr(r, "role", r) for r in roles]
-    return list(roles) or ["citizen"]
+    g.account, g.actor, g.roles = account, actor, set(actor.roles)
 
 
 def sign_in(account) -> None:
@@ -49,11 +30,6 @@ def sign_in(account) -> None:
 
 def sign_out() -> None:
     session.clear()
-
-
-def current_actor() -> str:
-    """The actor string recorded by the engine for the signed-in person."""
-    return str(g.account.id) if getattr(g, "account", None) is not None else "anonymous"
 
 
 def login_required(view):

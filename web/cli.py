@@ -12,27 +12,25 @@ import time
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from engine.db import utcnow
-from engine.models import Incident, InboxTask, ProcessDefinition, ProcessInstance, Timer
 from engine.specs import DefinitionError, read_directory, validate_sources
+from handlers.deadlines import BEIJING
+from handlers.usecases import admin
+from handlers.usecases.admin import seed
+from handlers.usecases.policy import SYSTEM
 
-from .extensions import db
-
-BEIJING = "Asia/Shanghai"
+from .context import services
 
 
 def _engine():
-    return current_app.extensions["netsign_engine"]
+    return services().engine
 
 
 def _beijing(dt) -> str:
-    from zoneinfo import ZoneInfo
-
-    return dt.astimezone(ZoneInfo(BEIJING)).strftime("%Y-%m-%d %H:%M:%S") if dt else "-"
+    return dt.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S") if dt else "-"
 
 
 def _sources_from(paths: tuple[str, ...]) -> dict[str, str]:
@@ -62,10 +60,7 @@ def init_command(demo):
     if demo is None:
         demo = current_app.config["DEMO_DATA"]
     if demo:
-        from handlers.demo import seed_demo
-
-        seed_demo(db.session)
-        db.session.commit()
+        seed(services())
         click.echo("demo data ready")
 
 
@@ -90,7 +85,7 @@ def deploy_command(paths, actor):
 @with_appcontext
 def validate_command(paths):
     """Check diagrams as a deploy would (XSD, DOCTYPE, bindings, expressions) without storing anything."""
-    report = validate_sources(_sources_from(paths), current_app.extensions["netsign_registry"])
+    report = validate_sources(_sources_from(paths), services().registry)
     for process_id, name in report.processes.items():
         click.echo(f"process {process_id}「{name}」")
     for problem in report.problems:
@@ -103,9 +98,7 @@ def validate_command(paths):
 @with_appcontext
 def definitions_command():
     """List deployed process definitions and their versions."""
-    rows = db.session.scalars(sa.select(ProcessDefinition).order_by(
-        ProcessDefinition.process_id, ProcessDefinition.version))
-    for d in rows:
+    for d in admin.definitions(services(), SYSTEM):
         click.echo(f"{d.process_id:24} v{d.version:<3} {d.name}  {d.content_hash[:12]}  {_beijing(d.deployed_at)}  {d.deployed_by}")
 
 
@@ -115,10 +108,7 @@ def definitions_command():
 @with_appcontext
 def instances_command(status, limit):
     """List process instances, newest first."""
-    query = sa.select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(limit)
-    if status:
-        query = query.where(ProcessInstance.status == status)
-    for i in db.session.scalars(query):
+    for i in admin.instances(services(), SYSTEM, status=status, limit=limit):
         click.echo(f"#{i.id:<5} {i.process_id:22} {i.status:9} {i.business_key or '-':18} "
                    f"{i.end_event or '':12} {_beijing(i.updated_at)}")
 
@@ -128,10 +118,7 @@ def instances_command(status, limit):
 @with_appcontext
 def tasks_command(role):
     """List open inbox tasks."""
-    query = sa.select(InboxTask).where(InboxTask.state == "READY").order_by(InboxTask.created_at)
-    if role:
-        query = query.where(InboxTask.role == role)
-    for t in db.session.scalars(query):
+    for t in services().queries.open_tasks(roles=[role] if role else None, limit=500):
         click.echo(f"{t.id}  #{t.instance_id:<5} {t.role or '-':9} {t.name:16} {t.business_key or '-':18} "
                    f"{t.assignee or '-'}  {_beijing(t.created_at)}")
 
@@ -140,7 +127,7 @@ def tasks_command(role):
 @with_appcontext
 def timers_command():
     """List waiting timers with their due times in Beijing time."""
-    for t in db.session.scalars(sa.select(Timer).where(Timer.state == "waiting").order_by(Timer.due_at)):
+    for t in admin.timers(services(), SYSTEM, limit=500):
         click.echo(f"#{t.instance_id:<5} {t.name:16} due {_beijing(t.due_at)}")
 
 
@@ -152,7 +139,7 @@ def incidents_command(retry_id):
     if retry_id:
         click.echo(f"retried {_engine().retry_incidents(incident_id=retry_id, actor='cli')}")
         return
-    for i in db.session.scalars(sa.select(Incident).where(Incident.status != "resolved").order_by(Incident.id)):
+    for i in admin.incidents(services(), SYSTEM, limit=500):
         click.echo(f"{i.id:<4} #{i.instance_id:<5} {i.status:7} {i.task_name:14} attempts={i.attempts} "
                    f"next={_beijing(i.next_retry_at)}  {i.error[:80]}")
 
@@ -189,11 +176,11 @@ def worker_command(once, interval):
             done = run_worker_cycle(engine)
         except Exception as err:  # keep sweeping; the failed step was rolled back
             current_app.logger.exception("worker sweep failed: %s", err)
-            db.session.remove()
+            services().end_session()
             done = {}
         if any(done.values()):
             click.echo(f"{_beijing(utcnow())} worker: {done}")
-        db.session.remove()
+        services().end_session()
         if once or stop["now"]:
             break
         for _ in range(int(interval * 10)):
@@ -211,10 +198,10 @@ def serve_command(host, port, worker_count):
     """Serve the web app (waitress) with timer workers beside it, until Ctrl-C."""
     from waitress import serve
 
-    children = [subprocess.Popen([sys.executable, "-m", "web.cli", "worker"]) for _ in range(worker_count)]
+    children = [subprocess.Popen([sys.executable, "-m", "web.entry", "worker"]) for _ in range(worker_count)]
     try:
         click.echo(f"netsign on http://{host}:{port}/  (workers: {worker_count})")
-        serve(current_app._get_current_object(), host=host, port=port, threads=8)
+        serve(current_app._get_current_object(), host=host, port=port, threads=8)  # type: ignore[attr-defined]
     finally:
         for child in children:
             child.terminate()
@@ -224,24 +211,3 @@ def serve_command(host, port, worker_count):
 
 COMMANDS = [init_command, deploy_command, validate_command, definitions_command, instances_command,
             tasks_command, timers_command, incidents_command, worker_command, serve_command]
-
-
-def register_commands(app) -> None:
-    for command in COMMANDS:
-        app.cli.add_command(command)
-
-
-def _create_app(*_args, **_kwargs):
-    from .app import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
-             help="存量房买卖合同网签备案: manage the database, processes, tasks and the worker.")
-def main():
-    pass
-
-
-if __name__ == "__main__":
-    main()

@@ -6,6 +6,7 @@ flows with their labels); every text is escaped.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from html import escape
 
 from lxml import etree
@@ -34,7 +35,8 @@ STYLE = """
 
 def _bounds(shape) -> tuple[float, float, float, float]:
     b = shape.find("dc:Bounds", NS)
-    return tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
+    x, y, width, height = (float(b.get(k)) for k in ("x", "y", "width", "height"))
+    return x, y, width, height
 
 
 def _wrap(text: str, width_px: float, size: int = 12) -> list[str]:
@@ -49,19 +51,24 @@ def _text(x: float, y: float, text: str, width: float, cls: str = "label") -> st
                    f'dominant-baseline="middle">{escape(line)}</text>' for i, line in enumerate(lines))
 
 
-def render_svg(bpmn_xml: str, *, done: set[str] = frozenset(), current: set[str] = frozenset(),
-               done_flows: set[str] | None = None, missing_flows: set[str] = frozenset()) -> str | None:
+def render_svg(bpmn_xml: str, *, done: Collection[str] = frozenset(), current: Collection[str] = frozenset(),
+               done_flows: Collection[str] | None = None,
+               missing_flows: Collection[str] = frozenset()) -> str | None:
     """SVG of the first diagram in ``bpmn_xml``; None when the file has no DI.
 
     ``done``/``current``: element ids to highlight. ``done_flows``: flow ids taken
     (by default: flows whose both ends are done). ``missing_flows``: flows to mark as not taken.
     """
+    done, current = set(done), set(current)
     root = etree.fromstring(bpmn_xml.encode("utf-8"), parser=SAFE_XML_PARSER)
     plane = root.find(".//bpmndi:BPMNPlane", NS)
     if plane is None or not len(plane):
         return None
     elements = {e.get("id"): e for e in root.iter() if e.get("id")}
-    shapes, edges, xs, ys = [], [], [], []
+    shapes: list[str] = []
+    edges: list[str] = []
+    xs: list[float] = []
+    ys: list[float] = []
     for shape in plane.findall("bpmndi:BPMNShape", NS):
         x, y, w, h = _bounds(shape)
         xs += [x, x + w]

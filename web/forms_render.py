@@ -38,7 +38,7 @@ def _kind(f: mf.Field) -> str:
         return "date"
     if isinstance(f, mf.List):
         return "rows"
-    if isinstance(f, mf.String) and any(getattr(v, "max", 0) and v.max > 300 for v in f.validators):
+    if isinstance(f, mf.String) and any((getattr(v, "max", 0) or 0) > 300 for v in f.validators):
         return "textarea"
     return "text"
 
@@ -56,8 +56,9 @@ def describe(schema_cls, values: dict | None = None, errors: dict | None = None,
         if kind == "rows":
             nested = f.inner.nested
             rows = values.get(name) or [{}]
-            row_errors = errors.get(name) if isinstance(errors.get(name), dict) else {}
-            view.errors = errors.get(name) if isinstance(errors.get(name), list) else []
+            found = errors.get(name)
+            row_errors: dict = found if isinstance(found, dict) else {}
+            view.errors = found if isinstance(found, list) else []
             view.rows = [describe(nested, row, row_errors.get(i, {}), f"{name}-{i}-") for i, row in enumerate(rows)]
             view.row_template = describe(nested, {}, {}, f"{name}-__i__-")
         views.append(view)

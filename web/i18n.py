@@ -12,7 +12,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import redirect, request, session, url_for
+from flask import redirect, request, session
 from flask_babel import Babel
 
 LANGUAGES = ("zh", "en")
@@ -36,8 +36,7 @@ def select_locale() -> str:
 
 
 def init_app(app) -> None:
-    from .config import VAR
-    target = Path(app.config.get("TRANSLATIONS_DIR", VAR / "translations"))
+    target = Path(app.config["TRANSLATIONS_DIR"])
     _compile(target)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
     Babel(app, locale_selector=select_locale, default_locale="zh")
@@ -46,7 +45,7 @@ def init_app(app) -> None:
     def set_language(code):
         if code in LANGUAGES:
             session["lang"] = code
-        target = request.referrer or url_for("portal.home")
+        target = request.referrer or "/"
         return redirect(target if target.startswith(request.host_url) or target.startswith("/") else "/")
 
     @app.context_processor

@@ -32,4 +32,26 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def verify(body: bytes, signature: str | None, secret: str) -> bool:
-    return bool(signature) and hmac.compare_digest(sign(body, secret), signature)
+    return signature is not None and bool(signature) and hmac.compare_digest(sign(body, secret), signature)
+
+
+class ESignService:
+    """The 粤信签 service as the netsign side uses it: links, tokens, and checking callbacks."""
+
+    def __init__(self, secret: str, public_base_url: str):
+        self.secret = secret
+        self.public_base_url = public_base_url
+
+    def new_token(self) -> str:
+        return new_token()
+
+    def signing_url(self, token: str) -> str:
+        return signing_url(self.public_base_url, token)
+
+    def verify(self, body: bytes, signature: str | None) -> bool:
+        return verify(body, signature, self.secret)
+
+    def signed_callback(self, order_no: str, party_id: int, token: str, signed_at: str) -> tuple[bytes, str]:
+        """What the sandbox service posts when a party finishes on the phone: body and HMAC."""
+        body = callback_body(order_no, party_id, token, signed_at)
+        return body, sign(body, self.secret)

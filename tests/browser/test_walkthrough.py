@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.testing import truncate_all
 from handlers.demo import DEMO_PASSWORD, SUN_LEI_ID, ZHANG_WEI_ID, ZHAO_MIN_ID
-from web import create_app
-from web.config import TestConfig
+from tests.web.conftest import ready_app
 from web.extensions import db
 
 CHROMIUM = "/usr/bin/chromium"
@@ -36,17 +34,9 @@ def free_port() -> int:
 @pytest.fixture
 def live_server(sa_engine, database_url, tmp_path):
     from waitress.server import create_server
-    truncate_all(sa_engine)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, UPLOAD_DIR=str(tmp_path / "uploads"),
-                     PUBLIC_BASE_URL=base, WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        from handlers.demo import seed_demo
-        app.extensions["netsign_engine"].deploy_directory(app.config["PROCESSES_DIR"])
-        seed_demo(db.session)
-        db.session.commit()
-        db.session.remove()
+    app = ready_app(sa_engine, database_url, tmp_path, PUBLIC_BASE_URL=base, WTF_CSRF_ENABLED=True)
     server = create_server(app, host="127.0.0.1", port=port, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -58,3 +58,9 @@ def test_timers_instances_incidents_and_audit(harness, switches):
     kinds = [e.kind for e in queries.audit(instance_id=ok.id)]
     assert kinds[0] == "instance_started" and "task_completed" in kinds
     assert [n["name"] for n in queries.completed_nodes(ok.id)][:2] == ["订单已开始", "填写订单"]
+
+
+def test_started_by_names_who_started_an_instance(harness):
+    case = harness.start("order", actor="alice")
+    assert harness.engine.queries.started_by(case.id) == "alice"
+    assert harness.engine.queries.started_by(999999) is None

@@ -296,15 +296,14 @@ def test_repeated_and_early_callbacks(harness, accounts):
 
 
 def test_failing_handler_leaves_business_data_untouched_and_opens_incident(harness, accounts, monkeypatch):
-    import handlers.services as services
     seller = accounts["张伟"]
     case = start_and_verify(harness, seller)
     case.complete("确认房源", {}, actor=str(seller.id))
     draft(case, seller)
-    original = services.create_esign_order
+    original = harness.engine.registry.services["create_esign_order"]
 
-    def flaky(ctx, contract_id):
-        original(ctx, contract_id)  # writes the order and its signatures…
+    def flaky(ctx, **params):
+        original(ctx, **params)  # writes the order and its signatures…
         raise RuntimeError("粤信签服务暂时不可用")  # …then the external call fails
 
     harness.engine.registry.services["create_esign_order"] = flaky

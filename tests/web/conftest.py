@@ -5,23 +5,31 @@ import pytest
 import sqlalchemy as sa
 
 from engine.testing import truncate_all
-from handlers.demo import seed_demo
 from handlers.models import Account
+from handlers.usecases import admin
 from web import create_app
 from web.config import TestConfig
 from web.extensions import db
 
 
+def ready_app(sa_engine, database_url, tmp_path, **overrides):
+    """An emptied database with the processes deployed and the demo data seeded (web and browser tests)."""
+    truncate_all(sa_engine)
+    settings = dict(SQLALCHEMY_DATABASE_URI=database_url, UPLOAD_DIR=str(tmp_path / "uploads"),
+                    VAR_DIR=str(tmp_path / "var"), PUBLIC_BASE_URL="http://localhost",
+                    ESIGN_CALLBACK_SECRET="web-test-secret")
+    app = create_app(TestConfig, **{**settings, **overrides})
+    with app.app_context():
+        services = app.extensions["netsign"]
+        services.engine.deploy_directory(app.config["PROCESSES_DIR"])
+        admin.seed(services)
+        services.end_session()
+    return app
+
+
 @pytest.fixture
 def app(sa_engine, database_url, tmp_path):
-    truncate_all(sa_engine)
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, UPLOAD_DIR=str(tmp_path / "uploads"),
-                     PUBLIC_BASE_URL="http://localhost", ESIGN_CALLBACK_SECRET="web-test-secret")
-    with app.app_context():
-        app.extensions["netsign_engine"].deploy_directory(app.config["PROCESSES_DIR"])
-        seed_demo(db.session)
-        db.session.commit()
-        db.session.remove()
+    app = ready_app(sa_engine, database_url, tmp_path)
     yield app
     with app.app_context():
         db.session.remove()

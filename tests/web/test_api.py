@@ -51,3 +51,40 @@ def test_complete_needs_a_json_object(client, account_id):
     assert response.status_code == 400 and response.get_json()["message"] == "请求体应为 JSON 对象"
     ok = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"business_type": "存量房买卖"})
     assert ok.get_json()["ready_tasks"][0]["name"] == "查询房源"
+
+
+def test_openapi_is_generated_from_the_views(app, client):
+    from web import api, openapi
+    assert openapi.undocumented(app, allowed=api.NOT_OPERATIONS) == []
+    doc = client.get("/api/v1/openapi.json").get_json()
+    routes = {openapi.FlaskPlugin.flaskpath2openapi(r.rule) for r in app.url_map.iter_rules()
+              if r.endpoint.startswith("api.") and r.endpoint not in api.NOT_OPERATIONS}
+    assert set(doc["paths"]) == routes
+    instances = doc["paths"]["/api/v1/instances"]["get"]
+    assert {p["name"] for p in instances["parameters"]} == {"after", "limit", "status", "business_key", "process_id"}
+    assert "X-Next-Cursor" in instances["responses"]["200"]["headers"]
+    assert instances["security"] == [{"session": []}] and "403" in instances["responses"]
+    assert doc["components"]["securitySchemes"]["session"] == {"type": "apiKey", "in": "cookie", "name": "session"}
+    callback = doc["paths"]["/api/v1/esign/callback"]["post"]
+    assert callback["security"] == [{"esignSignature": []}] and "requestBody" in callback
+    retry = doc["paths"]["/api/v1/incidents/{incident_id}/retry"]["post"]
+    assert retry["parameters"][0] == {"name": "incident_id", "in": "path", "required": True,
+                                      "schema": {"type": "integer"}}
+
+
+def test_api_lists_are_pages_of_the_read_model(app, client, account_id):
+    for name in ("张伟", "王强", "刘芳"):
+        seller = app.test_client()
+        login_as(seller, account_id(name))
+        seller.post("/start/online_signing")
+    login_as(client, account_id("系统管理员"))
+    first = client.get("/api/v1/instances?limit=2")
+    assert len(first.get_json()) == 2 and first.headers["X-Next-Cursor"]
+    rest = client.get(f"/api/v1/instances?limit=2&after={first.headers['X-Next-Cursor']}")
+    assert len(rest.get_json()) == 1 and "X-Next-Cursor" not in rest.headers
+    ids = [i["id"] for i in first.get_json() + rest.get_json()]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 3
+    bad = client.get("/api/v1/instances?limit=0")
+    assert bad.status_code == 422 and "limit" in bad.get_json()["errors"]
+    forged = client.get("/api/v1/instances?after=forged")
+    assert forged.status_code == 400 and "分页参数无效" in forged.get_json()["message"]

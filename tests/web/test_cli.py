@@ -36,9 +36,20 @@ def test_init_lists_and_worker(cli_app):
     assert "deployed online_signing v1 (unchanged)" in again.output
     definitions = run(cli_app, "definitions").output
     assert "online_signing" in definitions and "签订买卖合同线上" in definitions
-    assert run(cli_app, "worker", "--once").exit_code == 0
-    assert run(cli_app, "tasks").exit_code == 0
-    assert run(cli_app, "instances").exit_code == 0
+    assert run(cli_app, "tasks").output == "" and run(cli_app, "instances").output == ""
+    worker = run(cli_app, "worker", "--once")
+    assert worker.exit_code == 0 and worker.output == ""  # nothing due: a quiet sweep
+    with cli_app.app_context():
+        started = cli_app.extensions["netsign"].engine.start("online_signing", "7")
+        db.session.remove()
+    [task_line] = run(cli_app, "tasks").output.splitlines()
+    assert task_line.startswith(started.ready_tasks[0]["id"]) and "选择业务类型" in task_line and "seller" in task_line
+    assert run(cli_app, "tasks", "--role", "clerk").output == ""
+    [instance_line] = run(cli_app, "instances", "--status", "running").output.splitlines()
+    assert instance_line.startswith(f"#{started.instance_id}") and "online_signing" in instance_line
+    assert run(cli_app, "instances", "--status", "completed").output == ""
+    assert run(cli_app, "timers").output == "" and run(cli_app, "incidents").output == ""
+    assert run(cli_app, "incidents", "--retry", "999").output == "retried 0\n"
 
 
 def test_validate_reports_problems_with_element_names(cli_app, tmp_path):
@@ -50,5 +61,18 @@ def test_validate_reports_problems_with_element_names(cli_app, tmp_path):
                  str(ROOT / "processes" / "property_verification.bpmn"))
     assert result.exit_code == 1
     assert "「备案合同」" in result.output and "file_contract_v2" in result.output
+    assert result.output.strip().endswith("problem(s)")
     ok = run(cli_app, "validate")
     assert ok.exit_code == 0 and ok.output.strip().endswith("OK")
+    assert "process online_signing「签订买卖合同线上」" in ok.output
+
+
+def test_deploy_says_what_it_did(cli_app, tmp_path):
+    run(cli_app, "init", "--no-demo")
+    again = run(cli_app, "deploy")
+    assert again.exit_code == 0 and "online_signing v1 unchanged" in again.output
+    renamed = (ROOT / "processes" / "contract_drafting.bpmn").read_text(encoding="utf-8").replace(
+        'name="确认注意事项"', 'name="阅读并确认注意事项"')
+    (tmp_path / "contract_drafting.bpmn").write_text(renamed, encoding="utf-8")
+    changed = run(cli_app, "deploy", str(tmp_path / "contract_drafting.bpmn"), "--actor", "tester")
+    assert changed.exit_code == 0 and "contract_drafting v2 deployed" in changed.output

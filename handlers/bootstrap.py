@@ -1,0 +1,127 @@
+"""The composition root: builds the adapters from configuration, registers the housing code into the
+engine's registry, builds the engine, and hands all of it to the use cases as one :class:`Services`.
+
+Nothing else constructs an adapter: a test passes its own ``Adapters`` (or settings that
+choose other implementations), and the web's app factory calls :func:`bootstrap` once.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from sqlalchemy.orm import Session
+
+from engine import ProcessEngine, ReadModel, Registry
+
+from .adapters.esign import ESignService
+from .adapters.identity import IdentityPlatform, SandboxIdentityPlatform
+from .adapters.registry import PropertyRegistry, SandboxPropertyRegistry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the use cases and adapters need to know of the configuration."""
+
+    upload_dir: str = str(ROOT / "var" / "uploads")
+    upload_max_bytes: int = 10 * 1024 * 1024
+    esign_callback_secret: str = "sandbox-esign-secret-change-me"
+    public_base_url: str = "http://127.0.0.1:5000"
+    processes_dir: str = str(ROOT / "processes")
+    pending_deploy_dir: str = str(ROOT / "var" / "pending-deploys")
+    bpmnlint: str = str(ROOT / "node_modules" / ".bin" / "bpmnlint")
+    # Which implementation of each external system; only the sandboxes exist on this machine.
+    property_registry: str = "sandbox"
+    identity_platform: str = "sandbox"
+    esign_service: str = "sandbox"
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
+        """From a Flask-style config (UPPER_CASE keys); absent keys keep their defaults."""
+        names = {f: f.upper() for f in cls.__dataclass_fields__}
+        return cls(**{f: config[key] for f, key in names.items() if key in config})
+
+
+@dataclass
+class Adapters:
+    """The external systems, built once."""
+
+    property_registry: Callable[[Session], PropertyRegistry]
+    identity: IdentityPlatform
+    esign: ESignService
+
+
+PROPERTY_REGISTRIES: dict[str, Callable[[Session], PropertyRegistry]] = {"sandbox": SandboxPropertyRegistry}
+IDENTITY_PLATFORMS: dict[str, Callable[[], IdentityPlatform]] = {"sandbox": SandboxIdentityPlatform}
+ESIGN_SERVICES: dict[str, Callable[[Settings], ESignService]] = {
+    "sandbox": lambda s: ESignService(s.esign_callback_secret, s.public_base_url)}
+
+
+def _choose(kind: str, choices: dict, name: str):
+    if name not in choices:
+        raise ValueError(f"配置错误：{kind}「{name}」不存在，可选：{'、'.join(choices)}")
+    return choices[name]
+
+
+def build_adapters(settings: Settings) -> Adapters:
+    return Adapters(
+        property_registry=_choose("PROPERTY_REGISTRY", PROPERTY_REGISTRIES, settings.property_registry),
+        identity=_choose("IDENTITY_PLATFORM", IDENTITY_PLATFORMS, settings.identity_platform)(),
+        esign=_choose("ESIGN_SERVICE", ESIGN_SERVICES, settings.esign_service)(settings))
+
+
+@dataclass
+class Services:
+    """Everything a use case may use; built by :func:`bootstrap`, passed as the first argument."""
+
+    engine: ProcessEngine
+    registry: Registry
+    adapters: Adapters
+    settings: Settings
+    session_factory: Callable[[], Session]
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def queries(self) -> ReadModel:
+        return self.engine.queries
+
+    @property
+    def session(self) -> Session:
+        """The session reads run in (the same one the engine's steps use)."""
+        return self.session_factory()
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction for writes outside an engine step: committed at the end, rolled back on error."""
+        session = self.session_factory()
+        if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+            session.rollback()  # end a read-only transaction so the write starts on fresh rows
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    def end_session(self) -> None:
+        """Drop the session of this thread (after a request, a CLI command, a worker sweep)."""
+        remove = getattr(self.session_factory, "remove", None)
+        if remove is not None:
+            remove()
+
+
+def bootstrap(session_factory: Callable[[], Session], settings: Settings | None = None, *,
+              adapters: Adapters | None = None, backoff: tuple[int, ...] | None = None) -> Services:
+    """Wire the housing business: adapters → registry (handlers, forms, lanes) → engine → services."""
+    from . import register
+
+    settings = settings or Settings()
+    adapters = adapters or build_adapters(settings)
+    registry = Registry()
+    register(registry, adapters)
+    engine = ProcessEngine(session_factory, registry, backoff=backoff) if backoff else \
+        ProcessEngine(session_factory, registry)
+    return Services(engine, registry, adapters, settings, session_factory)
