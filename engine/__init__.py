@@ -4,7 +4,7 @@ Public API: :class:`ProcessEngine` (deploy, start, complete_task, deliver_messag
 fire_due_timers, retry_incidents, claim/release/hand_over; ``engine.queries``, the
 :class:`ReadModel` every page, API and CLI list reads), the status enums, :class:`Registry`
 (service handlers, forms, lane roles), the errors in :mod:`engine.errors`, and
-the test harness in :mod:`engine.testing`.
+the test harness in :mod:`engine.testing` with its pytest plugin :mod:`engine.pytest_plugin`.
 """
 from .errors import Conflict, EngineError, FormInvalid, NotAllowed, NotFound
 from .queries import BadCursor, Page, ReadModel

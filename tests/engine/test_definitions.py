@@ -88,3 +88,15 @@ def test_deploy_refuses_and_stores_nothing(harness, registry):
     assert any("charge_card" in p for p in err.value.problems)
     again = {r.process_id: r for r in engine.deploy(read_directory(DIAGRAMS))}["order"]
     assert again.version == 1
+
+
+def test_deploy_refuses_exactly_what_validate_reports(harness, registry):
+    # One check pipeline: an administrator's dry run and the deploy never disagree.
+    bad = order_xml().replace('id="process_order"', 'id="charge_card"').replace(
+        'value="amount"', 'value="__import__(\'os\')"')
+    sources = {**read_directory(DIAGRAMS), "order.bpmn": bad}
+    report = validate_sources(sources, registry)
+    assert len(report.problems) >= 2
+    with pytest.raises(DefinitionError) as err:
+        harness.engine.deploy(sources)
+    assert err.value.problems == sorted(set(report.problems))
