@@ -12,6 +12,7 @@ of live workflows); all SQL is in :mod:`engine.store` (the step path) and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,11 @@ class ProcessEngine:
 
     def deploy_directory(self, directory: str | Path, actor: str = "system") -> list[DeployResult]:
         return self.deploy(read_directory(directory), actor)
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """A write transaction outside any step, for the business rows a use case changes on its own
+        (committed at the end, rolled back on error; on SQLite the write lock is taken at BEGIN)."""
+        return self.steps.transaction()
 
     # ------------------------------------------------------------------ steps
 

@@ -95,16 +95,10 @@ class Services:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One transaction for writes outside an engine step: committed at the end, rolled back on error."""
-        session = self.session_factory()
-        if session.in_transaction() and not (session.new or session.dirty or session.deleted):
-            session.rollback()  # end a read-only transaction so the write starts on fresh rows
-        try:
+        """One transaction for writes outside an engine step (accounts, uploads): the engine's write
+        transaction, so SQLite takes its write lock at BEGIN as a step does; committed at the end."""
+        with self.engine.transaction() as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
     def end_session(self) -> None:
         """Drop the session of this thread (after a request, a CLI command, a worker sweep)."""
