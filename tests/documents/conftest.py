@@ -1,1 +1,1 @@
-from tests.processes.conftest import accounts, engine_factory, harness, registry, services  # noqa: F401  (shared fixtures)
+from tests.processes.conftest import accounts, engine_factory, registry, services  # noqa: F401  (shared fixtures)

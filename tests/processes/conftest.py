@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from engine import ProcessEngine
-from engine.testing import ProcessHarness
 from handlers.bootstrap import Settings, bootstrap
 from handlers.demo import seed_demo
 from handlers.models import Account
@@ -42,11 +41,6 @@ def engine_factory(session_factory, services):
     def make():
         return ProcessEngine(session_factory, services.registry, backoff=BACKOFF)
     return make
-
-
-@pytest.fixture
-def harness(engine_factory):
-    return ProcessHarness(engine_factory)
 
 
 @pytest.fixture
