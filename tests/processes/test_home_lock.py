@@ -2,7 +2,12 @@
 starts race (guide: a new contract only after the old one is deleted or cancelled)."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +17,7 @@ from handlers.services import HOME_TAKEN
 
 from .flows import CERT_ZHANG, contract_of, start_and_verify
 
+ROOT = Path(__file__).resolve().parents[2]
 CERT_WANG = {"query_mode": "证书号", "certificate_no": "粤(2022)中山市不动产权第0567890号", "check_code": "915372"}
 
 
@@ -100,3 +106,26 @@ def test_simultaneous_starts_on_one_home_exactly_one_proceeds(engine_factory, ac
     session = engines[0].session_factory()
     live = session.scalars(sa.select(Contract).where(Contract.status == "草稿")).all()
     assert len(live) == 1
+
+
+def test_two_processes_confirming_one_home_at_once_exactly_one_proceeds(engine_factory, accounts, database_url):
+    """The database, not the process, holds the rule: two processes (two connections, two engines)."""
+    wang, liu = accounts["王强"], accounts["刘芳"]
+    engine = engine_factory()
+    task_ids = []
+    for owner in (wang, liu):
+        result = engine.start("online_signing", str(owner.id))
+        result = engine.complete_task(result.ready_tasks[0]["id"], {"business_type": "存量房买卖"}, str(owner.id))
+        result = engine.complete_task(result.ready_tasks[0]["id"], CERT_WANG, str(owner.id))
+        task_ids.append((result.ready_tasks[0]["id"], str(owner.id)))
+    engine.session_factory.remove()
+    start_at = time.time() + 2.0
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    workers = [subprocess.Popen([sys.executable, "-m", "tests.processes.confirm_worker", database_url,
+                                 str(start_at), task_id, actor], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for task_id, actor in task_ids]
+    outputs = [w.communicate(timeout=120) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], [err for _, err in outputs]
+    assert sorted(out.strip().splitlines()[-1] for out, _ in outputs) == ["房屋已有在办合同", "继续签约"]
+    session = engine.session_factory()
+    assert len(session.scalars(sa.select(Contract).where(Contract.status == "草稿")).all()) == 1
