@@ -277,7 +277,9 @@ class Steps:
         # An instance in ERROR may hold the incident of a failed worker step, which this step resolves.
         found = (incidents.sync(step, errored, now, self.backoff)
                  if (errored or step.before.errored or instance.status == InstanceStatus.ERROR) else [])
-        if workflow.is_completed():
+        # SpiffWorkflow counts a task in ERROR as finished: an instance whose last task failed has
+        # not ended, it waits for its incident.
+        if workflow.is_completed() and not found:
             instance.status = InstanceStatus.COMPLETED
             instance.completed_at = instance.completed_at or now
             instance.end_event = projections.end_event_name(workflow)
