@@ -203,7 +203,11 @@ def cancel_order(contract_no):
 @login_required
 def cancel_online(contract_no):
     """「存量房合同注销线上」: starts the cancellation flow; the diagram checks whether it is allowed."""
-    result = citizen.start_online_cancellation(services(), actor(), contract_no)
+    try:
+        result = citizen.start_online_cancellation(services(), actor(), contract_no)
+    except Refused as err:  # one cancellation at a time
+        flash(err.message, "error")
+        return redirect(url_for(".contract", contract_no=contract_no))
     if result.end_event:
         flash(f"{result.end_event}：请查看合同状态与说明（线下备案的合同请到窗口办理线下注销）", "error")
         return redirect(url_for(".contract", contract_no=contract_no))

@@ -12,6 +12,7 @@ from engine.models import InboxTask
 from ..bootstrap import Services
 from ..models import ORDER_WAITING, Contract, ESignOrder, ESignSignature, normalize_contract_no
 from ..qr import qr_data_uri
+from ..services import cancellation_busy
 from .errors import Invalid, NotFound, Refused
 from .policy import CITIZEN_ROLES, Actor, contract_for, require_contract_owner, task_filter, visible_contracts
 
@@ -98,8 +99,18 @@ def cancel_order(services: Services, actor: Actor, contract_no: str) -> None:
 
 
 def start_online_cancellation(services: Services, actor: Actor, contract_no: str) -> StepResult:
-    """「存量房合同注销线上」: start the flow and name the contract; the diagram checks whether it may."""
+    """「存量房合同注销线上」: start the flow and name the contract; the diagram checks whether it may.
+
+    One cancellation at a time: refused here when one already runs (a stale page, the API), and
+    the flow's own check (a conditional update of the contract) settles two starts at the same moment.
+    """
     contract = contract_for(services.session, actor, normalize_contract_no(contract_no))
+    if contract.cancelling:
+        raise Refused(cancellation_busy(contract.contract_no))
     engine = services.engine
     started = engine.start("online_cancellation", actor.ref)
-    return engine.complete_task(started.ready_tasks[0]["id"], {"contract_no": contract.contract_no}, actor.ref)
+    result = engine.complete_task(started.ready_tasks[0]["id"], {"contract_no": contract.contract_no}, actor.ref)
+    services.session.refresh(contract)
+    if result.end_event and contract.cancelling and contract.cancellation_instance_id != result.instance_id:
+        raise Refused(cancellation_busy(contract.contract_no))  # the other start won the race
+    return result
