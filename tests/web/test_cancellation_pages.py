@@ -49,3 +49,17 @@ def test_a_running_cancellation_shows_and_blocks_another(app, client, account_id
     assert "同一时间只能办理一项注销申请" in again
     todo = client.get("/todo").data.decode()
     assert todo.count("录入注销原因") == 1
+
+
+def test_todo_shows_the_home_and_withdraws_an_abandoned_application(client, account_id):
+    from .test_portal import CERT
+    login_as(client, account_id("张伟"))
+    url = follow_task(client, client.post("/start/online_signing"))
+    url = follow_task(client, client.post(url, data={"business_type": "存量房买卖"}))
+    follow_task(client, client.post(url, data=CERT))  # → 确认房源, then abandoned
+    todo = client.get("/todo").data.decode()
+    assert "确认房源" in todo and "翠景花园" in todo and "撤回申请" in todo
+    assert "SQ-" not in client.get("/").data.decode()  # an application's key is not a contract number
+    task_id = re.search(r'action="/task/([^/"]+)/withdraw"', todo).group(1)
+    done = client.post(f"/task/{task_id}/withdraw", follow_redirects=True).data.decode()
+    assert "申请已撤回" in done and "暂无待办业务" in done
