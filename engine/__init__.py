@@ -6,7 +6,7 @@ fire_due_timers, retry_incidents, claim/release/hand_over; ``engine.queries``, t
 (service handlers, forms, lane roles), the errors in :mod:`engine.errors`, and
 the test harness in :mod:`engine.testing` with its pytest plugin :mod:`engine.pytest_plugin`.
 """
-from .errors import Conflict, EngineError, FormInvalid, NotAllowed, NotFound
+from .errors import ClosedByTimer, Conflict, EngineError, FormInvalid, NotAllowed, NotFound
 from .queries import BadCursor, Page, ReadModel
 from .registry import Registry, ServiceContext
 from .runtime import ProcessEngine, StepResult
@@ -14,7 +14,7 @@ from .specs import DefinitionError, ValidationReport, validate_sources
 from .status import IncidentStatus, InboxState, InstanceStatus, TimerState
 
 __all__ = [
-    "BadCursor", "Conflict", "DefinitionError", "EngineError", "FormInvalid", "NotAllowed", "NotFound",
+    "BadCursor", "ClosedByTimer", "Conflict", "DefinitionError", "EngineError", "FormInvalid", "NotAllowed", "NotFound",
     "Page", "ReadModel", "IncidentStatus", "InboxState", "InstanceStatus", "TimerState",
     "ProcessEngine", "Registry", "ServiceContext", "StepResult", "ValidationReport", "validate_sources",
 ]

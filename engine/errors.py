@@ -31,6 +31,22 @@ class Conflict(EngineError):
     status = 409
 
 
+class ClosedByTimer(Conflict):
+    """The task was closed by a due timer that the same step fired, and that step was committed.
+
+    Tells the caller which timer closed it and, when the instance ended, at which end event, so a
+    page can say what happened at the deadline instead of a bare 「已处理或已取消」.
+    """
+
+    def __init__(self, task_name: str, timers: list[str], end_event: str | None):
+        named = "、".join(f"「{name}」" for name in timers) or "期限"
+        outcome = f"：{end_event}" if end_event else f"，任务「{task_name}」已关闭"
+        super().__init__(f"已超过办理期限，{named}已处理{outcome}")
+        self.task_name = task_name
+        self.timers = timers
+        self.end_event = end_event
+
+
 class FormInvalid(EngineError):
     """Form input failed validation; nothing was changed. ``errors`` maps field → messages."""
 

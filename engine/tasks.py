@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import messaging, snapshot, store
 from .assignment import check_four_eyes
 from .db import utcnow
-from .errors import Conflict, FormInvalid, NotAllowed, NotFound
+from .errors import ClosedByTimer, Conflict, FormInvalid, NotAllowed, NotFound
 from .registry import json_safe
 from .status import InstanceStatus
 from .step import Step, StepContext, StepResult, Steps
@@ -49,32 +49,57 @@ def start(steps: Steps, process_id: str, actor: str, data: dict[str, Any] | None
 
 def complete(steps: Steps, task_id: str, data: dict[str, Any], actor: str,
              roles: Iterable[str] | None) -> StepResult:
+    """Complete a READY task; a deadline that passed first wins (see :class:`ClosedByTimer`)."""
+    closed: list[str] = []
     with steps.transaction() as session:
         row, locked = store.lock_task(session.connection(), str(task_id))
         if row is None:
             raise NotFound("任务不存在")
         with steps.on(session, row.instance_id, actor, "complete_task", instance=locked) as step:
+            _check_actor(row, actor, roles)
+            was_ready = row.id in step.before.ready_user_tasks
             # A deadline that passed before this step wins over the person's late click.
             if step.fire_due_timers():
                 step.do_engine_steps()
-            # The workflow, loaded under the instance lock, decides whether the task is still open.
-            task = _open_task(step, row, actor, roles)
-            updates = _validated(steps, step, row, task, data)
-            messaging.add_form_data(task, json_safe(updates))
-            task.run()
-            step.completed_by[row.id] = actor
-            step.audit("task_completed", task_id=row.id, bpmn_id=row.bpmn_id, name=row.name)
-            step.run_engine()
-        assert step.result is not None
-        return step.result
+            task = step.workflow.get_task_from_id(UUID(row.id))
+            if was_ready and step.fired_timers and (task is None or task.state != TaskState.READY):
+                # The timer closed the task: keep what it did (the step commits), then say so below,
+                # rather than rolling the timer back and leaving the case to the worker's next sweep.
+                closed = _fired_timer_names(step)
+                step.run_engine()
+            else:
+                task = _open_task(step, row, task, actor)
+                updates = _validated(steps, step, row, task, data)
+                messaging.add_form_data(task, json_safe(updates))
+                task.run()
+                step.completed_by[row.id] = actor
+                step.audit("task_completed", task_id=row.id, bpmn_id=row.bpmn_id, name=row.name)
+                step.run_engine()
+    assert step.result is not None
+    if closed:
+        raise ClosedByTimer(row.name, closed, step.result.end_event)
+    return step.result
 
 
-def _open_task(step: Step, row: Any, actor: str, roles: Iterable[str] | None) -> Any:
+def _fired_timer_names(step: Step) -> list[str]:
+    names = []
+    for timer_id in sorted(step.fired_timers):
+        timer, due_at = step.before.timers[timer_id]
+        spec = timer.task_spec  # type: ignore[attr-defined]
+        step.audit("timer_due", task_id=timer_id, bpmn_id=spec.bpmn_id, name=spec.bpmn_name,
+                   due_at=due_at.isoformat())
+        names.append(spec.bpmn_name or spec.bpmn_id)
+    return names
+
+
+def _check_actor(row: Any, actor: str, roles: Iterable[str] | None) -> None:
     if roles is not None and row.role not in set(roles):
         raise NotAllowed(f"您没有办理「{row.name}」的权限")
     if row.assignee and row.assignee != actor:
         raise NotAllowed(f"任务「{row.name}」已由其他人员认领")
-    task = step.workflow.get_task_from_id(UUID(row.id))
+
+
+def _open_task(step: Step, row: Any, task: Any, actor: str) -> Any:
     if task is None or task.state != TaskState.READY:
         raise Conflict(f"任务「{row.name}」已处理或已取消，请刷新页面")
     check_four_eyes(step.conn, task.task_spec, row, actor)

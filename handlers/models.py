@@ -22,6 +22,8 @@ DRAFT, SUBMITTED, FILED, CANCELLED, DELETED = "草稿", "已提交", "已签约"
 # E-contract order statuses.
 ORDER_WAITING, ORDER_SIGNED, ORDER_CANCELLED = "已创建订单，待签字", "订单已经完成签字", "已注销"
 PARTY_WAITING, PARTY_SIGNED = "待签字", "签名成功"
+# Shown instead of 已签约 while a cancellation (online or offline) of the contract runs.
+CANCELLING = "注销中"
 # A home has at most one contract in these states (the guide: a new contract only after the old one
 # is deleted or cancelled); the database holds the rule, so two simultaneous starts cannot both win.
 LIVE_STATUSES = (DRAFT, SUBMITTED, FILED)
@@ -109,6 +111,9 @@ class Contract(Base):
     filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # The process instance of the one cancellation now running, if any: claimed by a conditional UPDATE
+    # (``WHERE cancellation_instance_id IS NULL``), so of two concurrent starts exactly one holds it.
+    cancellation_instance_id: Mapped[int | None] = mapped_column(sa.Integer)
 
     # 《广东省房地产买卖合同》 terms; None until the contract form is filled.
     co_ownership: Mapped[str | None] = mapped_column(sa.String(10))  # 单独所有 / 共同共有 / 按份共有
@@ -141,6 +146,15 @@ class Contract(Base):
     @property
     def buyers(self) -> list["ContractParty"]:
         return [p for p in self.active_parties if p.side == "买方"]
+
+    @property
+    def cancelling(self) -> bool:
+        return self.status == FILED and self.cancellation_instance_id is not None
+
+    @property
+    def display_status(self) -> str:
+        """What 首页 and the contract page show: 「注销中」 while a cancellation runs."""
+        return CANCELLING if self.cancelling else self.status
 
     def ensure_editable(self) -> None:
         """Key facts are fixed once the contract is submitted for signing or filed."""

@@ -246,6 +246,10 @@ def file_contract(ctx, contract_id) -> dict:
 def record_refusal(ctx, contract_id, reason) -> dict:
     """The window could not accept the case; the reason is kept for the trail and shown to the clerk."""
     ctx.audit("window_refused", contract_id=contract_id, reason=reason)
+    contract = ctx.session.get(Contract, contract_id) if contract_id is not None else None
+    if contract is not None:
+        # A cancellation refused at the window after its check claimed the contract lets it go.
+        _release_cancellation(ctx, contract)
     return {"reason": reason, "at": ctx.now().isoformat()}
 
 
@@ -266,8 +270,52 @@ def check_cancellation(ctx, contract_no, channel) -> dict:
             account = _starter(ctx)
             if all(p.id_number != account.id_number for p in contract.active_parties):
                 refusal = "您不是该合同的当事人，不能申请注销"
+    if refusal is None and not _claim_cancellation(ctx, contract):
+        refusal = cancellation_busy(contract.contract_no)
     ctx.set_business_key(contract.contract_no)
     return {**contract.summary(), "cancellable": refusal is None, "reason": refusal}
+
+
+def cancellation_busy(contract_no: str) -> str:
+    return (f"合同{contract_no}正在办理注销（注销中），同一时间只能办理一项注销申请；"
+            "请等待该申请办结或撤回后再申请")
+
+
+def _claim_cancellation(ctx, contract: Contract) -> bool:
+    """Make this instance the contract's one running cancellation; False if another holds it.
+
+    A conditional UPDATE, not a read then a write: on PostgreSQL the second of two concurrent
+    updates waits for the first, re-reads the row and matches nothing; SQLite has one writer.
+    """
+    if contract.cancellation_instance_id == ctx.instance.id:
+        return True  # a retry of this step
+    claimed = ctx.session.execute(
+        sa.update(Contract).where(Contract.id == contract.id, Contract.cancellation_instance_id.is_(None))
+        .values(cancellation_instance_id=ctx.instance.id).execution_options(synchronize_session=False))
+    ctx.session.refresh(contract)
+    if claimed.rowcount == 1:
+        ctx.audit("cancellation_started", contract_no=contract.contract_no)
+        return True
+    return False
+
+
+def _release_cancellation(ctx, contract: Contract) -> None:
+    """The cancellation of this instance ended (filed, withdrawn, refused): another may start."""
+    if contract.cancellation_instance_id == ctx.instance.id:
+        contract.cancellation_instance_id = None
+
+
+def withdraw_cancellation(ctx, contract_id, reason="申请人撤回") -> dict:
+    """「撤回注销申请」: the contract stays 已签约 and may be cancelled again later."""
+    contract = _contract(ctx, contract_id)
+    for order in ctx.session.scalars(sa.select(ESignOrder).where(
+            ESignOrder.instance_id == ctx.instance.id, ESignOrder.status == ORDER_WAITING)):
+        order.status = ORDER_CANCELLED
+        order.cancelled_at = ctx.now()
+    if contract.cancellation_instance_id == ctx.instance.id:
+        _release_cancellation(ctx, contract)
+        ctx.audit("cancellation_withdrawn", contract_no=contract.contract_no, reason=reason)
+    return {**contract.summary(), "cancellable": False, "reason": reason}
 
 
 def cancel_filing(ctx, contract_id, reason, channel) -> dict:
@@ -285,6 +333,7 @@ def cancel_filing(ctx, contract_id, reason, channel) -> dict:
         contract.status = CANCELLED
         contract.cancelled_at = ctx.now()
         contract.cancellation_reason = reason
+        _release_cancellation(ctx, contract)
         ctx.audit("contract_cancelled", contract_no=contract.contract_no, reason=reason)
     return {**contract.summary(), "cancellable": False, "reason": None}
 
@@ -301,6 +350,7 @@ SERVICES: dict[str, Callable[..., dict]] = {
     "record_refusal": record_refusal,
     "check_cancellation": check_cancellation,
     "cancel_filing": cancel_filing,
+    "withdraw_cancellation": withdraw_cancellation,
 }
 # Handlers that talk to an external system get the adapters bound at start-up.
 USES_ADAPTERS = {"verify_property", "create_esign_order"}

@@ -130,7 +130,29 @@ def home():
 @bp.get("/todo")
 @login_required
 def todo():
-    return render_template("portal/todo.html", tasks=citizen.my_tasks(services(), actor(), limit=200))
+    return render_template("portal/todo.html", items=citizen.todo(services(), actor()))
+
+
+@bp.post("/task/<task_id>/withdraw")
+@login_required
+def withdraw(task_id):
+    """「撤回申请」 from 待办."""
+    try:
+        flash(citizen.withdraw(services(), actor(), task_id), "info")
+    except (Refused, EngineError) as err:
+        flash(err.message, "error")
+    return redirect(url_for(".todo"))
+
+
+@bp.post("/contract/<contract_no>/withdraw-cancellation")
+@login_required
+def withdraw_cancellation(contract_no):
+    """「撤回注销申请」 from the contract page, also while the parties are signing."""
+    try:
+        flash(citizen.withdraw_cancellation(services(), actor(), contract_no), "info")
+    except (Refused, EngineError) as err:
+        flash(err.message, "error")
+    return redirect(url_for(".contract", contract_no=contract_no))
 
 
 @bp.post("/start/<process_id>")
@@ -145,7 +167,7 @@ def _next_page(result: StepResult):
         return redirect(url_for(".task", task_id=mine[0]["id"]))
     if result.ready_tasks:  # the case moved to the window
         flash("已提交。请买卖双方本人持有效身份证件（原件）到中山市房地产交易管理事务中心业务窗口办理。", "info")
-    if result.business_key:
+    if citizen.contract_key(result.business_key):
         return redirect(url_for(".contract", contract_no=result.business_key))
     if result.end_event:
         flash(f"业务已结束：{result.end_event}", "info")
@@ -203,7 +225,11 @@ def cancel_order(contract_no):
 @login_required
 def cancel_online(contract_no):
     """「存量房合同注销线上」: starts the cancellation flow; the diagram checks whether it is allowed."""
-    result = citizen.start_online_cancellation(services(), actor(), contract_no)
+    try:
+        result = citizen.start_online_cancellation(services(), actor(), contract_no)
+    except Refused as err:  # one cancellation at a time
+        flash(err.message, "error")
+        return redirect(url_for(".contract", contract_no=contract_no))
     if result.end_event:
         flash(f"{result.end_event}：请查看合同状态与说明（线下备案的合同请到窗口办理线下注销）", "error")
         return redirect(url_for(".contract", contract_no=contract_no))

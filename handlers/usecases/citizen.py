@@ -3,6 +3,7 @@ e-contract order, ask for an online cancellation."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 
@@ -10,20 +11,42 @@ from engine import Page, StepResult
 from engine.models import InboxTask
 
 from ..bootstrap import Services
-from ..models import ORDER_WAITING, Contract, ESignOrder, ESignSignature, normalize_contract_no
+from ..models import (ORDER_SIGNED, ORDER_WAITING, Contract, ESignOrder, ESignSignature, RegistryProperty,
+                      normalize_contract_no)
 from ..qr import qr_data_uri
+from ..services import cancellation_busy
 from .errors import Invalid, NotFound, Refused
-from .policy import CITIZEN_ROLES, Actor, contract_for, require_contract_owner, task_filter, visible_contracts
+from .policy import CITIZEN_ROLES, Actor, contract_for, require_contract_owner, task_filter, task_for, visible_contracts
 
 # The flows a citizen may start from the home page, with their names on the buttons.
 STARTABLE = {"online_signing": "签订买卖合同线上", "offline_signing": "签订买卖合同线下"}
+# An application carries this business key until 「创建合同」 replaces it with the contract number:
+# messages find their instance by business key, and 「撤回申请」 must reach one with no contract yet.
+APPLICATION_KEY_PREFIX = "SQ-"
+WITHDRAW_MESSAGE = "withdraw_application"
+# The tasks at which the diagrams wait for 「撤回申请」 (boundary events), by process; the cancellation's
+# 「重新签署或撤回申请」 offers withdrawal in its own form and is completed that way.
+WITHDRAW_AT = {"online_signing": {"Activity_query_property", "Activity_confirm_property"},
+               "offline_signing": {"Activity_query_property", "Activity_confirm_property"},
+               "online_cancellation": {"Activity_cancel_reason", "Activity_generate_order"}}
+WITHDRAW_BY_FORM = {"Activity_after_order_cancel": {"after_cancel_action": "撤回注销申请"}}
+
+
+@dataclass
+class TodoItem:
+    """A line of 待办: the task, the home it is about and the contract number once there is one."""
+
+    task: InboxTask
+    home: str | None
+    contract_no: str | None
+    withdrawable: bool
 
 
 @dataclass
 class HomePage:
     contracts: list[Contract]
     orders: dict[int, ESignOrder]  # contract id → its latest order
-    tasks: list[InboxTask]
+    tasks: list["TodoItem"]
 
 
 @dataclass
@@ -63,13 +86,87 @@ def home(services: Services, actor: Actor) -> HomePage:
     contracts = my_contracts(services, actor)
     orders = {o.contract_id: o for o in services.session.scalars(
         sa.select(ESignOrder).where(ESignOrder.contract_id.in_([c.id for c in contracts])).order_by(ESignOrder.id))}
-    return HomePage(contracts, orders, list(my_tasks(services, actor, limit=200)))
+    return HomePage(contracts, orders, todo(services, actor))
 
 
 def start_flow(services: Services, actor: Actor, process_id: str) -> StepResult:
     if process_id not in STARTABLE or not actor.is_citizen:
         raise NotFound(f"没有可以发起的业务「{process_id}」")
-    return services.engine.start(process_id, actor.ref)
+    return services.engine.start(process_id, actor.ref, business_key=APPLICATION_KEY_PREFIX + uuid4().hex)
+
+
+def contract_key(key: str | None) -> str | None:
+    """The contract number a business key names, or None for an application with no contract yet."""
+    return key if key and not key.startswith(APPLICATION_KEY_PREFIX) else None
+
+
+def _withdrawable(task: InboxTask) -> bool:
+    return task.bpmn_id in WITHDRAW_AT.get(task.process_id, ()) or task.bpmn_id in WITHDRAW_BY_FORM
+
+
+def todo(services: Services, actor: Actor) -> list[TodoItem]:
+    """待办: each open task with its home (坐落, or the certificate number typed so far) and contract number."""
+    tasks = list(my_tasks(services, actor, limit=200))
+    numbers = {k for k in (contract_key(t.business_key) for t in tasks) if k}
+    contracts = {c.contract_no: c for c in services.session.scalars(
+        sa.select(Contract).where(Contract.contract_no.in_(numbers)))} if numbers else {}
+    items = []
+    for task in tasks:
+        contract = contracts.get(task.business_key or "")
+        home = contract.home.location if contract is not None else _home_of_application(services, task)
+        items.append(TodoItem(task, home, contract.contract_no if contract else None, _withdrawable(task)))
+    return items
+
+
+def _home_of_application(services: Services, task: InboxTask) -> str | None:
+    """Before a contract exists the home is only in the task's data: the verified home, or what was typed."""
+    workflow = services.engine.load_workflow(task.instance_id)
+    spiff_task = workflow.get_task_from_id(UUID(task.id))
+    data = dict(spiff_task.data) if spiff_task is not None else {}
+    property_id = (data.get("verification") or {}).get("property_id")
+    home = services.session.get(RegistryProperty, property_id) if property_id else None
+    if home is not None:
+        return home.location
+    return data.get("certificate_no") or data.get("unit_no") or None
+
+
+def withdraw(services: Services, actor: Actor, task_id: str) -> str:
+    """「撤回申请」 from 待办: the diagram's boundary event ends the application (audited in its path);
+    a contract already created is deleted with the reason 「申请人撤回」 by the diagram's own step."""
+    task, _ = task_for(services.queries, actor, task_id)
+    if task.bpmn_id in WITHDRAW_BY_FORM:
+        services.engine.complete_task(task.id, WITHDRAW_BY_FORM[task.bpmn_id], actor.ref)
+        return "申请已撤回"
+    if not _withdrawable(task) or not task.business_key:
+        raise Refused(f"「{task.name}」这一步不能撤回申请")
+    return _send_withdrawal(services, actor, task.instance_id, task.business_key)
+
+
+def withdraw_cancellation(services: Services, actor: Actor, contract_no: str) -> str:
+    """「撤回注销申请」 from the contract page, also while the parties are signing (no task is open then)."""
+    contract = contract_for(services.session, actor, normalize_contract_no(contract_no))
+    instance_id = contract.cancellation_instance_id
+    if not contract.cancelling or instance_id is None or services.queries.started_by(instance_id) != actor.ref:
+        raise Refused("没有您可以撤回的注销申请")
+    open_tasks = list(services.queries.open_tasks(instance_id=instance_id, limit=10))
+    for task in open_tasks:
+        if task.bpmn_id in WITHDRAW_BY_FORM:
+            return withdraw(services, actor, task.id)
+    signed = services.session.scalars(sa.select(ESignOrder).where(
+        ESignOrder.instance_id == instance_id, ESignOrder.status == ORDER_SIGNED)).first()
+    if signed is not None:
+        raise Refused("全部当事人已签字，注销申请不能撤回，请提交")
+    return _send_withdrawal(services, actor, instance_id, contract.contract_no)
+
+
+def _send_withdrawal(services: Services, actor: Actor, instance_id: int, business_key: str) -> str:
+    # One key per instance: a second click is the same message, ignored.
+    services.engine.deliver_message(WITHDRAW_MESSAGE, business_key, {"by": actor.ref}, f"withdraw:{instance_id}")
+    services.session.expire_all()
+    instance = services.queries.instance(instance_id)
+    if instance is None or instance.status != "completed":
+        raise Refused("申请正在处理中，暂不能撤回，请刷新后重试")
+    return "申请已撤回"
 
 
 def contract_page(services: Services, actor: Actor, contract_no: str, *, with_qr: bool = False) -> ContractPage:
@@ -98,8 +195,18 @@ def cancel_order(services: Services, actor: Actor, contract_no: str) -> None:
 
 
 def start_online_cancellation(services: Services, actor: Actor, contract_no: str) -> StepResult:
-    """「存量房合同注销线上」: start the flow and name the contract; the diagram checks whether it may."""
+    """「存量房合同注销线上」: start the flow and name the contract; the diagram checks whether it may.
+
+    One cancellation at a time: refused here when one already runs (a stale page, the API), and
+    the flow's own check (a conditional update of the contract) settles two starts at the same moment.
+    """
     contract = contract_for(services.session, actor, normalize_contract_no(contract_no))
+    if contract.cancelling:
+        raise Refused(cancellation_busy(contract.contract_no))
     engine = services.engine
     started = engine.start("online_cancellation", actor.ref)
-    return engine.complete_task(started.ready_tasks[0]["id"], {"contract_no": contract.contract_no}, actor.ref)
+    result = engine.complete_task(started.ready_tasks[0]["id"], {"contract_no": contract.contract_no}, actor.ref)
+    services.session.refresh(contract)
+    if result.end_event and contract.cancelling and contract.cancellation_instance_id != result.instance_id:
+        raise Refused(cancellation_busy(contract.contract_no))  # the other start won the race
+    return result

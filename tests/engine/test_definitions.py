@@ -22,7 +22,7 @@ def problems_of(xml: str, registry) -> list[str]:
 def test_clean_diagram_passes(registry):
     report = validate_sources(read_directory(DIAGRAMS), registry)
     assert report.ok, report.problems
-    assert report.processes == {"order": "测试订单", "discount_flow": "测试折扣"}
+    assert report.processes == {"order": "测试订单", "discount_flow": "测试折扣", "deadline": "限期办理"}
 
 
 def test_doctype_is_refused(registry):

@@ -203,3 +203,33 @@ def test_the_same_callback_delivered_twice_at_once_is_taken_once(harness, engine
         thread.join(60)
     assert errors == [] and sorted(results) == [False, True]
     assert case.end_event == "订单已支付"
+
+
+def test_a_step_after_the_deadline_keeps_the_timer_and_says_which_closed_the_task(harness):
+    """The late click does not roll the due timer back: the timer's path is committed in that step,
+    and the caller learns which timer closed the task and how the instance ended."""
+    from engine import ClosedByTimer, Conflict
+
+    with harness.clock(BASE, tick=False) as clock:
+        case = harness.start("deadline")
+        task = case.task("限期填写")
+        clock.shift(timedelta(hours=1, seconds=1))  # the worker has not swept yet
+        with pytest.raises(ClosedByTimer) as err:
+            harness.engine.complete_task(task.id, {"amount": 5}, "tester")
+        assert isinstance(err.value, Conflict) and err.value.status == 409
+        assert err.value.timers == ["逾期未填"] and err.value.end_event == "已作废"
+        assert err.value.message == "已超过办理期限，「逾期未填」已处理：已作废"
+        assert case.status == "completed" and case.end_event == "已作废"
+        assert [t.state for t in case.timers()] == ["fired"]
+        assert harness.fire_timers() == 0
+        # Asked again, the task is simply gone.
+        with pytest.raises(Conflict, match="已处理或已取消"):
+            harness.engine.complete_task(task.id, {"amount": 5}, "tester")
+
+
+def test_a_step_before_the_deadline_is_unchanged(harness):
+    with harness.clock(BASE, tick=False) as clock:
+        case = harness.start("deadline")
+        clock.shift(timedelta(minutes=59))
+        case.complete("限期填写", {"amount": 5})
+    assert case.end_event == "按时填写"

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from engine import Conflict, FormInvalid
+from engine import ClosedByTimer, Conflict, FormInvalid
 from engine.models import InboxTask
 from handlers.models import Contract, DomainError
 
@@ -242,11 +242,14 @@ def test_a_late_step_after_the_deadline_meets_the_deletion_first(harness, accoun
         case.complete("确认房源", {}, actor=str(seller.id))
         task = case.task("填写买卖合同")
         clock.move_to(datetime.fromisoformat("2026-11-25T00:00:01+08:00"))  # the worker has not swept yet
-        with pytest.raises(Conflict):
+        with pytest.raises(ClosedByTimer) as err:
             harness.engine.complete_task(task.id, contract_form(), str(seller.id))
-        assert contract_of(harness, case).price is None
-        assert harness.fire_timers() == 1
-    assert case.end_event == "合同已自动删除"
+        # Deleted in that same step, and the person is told so; the worker finds nothing left to do.
+        assert err.value.message == "已超过办理期限，「合同逾期未签」已处理：合同已自动删除"
+        contract = contract_of(harness, case)
+        assert contract.price is None and contract.status == "已删除"
+        assert case.end_event == "合同已自动删除"
+        assert harness.fire_timers() == 0
 
 
 def test_no_change_after_filing(harness, accounts):
