@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from engine import IncidentStatus, InstanceStatus
@@ -34,6 +35,9 @@ def create_app(config_object: type = Config, **overrides: Any) -> Flask:
     app = Flask(__name__)
     app.config.update(load(config_object, overrides))
     app.url_map.converters["int"] = RowId
+    if app.config["TRUSTED_PROXIES"]:
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     csrf = CSRFProtect(app)  # every form; the JSON API is exempt (HMAC callback, SameSite session cookie)
     db.init_app(app)

@@ -50,6 +50,9 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust; 0 = none. Behind a proxy
+    # without this every visitor has the proxy's address and shares one sign-in lockout.
+    TRUSTED_PROXIES = 0
     # Which implementation of each external system (handlers/bootstrap.py); only sandboxes exist here.
     PROPERTY_REGISTRY = "sandbox"
     IDENTITY_PLATFORM = "sandbox"
@@ -82,6 +85,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "DEMO_DATA": ("NETSIGN_DEMO_DATA", _flag),
     "SANDBOXES": ("NETSIGN_SANDBOXES", str),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "TRUSTED_PROXIES": ("NETSIGN_TRUSTED_PROXIES", int),
     "PROPERTY_REGISTRY": ("NETSIGN_PROPERTY_REGISTRY", str),
     "IDENTITY_PLATFORM": ("NETSIGN_IDENTITY_PLATFORM", str),
     "ESIGN_SERVICE": ("NETSIGN_ESIGN_SERVICE", str),

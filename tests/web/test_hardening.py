@@ -55,6 +55,16 @@ def test_one_address_trying_many_accounts_is_locked_out(client):
     assert client.post("/login/password", data={"username": "clerk1", "password": DEMO_PASSWORD}).status_code == 429
 
 
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_lockout(sa_engine, database_url, tmp_path):
+    client = ready_app(sa_engine, database_url, tmp_path, TRUSTED_PROXIES=1).test_client()
+    for n in range(30):
+        client.post("/login/password", data={"username": f"user{n // 4}", "password": "nope"},
+                    headers={"X-Forwarded-For": "203.0.113.7"})
+    other = {"X-Forwarded-For": "203.0.113.8"}
+    assert client.post("/login/password", data={"username": "clerk1", "password": DEMO_PASSWORD},
+                       headers=other).status_code == 302
+
+
 def test_right_passwords_do_not_count(client):
     for _ in range(8):
         assert _admin_login(client, DEMO_PASSWORD).status_code == 302
