@@ -6,6 +6,7 @@ choose other implementations), and the web's app factory calls :func:`bootstrap`
 """
 from __future__ import annotations
 
+import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, Callable, Iterator, Mapping
 from sqlalchemy.orm import Session
 
 from engine import ProcessEngine, ReadModel, Registry
+from engine.budget import DEFAULT_STEP_SECONDS
 
 from .adapters.esign import ESignService
 from .adapters.identity import IdentityPlatform, SandboxIdentityPlatform
@@ -28,7 +30,9 @@ class Settings:
 
     upload_dir: str = str(ROOT / "var" / "uploads")
     upload_max_bytes: int = 10 * 1024 * 1024
-    esign_callback_secret: str = "sandbox-esign-secret-change-me"
+    # No default key in code: the web configuration always gives one (web/config.py); without one (a
+    # script, a test wiring the handlers alone) each process draws its own, so nobody outside can forge.
+    esign_callback_secret: str = ""
     public_base_url: str = "http://127.0.0.1:5000"
     processes_dir: str = str(ROOT / "processes")
     pending_deploy_dir: str = str(ROOT / "var" / "pending-deploys")
@@ -37,6 +41,8 @@ class Settings:
     property_registry: str = "sandbox"
     identity_platform: str = "sandbox"
     esign_service: str = "sandbox"
+    # Wall-clock budget of one step's diagram Python (engine.budget); NETSIGN_STEP_SECONDS.
+    step_seconds: float = DEFAULT_STEP_SECONDS
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -57,7 +63,7 @@ class Adapters:
 PROPERTY_REGISTRIES: dict[str, Callable[[Session], PropertyRegistry]] = {"sandbox": SandboxPropertyRegistry}
 IDENTITY_PLATFORMS: dict[str, Callable[[], IdentityPlatform]] = {"sandbox": SandboxIdentityPlatform}
 ESIGN_SERVICES: dict[str, Callable[[Settings], ESignService]] = {
-    "sandbox": lambda s: ESignService(s.esign_callback_secret, s.public_base_url)}
+    "sandbox": lambda s: ESignService(s.esign_callback_secret or secrets.token_hex(32), s.public_base_url)}
 
 
 def _choose(kind: str, choices: dict, name: str):
@@ -116,6 +122,8 @@ def bootstrap(session_factory: Callable[[], Session], settings: Settings | None 
     adapters = adapters or build_adapters(settings)
     registry = Registry()
     register(registry, adapters)
-    engine = ProcessEngine(session_factory, registry, backoff=backoff) if backoff else \
-        ProcessEngine(session_factory, registry)
+    options: dict[str, Any] = {"step_seconds": settings.step_seconds}
+    if backoff:
+        options["backoff"] = backoff
+    engine = ProcessEngine(session_factory, registry, **options)
     return Services(engine, registry, adapters, settings, session_factory)

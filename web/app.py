@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from engine import IncidentStatus, InstanceStatus
 from engine.db import configure_sqlite
@@ -19,9 +21,23 @@ from .extensions import db, migrate
 MIGRATIONS_DIR = str(ROOT / "migrations")
 
 
+class RowId(IntegerConverter):
+    """``<int:…>`` in every route: a number beyond the database's integer (``/instances/10**20``) is an
+    absent page (404), never an overflow in the query (500)."""
+
+    def __init__(self, url_map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config_object: type = Config, **overrides: Any) -> Flask:
+    """Raises :class:`web.config.ConfigError` for a configuration the system refuses to start with."""
     app = Flask(__name__)
     app.config.update(load(config_object, overrides))
+    app.url_map.converters["int"] = RowId
+    if app.config["TRUSTED_PROXIES"]:
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     csrf = CSRFProtect(app)  # every form; the JSON API is exempt (HMAC callback, SameSite session cookie)
     db.init_app(app)
@@ -41,6 +57,7 @@ def create_app(config_object: type = Config, **overrides: Any) -> Flask:
     for blueprint in (portal.bp, inbox.bp, admin.bp, sandbox.bp, api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
+    auth.throttle_logins(app)
     for command in cli.COMMANDS:
         app.cli.add_command(command)
     # Templates compare statuses with the names the code uses, never with their spelled-out values.

@@ -189,24 +189,54 @@ def worker_command(once, interval):
             time.sleep(0.1)
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM (a service manager, ``kill``) and SIGINT (Ctrl-C) both end the serve loop the same way,
+    so the ``finally`` below always stops the workers; without this SIGTERM would orphan them."""
+    def _stop(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+
+
+def _stop_children(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # a sweep stuck beyond its budget: do not leave it behind
+            child.kill()
+            child.wait()
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--workers", "worker_count", default=1, show_default=True, help="Timer worker processes beside the web server.")
 @with_appcontext
 def serve_command(host, port, worker_count):
-    """Serve the web app (waitress) with timer workers beside it, until Ctrl-C."""
-    from waitress import serve
+    """Serve the web app (waitress) with timer workers beside it, until Ctrl-C or SIGTERM."""
+    from waitress.server import create_server
 
-    children = [subprocess.Popen([sys.executable, "-m", "web.entry", "worker"]) for _ in range(worker_count)]
+    try:  # bind first: a busy port is one line and a non-zero exit, and no worker was started for nothing
+        server = create_server(current_app._get_current_object(), host=host, port=port, threads=8)  # type: ignore[attr-defined]
+    except OSError as err:
+        click.echo(f"无法监听 {host}:{port}：{err.strerror}（端口可能已被占用，请用 --port 换一个）"
+                   f" / cannot listen on {host}:{port}: {err.strerror}", err=True)
+        sys.exit(1)
+    _stop_on_signals()
+    children: list[subprocess.Popen] = []
     try:
+        children = [subprocess.Popen([sys.executable, "-m", "web.entry", "worker"]) for _ in range(worker_count)]
         click.echo(f"netsign on http://{host}:{port}/  (workers: {worker_count})")
-        serve(current_app._get_current_object(), host=host, port=port, threads=8)  # type: ignore[attr-defined]
+        server.run()  # returns on SIGTERM/SIGINT: waitress catches the KeyboardInterrupt and closes itself
+    except KeyboardInterrupt:  # a signal before the loop started
+        pass
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            child.wait(timeout=10)
+        click.echo(f"netsign: stopping the web server and {len(children)} worker(s)")
+        _stop_children(children)
 
 
 COMMANDS = [init_command, deploy_command, validate_command, definitions_command, instances_command,

@@ -7,26 +7,52 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+from engine.budget import DEFAULT_STEP_SECONDS
+
 ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = "production"
+# The secrets: never a default in code. The embedded default generates them once per installation
+# (kept in the var folder); production takes them from the environment or refuses to start.
+SECRETS = ("SECRET_KEY", "ESIGN_CALLBACK_SECRET")
+# Sandbox name → (config switch, the external system setting that names its implementation, what it is).
+SANDBOXES = {
+    "identity": ("SANDBOX_IDENTITY", "IDENTITY_PLATFORM", "统一身份认证沙箱（任何人可冒充任何人）"),
+    "esign": ("SANDBOX_ESIGN", "ESIGN_SERVICE", "粤信签沙箱页面"),
+    "property_registry": ("SANDBOX_PROPERTY_REGISTRY", "PROPERTY_REGISTRY", "不动产登记沙箱"),
+}
+
+
+class ConfigError(Exception):
+    """A configuration the system refuses to start with; the message is one line for the operator."""
 
 
 class Config:
     """Defaults; every UPPER_CASE name here may be overridden by the environment variable in ``ENVIRONMENT``."""
 
+    NETSIGN_ENV = "development"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     UPLOAD_MAX_BYTES = 10 * 1024 * 1024
-    # Shared secret of the 粤信签 callback HMAC; the sandbox signs with it too.
-    ESIGN_CALLBACK_SECRET = "sandbox-esign-secret-change-me"
+    # Whole request: a form may carry several materials; anything larger is answered 413 unread.
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     # Absolute base URL that QR codes encode (the phone must reach it).
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     WORKER_INTERVAL_SECONDS = 5.0
+    STEP_SECONDS = DEFAULT_STEP_SECONDS
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     BABEL_DEFAULT_LOCALE = "zh"
-    DEMO_DATA = True
+    # Sign-in throttling (Flask-Limiter): wrong passwords per account and per address; "memory://" is
+    # one process's memory, a "redis://host:6379" URI shares the counts between processes.
+    RATELIMIT_STORAGE_URI = "memory://"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust; 0 = none. Behind a proxy
+    # without this every visitor has the proxy's address and shares one sign-in lockout.
+    TRUSTED_PROXIES = 0
     # Which implementation of each external system (handlers/bootstrap.py); only sandboxes exist here.
     PROPERTY_REGISTRY = "sandbox"
     IDENTITY_PLATFORM = "sandbox"
@@ -39,16 +65,27 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
 
 
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 # config key → (environment variable, type)
 ENVIRONMENT: dict[str, tuple[str, Any]] = {
+    "NETSIGN_ENV": ("NETSIGN_ENV", str),
+    "SECRET_KEY": ("SECRET_KEY", str),
     "VAR_DIR": ("NETSIGN_VAR_DIR", str),
     "PROCESSES_DIR": ("NETSIGN_PROCESSES_DIR", str),
     "UPLOAD_DIR": ("NETSIGN_UPLOAD_DIR", str),
     "UPLOAD_MAX_BYTES": ("NETSIGN_UPLOAD_MAX_BYTES", int),
+    "MAX_CONTENT_LENGTH": ("NETSIGN_MAX_CONTENT_LENGTH", int),
     "ESIGN_CALLBACK_SECRET": ("ESIGN_CALLBACK_SECRET", str),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
     "WORKER_INTERVAL_SECONDS": ("NETSIGN_WORKER_INTERVAL", float),
-    "DEMO_DATA": ("NETSIGN_DEMO_DATA", lambda v: v == "1"),
+    "STEP_SECONDS": ("NETSIGN_STEP_SECONDS", float),
+    "DEMO_DATA": ("NETSIGN_DEMO_DATA", _flag),
+    "SANDBOXES": ("NETSIGN_SANDBOXES", str),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "TRUSTED_PROXIES": ("NETSIGN_TRUSTED_PROXIES", int),
     "PROPERTY_REGISTRY": ("NETSIGN_PROPERTY_REGISTRY", str),
     "IDENTITY_PLATFORM": ("NETSIGN_IDENTITY_PLATFORM", str),
     "ESIGN_SERVICE": ("NETSIGN_ESIGN_SERVICE", str),
@@ -56,7 +93,11 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
 
 
 def load(config_object: type, overrides: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict:
-    """Defaults of ``config_object``, then the environment, then ``overrides`` (a test's, a command's)."""
+    """Defaults of ``config_object``, then the environment, then ``overrides`` (a test's, a command's).
+
+    Raises :class:`ConfigError` for a production configuration without its secrets or with a sandbox
+    nobody switched on.
+    """
     environ = os.environ if environ is None else environ
     config = {k: getattr(config_object, k) for k in dir(config_object) if k.isupper()}
     for key, (variable, kind) in ENVIRONMENT.items():
@@ -71,9 +112,43 @@ def load(config_object: type, overrides: Mapping[str, Any], environ: Mapping[str
     config.setdefault("BPMNLINT", str(ROOT / "node_modules" / ".bin" / "bpmnlint"))
     if "SQLALCHEMY_DATABASE_URI" not in config:
         config["SQLALCHEMY_DATABASE_URI"] = database_url(environ.get("DATABASE_URL"), var)
-    if "SECRET_KEY" not in config:
-        config["SECRET_KEY"] = environ.get("SECRET_KEY") or _kept_secret_key(var)
+    production = config["NETSIGN_ENV"] == PRODUCTION
+    _secrets(config, var, production)
+    _sandboxes(config, production)
+    if production:
+        config["SESSION_COOKIE_SECURE"] = True  # the session cookie never travels over plain HTTP
+        config.setdefault("DEMO_DATA", False)
+    config.setdefault("DEMO_DATA", True)
     return config
+
+
+def _secrets(config: dict, var: Path, production: bool) -> None:
+    for key in SECRETS:
+        if config.get(key):
+            continue
+        if production:
+            raise ConfigError(f"拒绝启动：生产环境必须由环境变量 {key} 提供密钥 "
+                              f"(refusing to start: production needs {key} from the environment)")
+        config[key] = _kept_secret(var, key.lower())
+
+
+def _sandboxes(config: dict, production: bool) -> None:
+    """Each sandbox on in the embedded default, off in production unless NETSIGN_SANDBOXES names it."""
+    wanted = config.get("SANDBOXES")
+    if wanted is None:
+        enabled = set() if production else set(SANDBOXES)
+    else:
+        enabled = {name.strip() for name in str(wanted).split(",") if name.strip()}
+        enabled = set(SANDBOXES) if "all" in enabled else enabled
+        unknown = enabled - set(SANDBOXES)
+        if unknown:
+            raise ConfigError(f"拒绝启动：NETSIGN_SANDBOXES 中的「{'、'.join(sorted(unknown))}」不存在，"
+                              f"可选：{','.join(SANDBOXES)}、all")
+    for name, (switch, system, what) in SANDBOXES.items():
+        config[switch] = name in enabled
+        if config.get(system) == "sandbox" and name not in enabled:
+            raise ConfigError(f"拒绝启动：{what}未启用，但 {system}=sandbox；请配置真实实现，"
+                              f"或设置 NETSIGN_SANDBOXES={name} 明确启用 (sandbox '{name}' is off)")
 
 
 def database_url(url: str | None, var: Path) -> str:
@@ -85,14 +160,23 @@ def database_url(url: str | None, var: Path) -> str:
     return url
 
 
-def _kept_secret_key(var: Path) -> str:
-    """One generated once and kept in the var folder, so sessions survive restarts."""
-    path = var / "secret_key"
+def _kept_secret(var: Path, name: str) -> str:
+    """Generated once per installation and kept in the var folder (sessions and signing links survive
+    restarts); the first start says where. A folder that cannot be written refuses to start."""
+    path = var / name
     try:
         if not path.exists():
             var.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
+            fresh = var / f".{name}.{os.getpid()}.tmp"
+            fresh.write_text(secrets.token_hex(32))
+            fresh.chmod(0o600)
+            try:
+                os.link(fresh, path)  # atomic and never overwrites: the first of several processes wins
+                print(f"netsign: 已生成本机密钥 {path}（首次启动；生产环境请用环境变量提供）", file=sys.stderr)
+            except FileExistsError:
+                pass
+            finally:
+                fresh.unlink()
         return path.read_text().strip()
-    except OSError:
-        return secrets.token_hex(32)
+    except OSError as err:
+        raise ConfigError(f"拒绝启动：无法在 {var} 保存密钥 {name}：{err.strerror}") from err

@@ -5,14 +5,22 @@ so that the factory and the commands never import each other.
 """
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import FlaskGroup
 
 from .app import create_app
+from .config import ConfigError
 
 
 def _create_app(*_args, **_kwargs):
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as err:
+        # A refusal is for the operator: one line, no traceback, a non-zero exit.
+        click.echo(str(err), err=True)
+        sys.exit(2)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,

@@ -16,14 +16,20 @@ from .context import actor, services
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
 
+DAY_LABELS = {"from": "到达日期从", "to": "到达日期到"}
+
+
 def _day(arg: str) -> date | None:
+    """A filter day; a malformed one, or one the calendar cannot go past (9999-12-31), is refused (422)."""
     if not request.args.get(arg):
         return None
     try:
-        return datetime.strptime(request.args[arg], "%Y-%m-%d").date()
+        day = datetime.strptime(request.args[arg], "%Y-%m-%d").date()
     except ValueError:
-        flash("日期格式应为 YYYY-MM-DD", "error")
-        return None
+        raise Invalid(f"{DAY_LABELS[arg]}：日期格式应为 YYYY-MM-DD", {arg: ["日期格式应为 YYYY-MM-DD"]}) from None
+    if not 1900 <= day.year <= 2999:
+        raise Invalid(f"{DAY_LABELS[arg]}：日期应在 1900—2999 年之间", {arg: ["日期应在 1900—2999 年之间"]})
+    return day
 
 
 @bp.get("/")

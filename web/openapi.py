@@ -14,6 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from . import api_schemas as schemas
 
@@ -78,7 +79,7 @@ def _operation(op: Operation, path_params: list[dict]) -> dict:
 def _path_params(rule) -> list[dict]:
     params = []
     for name, converter in rule._converters.items():
-        kind = "integer" if type(converter).__name__ == "IntegerConverter" else "string"
+        kind = "integer" if isinstance(converter, IntegerConverter) else "string"
         params.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
     return params
 

@@ -9,7 +9,7 @@ from handlers.deadlines import beijing
 from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, citizen, tasks
 
 from . import forms_render
-from .auth import login_required, sign_in, sign_out
+from .auth import login_failed, login_required, sign_in, sign_out
 from .context import actor, services
 
 bp = Blueprint("portal", __name__)
@@ -28,6 +28,7 @@ def login():
 
 
 def _refused_to_login(err: Refused | Invalid):
+    login_failed()  # counts towards the lockout (web/auth.py)
     flash(err.message, "error")
     return redirect(url_for(".login"))
 
@@ -80,8 +81,9 @@ def associate():
                                          id_number=request.form.get("id_number", ""),
                                          password=request.form.get("password", ""))
         except Refused as err:
+            login_failed()
             flash(err.message, "error")
-            return redirect(url_for(".associate"))
+            return render_template("portal/associate.html", identity=identity), err.status
         session.pop("unified_identity", None)
         return _after_unified_login(account)
     return render_template("portal/associate.html", identity=identity)

@@ -83,6 +83,10 @@ def associate(services: Services, identity: Identity, *, link: bool, id_number: 
                 raise Refused("该网签账号已关联其他统一身份认证账号")
             account.unified_id = identity.unified_id
         else:
+            taken = session.scalars(sa.select(Account.id).where(
+                Account.id_type == "居民身份证", Account.id_number == identity.id_number)).first()
+            if taken is not None:  # one account per person: the existing one is linked, not duplicated
+                raise Refused("该证件号码已有网签账号，请选择「关联现有账号」并输入该账号的密码")
             account = Account(login_kind="粤省事", unified_id=identity.unified_id, name=identity.name,
                               id_type="居民身份证", id_number=identity.id_number, roles="citizen")
             session.add(account)
@@ -112,6 +116,15 @@ def staff_names(services: Services) -> dict[int, str]:
 def colleagues(services: Services, actor: Actor, roles: tuple[str, ...]) -> list[Account]:
     """Staff a task may be handed over to: others holding one of ``roles``."""
     return [a for a in _staff(services) if a.id != actor.account_id and set(a.role_list()) & set(roles)]
+
+
+def staff_account(services: Services, account_id: str | int | None) -> Account | None:
+    """The staff account with this id, or None (not a number, absent, or a citizen)."""
+    text = str(account_id or "").strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > 2**31 - 1:
+        return None
+    account = services.session.get(Account, int(text))
+    return account if account is not None and account.login_kind == STAFF_KIND else None
 
 
 def _staff(services: Services) -> list[Account]:

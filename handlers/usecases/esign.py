@@ -27,8 +27,10 @@ def receive_callback(services: Services, body: bytes, signature_header: str | No
         raise Unauthenticated("回调签名无效")
     try:
         contract_no, payload, idempotency_key = callback_message(services.session, body)
-    except (DomainError, ValueError) as err:
+    except DomainError as err:
         raise Refused(str(err) or "回调内容无效") from err
+    except ValueError as err:  # not JSON at all: json's own English message says nothing to the caller
+        raise Refused("回调内容无效：应为 JSON 对象") from err
     return services.engine.deliver_message(MESSAGE, contract_no, payload, idempotency_key)
 
 

@@ -17,6 +17,7 @@ from ..deadlines import BEIJING
 from ..documents import FORMS as PRINT_FORMS
 from ..models import Contract, Upload, normalize_contract_no
 from ..uploads import StoredFile, UploadError, save_file, upload_row
+from .accounts import staff_account
 from .errors import Invalid, NotFound
 from .policy import STAFF_ROLES, Actor, task_for
 
@@ -163,8 +164,16 @@ def release(services: Services, actor: Actor, task_id: str) -> None:
 
 
 def hand_over(services: Services, actor: Actor, task_id: str, to: str) -> None:
+    """Only to an existing staff account holding the task's role: anyone else could neither complete nor
+    release it, and the task would be stuck."""
     actor.require(*STAFF_ROLES)
-    services.engine.hand_over(task_id, to, actor.ref, actor.roles)
+    task = services.queries.task(task_id)
+    if task is None:
+        raise NotFound("任务不存在或已办结")
+    colleague = staff_account(services, to)
+    if colleague is None or task.role not in colleague.role_list():
+        raise Invalid("转交给：只能转交给持有该任务角色的工作人员", {"to": ["只能转交给持有该任务角色的工作人员"]})
+    services.engine.hand_over(task_id, str(colleague.id), actor.ref, actor.roles)
 
 
 def staff_inbox(services: Services, actor: Actor, wanted: InboxFilter) -> Page[InboxTask]:
