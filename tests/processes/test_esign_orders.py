@@ -14,6 +14,7 @@ from handlers.models import (ORDER_CANCELLED, ORDER_CREATED, ORDER_EXPIRED, ORDE
                              ORDER_WAITING, Contract, DomainError, ESignOrder, ESignSignature)
 from handlers.usecases import Actor, Conflict, Refused, citizen, esign, tasks
 
+from . import flows
 from .flows import contract_form
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
@@ -124,20 +125,18 @@ def test_cancel_losing_to_the_last_signature_tells_the_truth_and_leaves_nothing_
     assert cancellation.purpose == "注销" and cancellation.status == ORDER_WAITING
 
 
-def test_a_cancel_for_another_order_is_audited_and_changes_nothing(services, harness):
-    seller = actor(services, "张伟")
-    order = to_order(services, seller)
-    key = order.contract.contract_no
-    assert services.engine.deliver_message("esign_order_cancel", key, {"by": seller.ref, "order_no": "YXQ-OLD"},
-                                           "stale-cancel") is True
-    assert latest_order(services).status == ORDER_WAITING
-    kinds = [e.kind for e in services.queries.audit(instance_id=order.instance_id)]
-    assert "esign_cancel_ignored" in kinds
+def test_a_cancel_for_another_order_is_audited_and_changes_nothing(harness, accounts):
+    seller = accounts["张伟"]
+    case = flows.to_signing(harness, seller)
+    order_no = flows.open_order(harness, case).order_no
+    assert case.send("esign_order_cancel", {"by": str(seller.id), "order_no": "YXQ-OLD"},
+                     idempotency_key="stale-cancel") is True
+    assert flows.open_order(harness, case).status == ORDER_WAITING
+    assert "esign_cancel_ignored" in [e.kind for e in harness.engine.queries.audit(instance_id=case.id)]
     # The flow still waits for this order's signatures (not 「选择修改或删除」), and they complete it.
-    assert [t.name for t in citizen.my_tasks(services, seller)] == []
-    for signature in latest_order(services).signatures:
-        esign.receive_callback(services, *callback(services, signature))
-    assert [t.name for t in citizen.my_tasks(services, seller)] == ["提交"]
+    assert case.current_tasks() == []
+    flows.sign_all(harness, case)
+    assert flows.open_order(harness, case).order_no == order_no and case.current_tasks() == ["提交"]
 
 
 # ---------------------------------------------------------------- the state machine itself
