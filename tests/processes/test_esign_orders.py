@@ -180,3 +180,42 @@ def test_a_new_order_supersedes_a_waiting_one_and_deleting_the_contract_expires_
         == ORDER_EXPIRED
     assert session.get(Contract, contract_id).status == "已删除"
     session.rollback()
+
+
+def test_cancel_and_the_last_signature_racing_in_threads_have_one_outcome(services):
+    import threading
+    seller = actor(services, "张伟")
+    order = to_order(services, seller)
+    contract_no, order_no = order.contract.contract_no, order.order_no
+    for signature in order.signatures[:-1]:
+        esign.receive_callback(services, *callback(services, signature))
+    last = callback(services, order.signatures[-1])
+    last_party = order.signatures[-1].party_id
+    services.session.rollback()
+    barrier, outcome = threading.Barrier(2), {}
+
+    def run(name, action):
+        barrier.wait()
+        try:
+            outcome[name] = action()
+        except (Refused, Conflict) as err:
+            outcome[name] = err
+        finally:
+            services.end_session()
+
+    threads = [threading.Thread(target=run, args=("sign", lambda: esign.receive_callback(services, *last))),
+               threading.Thread(target=run, args=("cancel", lambda: citizen.cancel_order(services, seller,
+                                                                                         contract_no)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    final = latest_order(services)
+    assert final.order_no == order_no
+    if final.status == ORDER_SIGNED:  # signing won: the seller is told so, and no cancel request is left
+        assert isinstance(outcome["cancel"], Refused) and "订单已经完成签字，不能注销，请提交" in outcome["cancel"].message
+        assert kept_messages(services) == []
+    else:  # cancelling won: the seller is told so, and the late signature counted nowhere
+        assert final.status == ORDER_CANCELLED and outcome["cancel"] is None
+        assert {s.party_id: s.status for s in final.signatures}[last_party] == "待签字"
+        assert all(m.name != "esign_order_cancel" for m in kept_messages(services))
