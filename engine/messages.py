@@ -46,7 +46,7 @@ def take_in_one(step: Step) -> bool:
 
 
 def deliver(steps: Steps, name: str, business_key: str, payload: dict[str, Any], idempotency_key: str,
-            correlations: dict[str, Any] | None = None) -> bool:
+            correlations: dict[str, Any] | None = None, *, keep: bool = True) -> bool:
     """Keep a message and hand it to whichever instance waits for it; False when it was seen before.
 
     ``correlations`` (property name → value) are matched against a receiver's correlation key;
@@ -55,6 +55,10 @@ def deliver(steps: Steps, name: str, business_key: str, payload: dict[str, Any],
     The message row and the steps that take it in share one transaction, each
     step inside a savepoint: a step that fails is undone alone, and the message
     is still kept for a later step or sweep (the error is raised after commit).
+
+    ``keep=False``: a request that only makes sense now (e.g. "cancel this, if it still waits"):
+    if no instance takes it in within this transaction it is discarded (consumed by nobody), so it
+    can never be caught later by another flow of the same business key.
     """
     failure: Exception | None = None
     with steps.transaction() as session:
@@ -72,6 +76,8 @@ def deliver(steps: Steps, name: str, business_key: str, payload: dict[str, Any],
                 savepoint.rollback()
                 log.exception("instance %s: message %s not taken in", instance_id, name)
                 failure = failure or err
+        if not keep and store.discard_message(conn, idempotency_key, utcnow()):
+            log.info("message %s (%s) discarded: no instance of %s took it in", name, idempotency_key, business_key)
     if failure is not None:
         raise failure
     return True

@@ -91,7 +91,8 @@ class ProcessEngine:
         return tasks.complete(self.steps, task_id, data, actor, roles)
 
     def deliver_message(self, name: str, business_key: str, payload: dict[str, Any],
-                        idempotency_key: str, correlations: dict[str, Any] | None = None) -> bool:
+                        idempotency_key: str, correlations: dict[str, Any] | None = None, *,
+                        keep: bool = True) -> bool:
         """Record an inbound message and hand it to whichever instance waits for it.
 
         Returns False when the idempotency key was seen before (nothing happens).
@@ -100,8 +101,9 @@ class ProcessEngine:
         is still kept for a later step or sweep (the error is raised after commit).
         A message nobody waits for yet is simply kept. ``correlations`` (property name →
         value) must match a receiver's correlation key; without them they come from the payload.
+        ``keep=False`` discards the message, in the same transaction, when no instance takes it in now.
         """
-        return messages.deliver(self.steps, name, business_key, payload, idempotency_key, correlations)
+        return messages.deliver(self.steps, name, business_key, payload, idempotency_key, correlations, keep=keep)
 
     def deliver_pending(self, business_key: str | None = None) -> int:
         """Offer messages that are still kept to the running instances of their business key."""

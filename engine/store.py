@@ -184,25 +184,21 @@ _INBOX_FIELDS = len(_inbox.c)
 _INBOX_INSERT = Prepared(sa.insert(_inbox))
 _INBOX_CLOSE = Prepared(
     sa.update(_inbox).where(_inbox.c.id == bindparam("b_id"))
-    .values(state=bindparam("state"), completed_at=bindparam("completed_at"),
-            completed_by=bindparam("completed_by")))
+    .values(state=bindparam("state"), completed_at=bindparam("completed_at"), completed_by=bindparam("completed_by")))
 _INBOX_REKEY = Prepared(
-    sa.update(_inbox)
-    .where(_inbox.c.instance_id == bindparam("b_instance_id"), _inbox.c.state == InboxState.READY)
+    sa.update(_inbox).where(_inbox.c.instance_id == bindparam("b_instance_id"), _inbox.c.state == InboxState.READY)
     .values(business_key=bindparam("business_key")))
 _FOUR_EYES = (sa.select(_inbox.c.id)
               .where(_inbox.c.instance_id == bindparam("instance_id"),
                      _inbox.c.bpmn_id.in_(bindparam("bpmn_ids", expanding=True)),
-                     _inbox.c.state == InboxState.COMPLETED, _inbox.c.completed_by == bindparam("actor"))
-              .limit(1))
+                     _inbox.c.state == InboxState.COMPLETED, _inbox.c.completed_by == bindparam("actor")).limit(1))
 
 _TIMER_INSERT = Prepared(sa.insert(_timer))
 # A cycle timer's next repetition: the same task waits again, until a later moment.
 _TIMER_RESCHEDULE = Prepared(
     sa.update(_timer).where(_timer.c.task_id == bindparam("b_task_id")).values(due_at=bindparam("due_at")))
 _TIMER_CLOSE = Prepared(
-    sa.update(_timer).where(_timer.c.task_id == bindparam("b_task_id"))
-    .values(state=bindparam("state"), fired_at=bindparam("fired_at")))
+    sa.update(_timer).where(_timer.c.task_id == bindparam("b_task_id")).values(state=bindparam("state"), fired_at=bindparam("fired_at")))
 
 # A callback delivered twice at the same moment: the second insert finds the key taken and
 # inserts nothing (both SQLite and PostgreSQL know ON CONFLICT), instead of failing the request.
@@ -349,6 +345,12 @@ def pending_messages(conn: Connection, business_key: str) -> list[Any]:
 
 def consume_message(conn: Connection, message_id: int, instance_id: int, now: datetime) -> None:
     _MESSAGE_CONSUMED.execute(conn, {"b_id": message_id, "instance_id": instance_id, "consumed_at": now})
+
+
+def discard_message(conn: Connection, idempotency_key: str, now: datetime) -> bool:
+    """Mark a still-kept message consumed by no instance; True if it was kept."""
+    kept = sa.and_(_message.c.idempotency_key == idempotency_key, _message.c.consumed_at.is_(None))
+    return conn.execute(sa.update(_message).where(kept).values(consumed_at=now)).rowcount == 1
 
 
 def insert_audit(conn: Connection, rows: list[dict[str, Any]]) -> None:

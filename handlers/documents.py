@@ -93,7 +93,7 @@ def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tup
     """The contract as (section title, [(label, value)]): the print form and the e-sign page use it.
 
     ``mask_ids``: the e-sign preview is opened from a link before anyone is identified, so
-    it shows ID numbers masked; the printed, signed form shows them in full.
+    it shows ID numbers and phone numbers masked; the printed, signed form shows them in full.
     """
     from .validation import mask_id_number
 
@@ -101,10 +101,10 @@ def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tup
     shown = mask_id_number if mask_ids else (lambda number: number)
     parties = []
     for party in contract.sellers:
-        parties.append(("甲方（卖方）", f"{party.name}　{party.id_type}：{shown(party.id_number)}　电话：{party.phone or '—'}"))
+        parties.append(("甲方（卖方）", f"{party.name}　{party.id_type}：{shown(party.id_number)}　电话：{shown(party.phone) or '—'}"))
     for party in contract.buyers:
         share = f"　份额：{party.share}%" if party.share is not None else ""
-        parties.append(("乙方（买方）", f"{party.name}　{party.id_type}：{shown(party.id_number)}　电话：{party.phone or '—'}{share}"))
+        parties.append(("乙方（买方）", f"{party.name}　{party.id_type}：{shown(party.id_number)}　电话：{shown(party.phone) or '—'}{share}"))
     parties.append(("共有性质", contract.co_ownership or "—"))
     price = contract.price
     return [

@@ -19,8 +19,23 @@ Share = sa.Numeric(7, 4)
 
 # Contract statuses, in the guide's words.
 DRAFT, SUBMITTED, FILED, CANCELLED, DELETED = "草稿", "已提交", "已签约", "已注销", "已删除"
-# E-contract order statuses.
-ORDER_WAITING, ORDER_SIGNED, ORDER_CANCELLED = "已创建订单，待签字", "订单已经完成签字", "已注销"
+# E-contract order statuses: created → waiting for signatures → fully signed / cancelled / expired (its
+# contract deleted) / superseded (a newer order on the same contract). Only ESignOrder.move_to changes them.
+ORDER_CREATED, ORDER_WAITING, ORDER_SIGNED = "已创建订单", "已创建订单，待签字", "订单已经完成签字"
+ORDER_CANCELLED, ORDER_EXPIRED, ORDER_SUPERSEDED = "已注销", "已失效", "已作废"
+ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    ORDER_CREATED: frozenset({ORDER_WAITING, ORDER_CANCELLED, ORDER_EXPIRED, ORDER_SUPERSEDED}),
+    ORDER_WAITING: frozenset({ORDER_SIGNED, ORDER_CANCELLED, ORDER_EXPIRED, ORDER_SUPERSEDED}),
+    ORDER_SIGNED: frozenset(), ORDER_CANCELLED: frozenset(), ORDER_EXPIRED: frozenset(),
+    ORDER_SUPERSEDED: frozenset(),
+}
+# What a party opening the link of an order that no longer waits reads (and a late callback is told).
+ORDER_CLOSED_MESSAGES = {
+    ORDER_SIGNED: "该电子合同订单已经完成签字，无需再次签署",
+    ORDER_CANCELLED: "该电子合同订单已注销，签署链接已失效；如需签署，请联系卖方重新生成电子合同订单",
+    ORDER_EXPIRED: "该电子合同订单已失效（合同已删除），签署链接已失效",
+    ORDER_SUPERSEDED: "该电子合同订单已作废（已生成新的电子合同订单），请使用新订单的签署二维码",
+}
 PARTY_WAITING, PARTY_SIGNED = "待签字", "签名成功"
 # Shown instead of 已签约 while a cancellation (online or offline) of the contract runs.
 CANCELLING = "注销中"
@@ -209,6 +224,41 @@ class ESignOrder(Base):
     signatures: Mapped[list["ESignSignature"]] = relationship(
         back_populates="order", order_by="ESignSignature.id", cascade="all, delete-orphan")
     contract: Mapped[Contract] = relationship()
+
+    @property
+    def waiting(self) -> bool:
+        return self.status == ORDER_WAITING
+
+    @property
+    def closed_message(self) -> str | None:
+        """Why this order takes no signature any more (None while it waits)."""
+        if self.status in (ORDER_CREATED, ORDER_WAITING):
+            return None
+        return ORDER_CLOSED_MESSAGES.get(self.status, f"电子合同订单状态为「{self.status}」，不能签署")
+
+    def move_to(self, status: str, now: datetime) -> None:
+        """The one place an order changes state; an impossible transition is refused, never applied."""
+        if status not in ORDER_TRANSITIONS.get(self.status, frozenset()):
+            if self.status == ORDER_SIGNED and status == ORDER_CANCELLED:
+                raise DomainError("订单已经完成签字，不能注销，请提交")
+            raise DomainError(f"电子合同订单{self.order_no}状态为「{self.status}」，不能变为「{status}」")
+        self.status = status
+        if status == ORDER_SIGNED:
+            self.completed_at = now
+        elif status != ORDER_WAITING:
+            self.cancelled_at = now  # when it stopped taking signatures, whatever the reason
+
+    def sign(self, party_id: int, now: datetime) -> bool:
+        """A party of this waiting order signed; True if that changed anything (a repeat does not)."""
+        signature = next((s for s in self.signatures if s.party_id == party_id), None)
+        if signature is None:
+            raise DomainError(f"订单{self.order_no}中没有当事人{party_id}")
+        if not self.waiting or signature.status == PARTY_SIGNED:
+            return False
+        signature.status, signature.signed_at = PARTY_SIGNED, now
+        if all(s.status == PARTY_SIGNED for s in self.signatures):
+            self.move_to(ORDER_SIGNED, now)
+        return True
 
     def summary(self) -> dict:
         signed = sum(1 for s in self.signatures if s.status == PARTY_SIGNED)

@@ -18,8 +18,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Callable
 
 from .deadlines import BEIJING, deletion_deadline
-from .models import (CANCELLED, DELETED, DRAFT, FILED, LIVE_STATUSES, ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, PARTY_SIGNED,
-                     SUBMITTED, Account, Contract, ContractParty, ContractSequence, DomainError, ESignOrder,
+from .models import (CANCELLED, DELETED, DRAFT, FILED, LIVE_STATUSES, ORDER_CANCELLED, ORDER_CREATED, ORDER_EXPIRED,
+                     ORDER_SIGNED, ORDER_SUPERSEDED, ORDER_WAITING, SUBMITTED, Account, Contract, ContractParty, ContractSequence, DomainError, ESignOrder,
                      ESignSignature, RegistryProperty, normalize_contract_no)
 from .validation import same_person_id
 
@@ -164,12 +164,18 @@ def create_esign_order(ctx, adapters: "Adapters", contract_id, purpose) -> dict:
         ESignOrder.instance_id == ctx.instance.id, ESignOrder.status == ORDER_WAITING)).first()
     if open_order is not None:
         return open_order.summary()
+    # A new order on the contract supersedes any older one still waiting: its links and callbacks stop.
+    for older in ctx.session.scalars(sa.select(ESignOrder).where(
+            ESignOrder.contract_id == contract.id, ESignOrder.status == ORDER_WAITING)):
+        older.move_to(ORDER_SUPERSEDED, ctx.now())
+        ctx.audit("esign_order_superseded", order_no=older.order_no)
     count = ctx.session.scalar(sa.select(sa.func.count()).select_from(ESignOrder).where(
         ESignOrder.contract_id == contract.id)) or 0
     order = ESignOrder(order_no=f"YXQ{contract.contract_no[2:]}{count + 1:02d}", contract_id=contract.id,
-                       instance_id=ctx.instance.id, purpose=purpose, status=ORDER_WAITING, created_at=ctx.now())
+                       instance_id=ctx.instance.id, purpose=purpose, status=ORDER_CREATED, created_at=ctx.now())
     for party in contract.active_parties:
         order.signatures.append(ESignSignature(party_id=party.id, token=adapters.esign.new_token()))
+    order.move_to(ORDER_WAITING, ctx.now())  # every party has a slot: the order takes signatures
     ctx.session.add(order)
     ctx.session.flush()
     ctx.audit("esign_order_created", order_no=order.order_no, parties=len(order.signatures))
@@ -183,29 +189,28 @@ def _order(ctx, order_no) -> ESignOrder:
     return order
 
 
-def record_signature(ctx, order_no, party_id) -> dict:
-    """A party's 「签名成功」; a repeated callback changes nothing."""
+def record_signature(ctx, order_no, party_id, signed_order_no=None) -> dict:
+    """A party's 「签名成功」 on the order the callback names (``signed_order_no``), which must be this
+    flow's current order (``order_no``) and still waiting; anything else is audited and ignored, so a
+    message about an old order can never count on a new one. A repeated callback changes nothing."""
     order = _order(ctx, order_no)
-    signature = next((s for s in order.signatures if s.party_id == int(party_id)), None)
-    if signature is None:
-        raise DomainError(f"订单{order_no}中没有当事人{party_id}")
-    if signature.status != PARTY_SIGNED and order.status == ORDER_WAITING:
-        signature.status = PARTY_SIGNED
-        signature.signed_at = ctx.now()
-        if all(s.status == PARTY_SIGNED for s in order.signatures):
-            order.status = ORDER_SIGNED
-            order.completed_at = ctx.now()
+    if signed_order_no != order.order_no or not order.waiting:
+        ctx.audit("esign_signature_ignored", order_no=order.order_no, order_status=order.status,
+                  callback_order_no=signed_order_no, party_id=party_id)
+        return order.summary()
+    order.sign(int(party_id), ctx.now())
     return order.summary()
 
 
-def cancel_esign_order(ctx, order_no) -> dict:
-    """「注销电子合同订单」: only before every party has signed; the contract can be edited again."""
+def cancel_esign_order(ctx, order_no, requested_order_no=None) -> dict:
+    """「注销电子合同订单」 of the order the request names, only while it waits; the contract can be
+    edited again. A request for another order (an old one) is audited and changes nothing."""
     order = _order(ctx, order_no)
-    if order.status == ORDER_SIGNED:
-        raise DomainError("订单已经完成签字，不能注销，请提交")
-    if order.status == ORDER_WAITING:
-        order.status = ORDER_CANCELLED
-        order.cancelled_at = ctx.now()
+    if requested_order_no != order.order_no:
+        ctx.audit("esign_cancel_ignored", order_no=order.order_no, requested_order_no=requested_order_no)
+        return order.summary()
+    if order.status != ORDER_CANCELLED:
+        order.move_to(ORDER_CANCELLED, ctx.now())
         if order.purpose == "签约" and order.contract.status == SUBMITTED:
             order.contract.status = DRAFT
     return order.summary()
@@ -220,10 +225,10 @@ def delete_contract(ctx, contract_id, reason) -> dict:
         contract.status = DELETED
         contract.deleted_at = ctx.now()
         contract.deletion_reason = reason
+        # Its waiting order expires: the links stop and a late callback is refused.
         for order in ctx.session.scalars(sa.select(ESignOrder).where(
-                ESignOrder.contract_id == contract.id, ESignOrder.status == ORDER_WAITING)):
-            order.status = ORDER_CANCELLED
-            order.cancelled_at = ctx.now()
+                ESignOrder.contract_id == contract.id, ESignOrder.status.in_((ORDER_CREATED, ORDER_WAITING)))):
+            order.move_to(ORDER_EXPIRED, ctx.now())
         ctx.audit("contract_deleted", contract_no=contract.contract_no, reason=reason)
     return contract.summary()
 
@@ -310,8 +315,7 @@ def withdraw_cancellation(ctx, contract_id, reason="申请人撤回") -> dict:
     contract = _contract(ctx, contract_id)
     for order in ctx.session.scalars(sa.select(ESignOrder).where(
             ESignOrder.instance_id == ctx.instance.id, ESignOrder.status == ORDER_WAITING)):
-        order.status = ORDER_CANCELLED
-        order.cancelled_at = ctx.now()
+        order.move_to(ORDER_CANCELLED, ctx.now())
     if contract.cancellation_instance_id == ctx.instance.id:
         _release_cancellation(ctx, contract)
         ctx.audit("cancellation_withdrawn", contract_no=contract.contract_no, reason=reason)

@@ -13,10 +13,14 @@ import json
 import sqlalchemy as sa
 
 from .adapters import esign
-from .models import ORDER_WAITING, PARTY_SIGNED, ContractParty, DomainError, ESignSignature
+from .models import PARTY_SIGNED, ContractParty, DomainError, ESignSignature
 from .validation import comparable_id, normalize_text
 
 MESSAGE = "esign_party_signed"
+
+
+class OrderClosed(DomainError):
+    """A callback for an order that no longer waits (cancelled, expired, superseded, fully signed)."""
 
 
 def signature_by_token(session, token: str) -> ESignSignature | None:
@@ -35,8 +39,8 @@ def sandbox_sign(session, token: str, name: str, id_number: str, signed_at: str,
     signature = signature_by_token(session, token)
     if signature is None:
         raise DomainError("签署链接无效或已过期")
-    if signature.order.status != ORDER_WAITING:
-        raise DomainError(f"电子合同订单状态为「{signature.order.status}」，不能签署")
+    if signature.order.closed_message:
+        raise DomainError(signature.order.closed_message)
     if not identity_matches(signature.party, name, id_number):
         raise DomainError("微警认证失败：姓名或证件号码与签署人不一致")
     body = esign.callback_body(signature.order.order_no, signature.party.id, token, signed_at)
@@ -52,6 +56,9 @@ def callback_message(session, body: bytes) -> tuple[str, dict, str]:
     if signature is None or signature.order.order_no != data.get("order_no") \
             or signature.party_id != data.get("party_id"):
         raise DomainError("回调内容与订单不符")
+    if signature.order.closed_message:
+        # Refused before it is kept as a message: it must never count on this or any later order.
+        raise OrderClosed(f"电子合同订单{signature.order.order_no}状态为「{signature.order.status}」，不再接受签名回调")
     contract_no = signature.order.contract.contract_no
     payload = {"order_no": data["order_no"], "party_id": data["party_id"]}
     return contract_no, payload, f"esign:{data['order_no']}:{data['party_id']}"

@@ -41,7 +41,7 @@ def _page(page: Page, schema: Schema):
 
 @bp.post("/esign/callback")
 @documented(summary="粤信签签名回调（请求头 X-Signature: HMAC-SHA256）", tag="e-sign", response=out.CallbackOut,
-            body=out.CallbackIn, errors=("400", "401"), security="esign")
+            body=out.CallbackIn, errors=("400", "401", "409"), security="esign")
 def esign_callback():
     fresh = esign.receive_callback(services(), request.get_data(), request.headers.get("X-Signature"))
     return jsonify(accepted=True, duplicate=not fresh)

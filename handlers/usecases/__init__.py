@@ -10,8 +10,8 @@ Modules: :mod:`.accounts` (sign-in, 用户关联, password reset), :mod:`.citize
 (completing, claiming, the staff inbox, uploads, prints), :mod:`.admin` (deploy, instances, incidents,
 read-outs), :mod:`.esign` (粤信签 callback, the sandbox signing page).
 """
-from .errors import Forbidden, Invalid, NotFound, Refused, Unauthenticated, UseCaseError
+from .errors import Conflict, Forbidden, Invalid, NotFound, Refused, Unauthenticated, UseCaseError
 from .policy import ANONYMOUS, CITIZEN_ROLES, STAFF_ROLES, Actor
 
-__all__ = ["ANONYMOUS", "CITIZEN_ROLES", "STAFF_ROLES", "Actor", "Forbidden", "Invalid", "NotFound", "Refused",
+__all__ = ["ANONYMOUS", "CITIZEN_ROLES", "STAFF_ROLES", "Actor", "Conflict", "Forbidden", "Invalid", "NotFound", "Refused",
            "Unauthenticated", "UseCaseError"]

@@ -11,10 +11,11 @@ from engine import Page, StepResult
 from engine.models import InboxTask
 
 from ..bootstrap import Services
-from ..models import (ORDER_SIGNED, ORDER_WAITING, Contract, ESignOrder, ESignSignature, RegistryProperty,
-                      normalize_contract_no)
+from ..models import (ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, Contract, ESignOrder, ESignSignature,
+                      RegistryProperty, normalize_contract_no)
 from ..qr import qr_data_uri
 from ..services import cancellation_busy
+from ..validation import comparable_id
 from .errors import Invalid, NotFound, Refused
 from .policy import CITIZEN_ROLES, Actor, contract_for, require_contract_owner, task_filter, task_for, visible_contracts
 
@@ -55,7 +56,7 @@ class ContractPage:
     order: ESignOrder | None
     tasks: list[InboxTask]
     is_owner: bool
-    codes: list[tuple[ESignSignature, str]] = field(default_factory=list)  # QR code per signature
+    codes: list[tuple[ESignSignature, str]] = field(default_factory=list)  # the actor's own QR code(s)
 
 
 def my_contracts(services: Services, actor: Actor) -> list[Contract]:
@@ -178,20 +179,41 @@ def contract_page(services: Services, actor: Actor, contract_no: str, *, with_qr
                                                     business_key=contract.contract_no, limit=50)]
     page = ContractPage(contract, order, tasks, is_owner=contract.created_by == actor.account_id)
     if with_qr and order is not None and order.status == ORDER_WAITING:
-        page.codes = [(s, qr_data_uri(services.adapters.esign.signing_url(s.token))) for s in order.signatures]
+        # A signing token is as good as the party's signature: each person sees only their own.
+        page.codes = [(s, qr_data_uri(services.adapters.esign.signing_url(s.token)))
+                      for s in order.signatures if _is_actor(actor, s)]
     return page
 
 
+def _is_actor(actor: Actor, signature: ESignSignature) -> bool:
+    party = signature.party
+    if party.account_id is not None and party.account_id == actor.account_id:
+        return True
+    return bool(actor.id_number) and comparable_id(party.id_number) == comparable_id(actor.id_number or "")
+
+
 def cancel_order(services: Services, actor: Actor, contract_no: str) -> None:
-    """「注销电子合同订单」: a message to the waiting instance; the diagram decides what follows."""
+    """「注销电子合同订单」: a message naming the order to the waiting instance; the diagram decides what
+    follows. Cancel and the last signature may race: the order, read after the step, says which won
+    (cancelled: returns; fully signed: refused with the guide's words), and a request no instance took
+    in is discarded at once, so it can never cancel a later order of this contract."""
     contract = contract_for(services.session, actor, normalize_contract_no(contract_no))
     require_contract_owner(actor, contract)
-    order = services.session.scalars(sa.select(ESignOrder).where(
-        ESignOrder.contract_id == contract.id, ESignOrder.status == ORDER_WAITING)).first()
-    if order is None:
+    order = services.session.scalars(sa.select(ESignOrder).where(ESignOrder.contract_id == contract.id)
+                                     .order_by(ESignOrder.id.desc())).first()
+    if order is not None and order.status == ORDER_SIGNED:
+        raise Refused("订单已经完成签字，不能注销，请提交")
+    if order is None or order.status != ORDER_WAITING:
         raise Refused("没有可注销的电子合同订单")
-    services.engine.deliver_message("esign_order_cancel", contract.contract_no, {"by": actor.ref},
-                                    f"cancel-order:{order.order_no}")
+    order_no = order.order_no
+    services.engine.deliver_message("esign_order_cancel", contract.contract_no,
+                                    {"by": actor.ref, "order_no": order_no}, f"cancel-order:{order_no}", keep=False)
+    services.session.expire_all()
+    status = services.session.scalars(sa.select(ESignOrder.status).where(ESignOrder.order_no == order_no)).one()
+    if status == ORDER_SIGNED:
+        raise Refused("订单已经完成签字，不能注销，请提交")
+    if status != ORDER_CANCELLED:
+        raise Refused(f"电子合同订单状态为「{status}」，未能注销；请刷新页面后查看")
 
 
 def start_online_cancellation(services: Services, actor: Actor, contract_no: str) -> StepResult:

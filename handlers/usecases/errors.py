@@ -39,6 +39,13 @@ class Refused(UseCaseError):
     status = 400
 
 
+class Conflict(UseCaseError):
+    """The request is well formed but the thing it is about has moved on (e.g. a callback for an order
+    that was cancelled)."""
+
+    status = 409
+
+
 class Unauthenticated(UseCaseError):
     """A caller that proved nothing (a callback whose signature does not verify)."""
 

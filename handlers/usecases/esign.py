@@ -2,15 +2,18 @@
 sandbox signing page that a party's QR code opens (read the document, 微警认证, face check, sign)."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from engine.db import utcnow
 
 from ..bootstrap import Services
 from ..documents import contract_sections
-from ..models import ORDER_WAITING, PARTY_SIGNED, Contract, DomainError, ESignSignature
-from ..signing import MESSAGE, callback_message, identity_matches, signature_by_token
-from .errors import NotFound, Refused, Unauthenticated
+from ..models import PARTY_SIGNED, Contract, DomainError, ESignSignature
+from ..signing import MESSAGE, OrderClosed, callback_message, identity_matches, signature_by_token
+from .errors import Conflict, NotFound, Refused, Unauthenticated
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -18,7 +21,8 @@ class SigningPage:
     signature: ESignSignature
     contract: Contract
     signed: bool
-    sections: list = field(default_factory=list)  # the document, ID numbers masked
+    sections: list = field(default_factory=list)  # the document, ID numbers and phones masked
+    closed: str | None = None  # why the order takes no signature any more: the link stops at its first page
 
 
 def receive_callback(services: Services, body: bytes, signature_header: str | None) -> bool:
@@ -27,6 +31,10 @@ def receive_callback(services: Services, body: bytes, signature_header: str | No
         raise Unauthenticated("回调签名无效")
     try:
         contract_no, payload, idempotency_key = callback_message(services.session, body)
+    except OrderClosed as err:
+        # The audit trail of a refused callback: which order, in which state (it is never kept).
+        log.warning("esign callback refused: %s", err)
+        raise Conflict(str(err)) from err
     except DomainError as err:
         raise Refused(str(err) or "回调内容无效") from err
     except ValueError as err:  # not JSON at all: json's own English message says nothing to the caller
@@ -40,8 +48,9 @@ def signing_page(services: Services, token: str) -> SigningPage:
     if signature is None:
         raise NotFound("签署链接无效或已过期")
     contract = signature.order.contract
-    return SigningPage(signature, contract, signature.status == PARTY_SIGNED,
-                       contract_sections(contract, mask_ids=True))
+    signed = signature.status == PARTY_SIGNED
+    return SigningPage(signature, contract, signed, contract_sections(contract, mask_ids=True),
+                       closed=None if signed else signature.order.closed_message)
 
 
 def check_identity(page: SigningPage, name: str, id_number: str) -> None:
@@ -53,8 +62,8 @@ def check_identity(page: SigningPage, name: str, id_number: str) -> None:
 def sign(services: Services, page: SigningPage) -> SigningPage:
     """The face check passed: the sandbox service posts its signed callback, as the real one would."""
     order = page.signature.order
-    if order.status != ORDER_WAITING:
-        raise Refused(f"电子合同订单状态为「{order.status}」，不能签署")
+    if order.closed_message:
+        raise Refused(order.closed_message)
     party = page.signature.party
     body, mac = services.adapters.esign.signed_callback(order.order_no, party.id, page.signature.token,
                                                         utcnow().isoformat())

@@ -1,8 +1,8 @@
 """A real browser (Debian's Chromium, driven by Playwright) walks the guide end to end.
 
 The seller signs in, verifies a home, fills a contract with two buyers by
-shares and generates the e-contract order; each party's QR code is read from a
-screenshot and its link opened, and each party signs on the sandbox 粤信签 page;
+shares and generates the e-contract order; each party signs in, sees only their own
+QR code, which is read from a screenshot and opened, and signs on the sandbox 粤信签 page;
 the seller submits and 首页 shows 「已签约」. Then a clerk and a reviewer complete
 an offline filing in the staff inbox. Screenshots are kept in artifacts/browser/.
 """
@@ -92,6 +92,35 @@ def seller_opens_contract(page, base, flow_button, certificate_no):
     page.fill("[name=buyers-0-phone]", "13900005555")
 
 
+def party_signs_with_own_code(browser, base, contract_url, person, id_number, index):
+    """``person`` signs in, finds exactly one QR code (their own) on the contract page, and signs with it."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    own = context.new_page()
+    own.goto(base + "/login")
+    own.select_option("select[name=unified_id]", label=person)
+    own.click("button:has-text('扫码登录')")
+    own.goto(contract_url + "?qr=1")
+    own.wait_for_selector("img[alt='签署二维码']")
+    qr_shot = SHOTS / f"02-qr-code-{index}.png"
+    own.screenshot(path=str(qr_shot), full_page=True)
+    urls = decode_qr_codes(qr_shot)
+    assert len(urls) == 1 and "/sandbox/esign/" in urls[0]
+    context.close()
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    phone.goto(urls[0])
+    signer = re.search(r"签署人 (卖方|买方) ([^<\s]+)", phone.content()).group(2)
+    assert signer == person
+    phone.click("text=确定签署")
+    phone.fill("#name", signer)
+    phone.fill("#id_number", id_number)
+    phone.click("text=确认授权")
+    phone.wait_for_selector("#face-done:enabled", timeout=10000)
+    phone.click("#face-done")
+    see(phone, "签名成功")
+    shot(phone, f"03-signed-{index}")
+    phone.close()
+
+
 def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     seller_opens_contract(page, live_server, "签订买卖合同线上", "粤（2023）中山市不动产权第0012345号")
@@ -125,26 +154,12 @@ def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
     see(page, "已创建订单，待签字")
     page.click("text=查看二维码")
     page.wait_for_selector("img[alt='签署二维码']")
-    qr_shot = SHOTS / "02-qr-codes.png"
-    page.screenshot(path=str(qr_shot), full_page=True)
-    urls = decode_qr_codes(qr_shot)
-    assert len(urls) == 3 and all("/sandbox/esign/" in u for u in urls)
     contract_url = page.url.split("?")[0]
 
+    # Each party signs in and sees only their own QR code; it is read from a screenshot and opened on a phone.
     people = {"张伟": ZHANG_WEI_ID, "赵敏": ZHAO_MIN_ID, "孙磊": SUN_LEI_ID}
-    for index, url in enumerate(urls):
-        phone = browser.new_page(viewport={"width": 390, "height": 844})
-        phone.goto(url)
-        signer = re.search(r"签署人 (卖方|买方) ([^<\s]+)", phone.content()).group(2)
-        phone.click("text=确定签署")
-        phone.fill("#name", signer)
-        phone.fill("#id_number", people[signer])
-        phone.click("text=确认授权")
-        phone.wait_for_selector("#face-done:enabled", timeout=10000)
-        phone.click("#face-done")
-        see(phone, "签名成功")
-        shot(phone, f"03-signed-{index}")
-        phone.close()
+    for index, (person, id_number) in enumerate(people.items()):
+        party_signs_with_own_code(browser, live_server, contract_url, person, id_number, index)
 
     page.goto(contract_url)
     see(page, "订单已经完成签字")

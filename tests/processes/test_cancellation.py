@@ -84,7 +84,7 @@ def test_cancellation_order_cancelled_then_signed_again(harness, accounts):
     case = request_online(harness, seller, contract.contract_no)
     case.complete("录入注销原因", {"cancellation_reason": "买方贷款未获批", "confirmed": True}, actor=str(seller.id))
     case.complete("生成电子合同订单", {}, actor=str(seller.id))
-    case.send("esign_order_cancel", {"by": str(seller.id)})
+    case.send("esign_order_cancel", {"by": str(seller.id), "order_no": open_order(harness, case).order_no})
     assert case.current_tasks() == ["重新签署或撤回申请"]
     case.complete("重新签署或撤回申请", {"after_cancel_action": "重新生成电子合同订单"}, actor=str(seller.id))
     case.complete("生成电子合同订单", {}, actor=str(seller.id))
@@ -99,7 +99,7 @@ def test_cancellation_request_withdrawn(harness, accounts):
     case = request_online(harness, seller, contract.contract_no)
     case.complete("录入注销原因", {"cancellation_reason": "暂不注销", "confirmed": True}, actor=str(seller.id))
     case.complete("生成电子合同订单", {}, actor=str(seller.id))
-    case.send("esign_order_cancel", {"by": str(seller.id)})
+    case.send("esign_order_cancel", {"by": str(seller.id), "order_no": open_order(harness, case).order_no})
     case.complete("重新签署或撤回申请", {"after_cancel_action": "撤回注销申请"}, actor=str(seller.id))
     assert case.end_event == "注销申请已撤回"
     assert contract_of_no(harness, contract.contract_no).status == "已签约"

@@ -122,7 +122,7 @@ def test_a_buyer_reentered_with_the_first_generation_id_is_the_same_party(harnes
     seller = accounts["张伟"]
     case = to_signing(harness, seller)  # 赵敏 with her 18-digit ID
     first = [p.id for p in contract_of(harness, case).buyers]
-    case.send("esign_order_cancel", {"by": str(seller.id)})
+    case.send("esign_order_cancel", {"by": str(seller.id), "order_no": open_order(harness, case).order_no})
     case.complete("选择修改或删除", {"after_cancel_action": "修改合同"}, actor=str(seller.id))
     draft(case, seller, [dict(BUYER_ZHAO, id_number=id18_to_15(ZHAO_MIN_ID))])
     contract = contract_of(harness, case)

@@ -138,7 +138,7 @@ def test_cancel_order_edit_and_sign_again(harness, accounts):
     case = to_signing(harness, seller)
     first = open_order(harness, case)
     assert sign(harness, first.signatures[0]) is True  # the seller signed, the buyer not yet
-    case.send("esign_order_cancel", {"by": str(seller.id)})
+    case.send("esign_order_cancel", {"by": str(seller.id), "order_no": open_order(harness, case).order_no})
     assert open_order(harness, case).status == "已注销"
     assert contract_of(harness, case).status == "草稿"
     case.complete("选择修改或删除", {"after_cancel_action": "修改合同"}, actor=str(seller.id))
@@ -156,7 +156,7 @@ def test_cancel_order_edit_and_sign_again(harness, accounts):
 def test_cancel_order_then_delete(harness, accounts):
     seller = accounts["张伟"]
     case = to_signing(harness, seller)
-    case.send("esign_order_cancel", {"by": str(seller.id)})
+    case.send("esign_order_cancel", {"by": str(seller.id), "order_no": open_order(harness, case).order_no})
     case.complete("选择修改或删除", {"after_cancel_action": "删除合同"}, actor=str(seller.id))
     assert case.end_event == "合同已删除"
     contract = contract_of(harness, case)
@@ -283,8 +283,9 @@ def test_repeated_and_early_callbacks(harness, accounts):
     assert sign(harness, first) is True
     assert sign(harness, first) is False  # the same callback again: ignored
     assert open_order(harness, case).summary()["signed"] == 1
-    # A callback that arrives while the instance does not wait for it is kept, then used.
-    case.send("esign_order_cancel", {"by": str(seller.id)})
+    # A message that arrives while the instance does not wait for it is kept; once caught it counts only
+    # on the order it names: one for another order is taken in, audited and ignored.
+    case.send("esign_order_cancel", {"by": str(seller.id), "order_no": open_order(harness, case).order_no})
     case.complete("选择修改或删除", {"after_cancel_action": "修改合同"}, actor=str(seller.id))
     draft(case, seller)
     buyer = next(p for p in contract_of(harness, case).parties if p.side == "买方")
@@ -292,9 +293,9 @@ def test_repeated_and_early_callbacks(harness, accounts):
                      idempotency_key="early-1") is True
     case.complete("生成电子合同订单", {}, actor=str(seller.id))
     second = open_order(harness, case)
-    assert {s.party_id: s.status for s in second.signatures}[buyer.id] == "签名成功"
-    seller_signature = next(s for s in second.signatures if s.party_id != buyer.id)
-    sign(harness, seller_signature)
+    assert {s.party_id: s.status for s in second.signatures}[buyer.id] == "待签字"
+    for signature in second.signatures:
+        sign(harness, signature)
     assert case.current_tasks() == ["提交"]
 
 
