@@ -18,7 +18,7 @@ and tests read.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -388,14 +388,16 @@ def instances_awaiting(conn: Connection, business_key: str | None) -> list[int]:
     return list(conn.execute(query.order_by(_instance.c.id)).scalars())
 
 
-def due_timers(conn: Connection, now: datetime, limit: int) -> list[Any]:
-    """``(id, instance_id)`` of waiting timers due at ``now``, soonest first, but for failing ones."""
-    # A timer whose firing failed waits for its incident's retry instead (backoff), not for the next sweep.
+def claim_due_timer(conn: Connection, now: datetime, passed: Collection[int]) -> tuple[int, InstanceRecord] | None:
+    """The soonest due timer with its instance locked, passing over instances other workers hold (``SKIP
+    LOCKED``: each takes the next free one), failing timers (they wait for their retry) and ``passed``."""
     failing = sa.exists().where(_incident.c.instance_id == _timer.c.instance_id,
                                 _incident.c.task_id == _timer.c.task_id, _incident.c.status.in_(UNRESOLVED))
-    return list(conn.execute(sa.select(_timer.c.id, _timer.c.instance_id)
-                             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now, ~failing)
-                             .order_by(_timer.c.due_at, _timer.c.id).limit(limit)).all())
+    query = (sa.select(_timer.c.id, *_RECORD_COLUMNS).join(_instance, _instance.c.id == _timer.c.instance_id)
+             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now, ~failing)
+             .order_by(_timer.c.due_at, _timer.c.id).limit(1).with_for_update(of=_instance, skip_locked=True))
+    row = conn.execute(query.where(_timer.c.id.not_in(list(passed))) if passed else query).first()
+    return None if row is None else (int(row[0]), InstanceRecord(*row[1:]))
 
 
 def timer(conn: Connection, timer_id: int) -> Any:
