@@ -2,7 +2,11 @@
 everything due, however many batches that takes."""
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -50,3 +54,18 @@ def test_one_call_fires_every_due_timer_not_just_those_it_saw_first(harness):
     _due_timers(harness)
     assert harness.engine.fire_due_timers(limit=None) == DUE
     assert harness.engine.fire_due_timers(limit=None) == 0
+
+
+def test_the_drain_benchmark_runs_and_fires_each_timer_once(database_url):
+    """bench/worker_drain.py on a tiny backlog: every run fires all of it; two workers, no duplicate."""
+    root = Path(__file__).resolve().parents[2]
+    on_postgres = database_url.startswith("postgresql")  # the PostgreSQL part only in that run of the suite
+    command = [sys.executable, str(root / "bench" / "worker_drain.py"), "-n", "6", "--rounds", "1",
+               "--postgres", database_url if on_postgres else ""]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=root)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    match = re.fullmatch(r"RESULT sqlite_ratio=(\d+\.\d\d) postgres_ratio=(\d+\.\d\d|skipped) "
+                         r"two_workers_duplicates=(\d+|skipped)", last)
+    assert match, last
+    assert match.group(3) == ("0" if on_postgres else "skipped")
