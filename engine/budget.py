@@ -15,7 +15,9 @@ import math
 import re
 import string
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 MAX_INT_DIGITS = 100_000          # an integer result may have at most this many decimal digits
 MAX_INT_BITS = int(MAX_INT_DIGITS * math.log2(10)) + 1
@@ -55,7 +57,7 @@ _current: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("diagr
 
 
 @contextmanager
-def step_budget(seconds: float | None = DEFAULT_STEP_SECONDS):
+def step_budget(seconds: float | None = DEFAULT_STEP_SECONDS) -> Iterator[None]:
     """Give the diagram Python run inside this block ``seconds`` of wall-clock time in total."""
     token = _current.set(_Budget(seconds) if seconds else None)
     try:
@@ -88,6 +90,7 @@ def leave(budget: _Budget | None) -> None:
     if budget is not None:
         budget.depth -= 1
         if budget.depth == 0:
+            assert budget.deadline is not None  # set by enter() at depth 0
             budget.remaining = budget.deadline - time.monotonic()
             budget.deadline = None
 
@@ -125,18 +128,18 @@ def _bits(value: int) -> int:
     return abs(value).bit_length()
 
 
-def _is_int(value) -> bool:
+def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def guard_pow(base, exponent):
+def guard_pow(base: Any, exponent: Any) -> Any:
     if _is_int(base) and _is_int(exponent) and exponent > 0 and abs(base) > 1:
         if exponent * math.log2(abs(base)) > MAX_INT_BITS:
             raise _too_big("乘方 **", f"{MAX_INT_DIGITS:,} 位数字")
     return base ** exponent
 
 
-def guard_mul(left, right):
+def guard_mul(left: Any, right: Any) -> Any:
     if isinstance(left, SEQUENCES) and _is_int(right) or isinstance(right, SEQUENCES) and _is_int(left):
         sequence, times = (left, right) if isinstance(left, SEQUENCES) else (right, left)
         size = len(sequence) * max(times, 0)
@@ -148,7 +151,7 @@ def guard_mul(left, right):
     return left * right
 
 
-def guard_iadd(left, right):
+def guard_iadd(left: Any, right: Any) -> Any:
     """``left += right``: in place for lists, as Python does, so other references see the change."""
     if isinstance(left, SEQUENCES) and isinstance(right, SEQUENCES):
         if len(left) + len(right) > MAX_LENGTH:
@@ -158,7 +161,7 @@ def guard_iadd(left, right):
     return left
 
 
-def guard_imul(left, right):
+def guard_imul(left: Any, right: Any) -> Any:
     """``left *= right``: in place for lists, as Python does."""
     if isinstance(left, list):
         guard_mul(left, right)
@@ -167,13 +170,13 @@ def guard_imul(left, right):
     return guard_mul(left, right)
 
 
-def guard_lshift(value, shift):
+def guard_lshift(value: Any, shift: Any) -> Any:
     if _is_int(value) and _is_int(shift) and value and _bits(value) + shift > MAX_INT_BITS:
         raise _too_big("左移 <<", f"{MAX_INT_DIGITS:,} 位数字")
     return value << shift
 
 
-def guard_add(left, right):
+def guard_add(left: Any, right: Any) -> Any:
     if isinstance(left, SEQUENCES) and isinstance(right, SEQUENCES):
         size = len(left) + len(right)
         if size > MAX_LENGTH:
@@ -185,7 +188,7 @@ def guard_add(left, right):
 _PRINTF_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
-def guard_mod(left, right):
+def guard_mod(left: Any, right: Any) -> Any:
     if isinstance(left, (str, bytes)):
         text = left if isinstance(left, str) else left.decode("latin-1")
         for width, precision in _PRINTF_FIELD.findall(text):
@@ -199,14 +202,14 @@ def _check_width(*numbers: str) -> None:
             raise _too_big("格式化的宽度或精度", f"{MAX_FORMAT_WIDTH}")
 
 
-def guard_range(*args):
+def guard_range(*args: Any) -> range:
     result = range(*args)
     if len(result) > MAX_LENGTH:
         raise _too_big("range", f"{MAX_LENGTH:,} 个数")
     return result
 
 
-def guard_sum(iterable, start=0):
+def guard_sum(iterable: Iterable[Any], start: Any = 0) -> Any:
     if not isinstance(start, (int, float)):
         # sum() of lists or strings is quadratic in C, where no budget check can interrupt it.
         raise BudgetExceeded("sum() 只能对数字求和；拼接列表请用推导式或 extend")
@@ -216,12 +219,12 @@ def guard_sum(iterable, start=0):
 class _SafeFormatter(string.Formatter):
     """``str.format`` without attribute access in fields (the classic ``{0.__class__}`` escape)."""
 
-    def get_field(self, field_name, args, kwargs):
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         if "." in field_name:
             raise BudgetExceeded(f"格式字符串的字段「{field_name}」不允许访问属性")
         return super().get_field(field_name, args, kwargs)
 
-    def format_field(self, value, format_spec):
+    def format_field(self, value: Any, format_spec: str) -> Any:
         _check_width(*re.findall(r"(\d+)", format_spec))
         return super().format_field(value, format_spec)
 
@@ -229,14 +232,14 @@ class _SafeFormatter(string.Formatter):
 _FORMATTER = _SafeFormatter()
 
 
-def _pad(obj, name, *args, **kwargs):
-    width = args[0] if args else kwargs.get("width")
+def _pad(obj: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    width: Any = args[0] if args else kwargs.get("width")
     if _is_int(width) and width > MAX_LENGTH:
         raise _too_big(f"{name}()", f"{MAX_LENGTH:,} 个字符")
     return getattr(obj, name)(*args, **kwargs)
 
 
-def _join(obj, iterable):
+def _join(obj: Any, iterable: Iterable[Any]) -> Any:
     if not isinstance(obj, (str, bytes)):
         return obj.join(iterable)
     items = list(iterable)
@@ -247,12 +250,13 @@ def _join(obj, iterable):
     return obj.join(items)
 
 
-def _replace(obj, *args, **kwargs):
+def _replace(obj: Any, *args: Any, **kwargs: Any) -> Any:
     # datetime.replace(...) shares the name; only text can grow.
     if isinstance(obj, (str, bytes)) and len(args) >= 2:
         old, new = args[0], args[1]
+        text: Any = obj  # str or bytes, with old and new of the same type
         if isinstance(new, type(obj)) and isinstance(old, type(obj)) and len(new) > len(old):
-            hits = obj.count(old) if old else len(obj) + 1
+            hits = text.count(old) if old else len(obj) + 1
             size = len(obj) + hits * (len(new) - len(old))
             if size > MAX_LENGTH:
                 raise _too_big("replace()", f"{MAX_LENGTH:,} 个字符")
@@ -260,7 +264,7 @@ def _replace(obj, *args, **kwargs):
     return obj.replace(*args, **kwargs)
 
 
-def _extend(obj, iterable):
+def _extend(obj: Any, iterable: Iterable[Any]) -> Any:
     if not isinstance(obj, list):
         return obj.extend(iterable)
     items = list(iterable)
@@ -270,26 +274,26 @@ def _extend(obj, iterable):
     return obj.extend(items)
 
 
-def _format(obj, *args, **kwargs):
+def _format(obj: Any, *args: Any, **kwargs: Any) -> Any:
     if isinstance(obj, str):
         return _FORMATTER.vformat(obj, args, kwargs)
     return obj.format(*args, **kwargs)
 
 
-def _strftime(obj, *args, **kwargs):
+def _strftime(obj: Any, *args: Any, **kwargs: Any) -> Any:
     fmt = args[0] if args else kwargs.get("format")
     if isinstance(fmt, str):
         _check_width(*re.findall(r"%[-_0^#]*(\d+)", fmt))
     return obj.strftime(*args, **kwargs)
 
 
-GUARDED_METHODS = {
+GUARDED_METHODS: dict[str, Callable[..., Any]] = {
     "zfill": _pad, "ljust": _pad, "rjust": _pad, "center": _pad,
     "join": _join, "replace": _replace, "extend": _extend, "format": _format, "strftime": _strftime,
 }
 
 
-def guard_method(obj, name, *args, **kwargs):
+def guard_method(obj: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     """``obj.name(*args)`` for the methods whose result size depends on their arguments."""
     guard = GUARDED_METHODS[name]
     if guard is _pad:

@@ -33,7 +33,7 @@ class Definitions:
 
     def __init__(self, registry: Registry):
         self.registry = registry
-        self.specs = SpecCache()  # type: ignore[no-untyped-call]  # typed on the checks branch
+        self.specs = SpecCache()
         # definition id → (content hash, process id): the key of its specs in the cache.
         self._keys: dict[int, tuple[str, str]] = {}
 
@@ -82,9 +82,9 @@ class Definitions:
         if key is not None:
             found = self.specs.peek(*key)
             if found is not None:
-                return found  # type: ignore[no-any-return]
+                return found
         row = store.definition_sources(conn, definition_id)
         if row is None:
             raise NotFound("流程定义不存在")
         self._keys[row.id] = (row.content_hash, row.process_id)
-        return self.specs.get(row.content_hash, row.process_id, row.sources)  # type: ignore[no-any-return]
+        return self.specs.get(row.content_hash, row.process_id, row.sources)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+from typing import Any
 
 from . import budget
 from .expressions import ExpressionError, allowed_names, check_python
@@ -39,7 +40,7 @@ def _is_python(text: str) -> bool:
         return False
 
 
-def input_entry_expressions(input_expression: str, cell: str) -> list[tuple[str, dict]]:
+def input_entry_expressions(input_expression: str, cell: str) -> list[tuple[str, dict[str, Any]]]:
     """(expression, names bound besides task data) as ``DMNEngine.evaluate`` would evaluate them."""
     match = _QUESTION.sub("dmninputexpr", cell)
     if "dmninputexpr" in match:
@@ -68,7 +69,7 @@ def _feel_hint(cell: str) -> str | None:
     return None
 
 
-def check_expression(source: str, bound: dict, extra_names: dict) -> None:
+def check_expression(source: str, bound: dict[str, Any], extra_names: dict[str, Any]) -> None:
     """Policy, limits, the run-time compiler, and a run-time evaluation when no task data is read.
 
     ``extra_names`` are the registry's expression globals (name → value), as at run time.
@@ -90,7 +91,7 @@ def check_expression(source: str, bound: dict, extra_names: dict) -> None:
         raise ExpressionError(f"按运行时的方式计算出错: {type(err).__name__}: {err}") from err
 
 
-def check_cell(kind: str, cell: str, input_expression: str | None, extra_names: dict) -> None:
+def check_cell(kind: str, cell: str, input_expression: str | None, extra_names: dict[str, Any]) -> None:
     """Raise :class:`ExpressionError` when a cell of ``kind`` would fail or mislead at run time."""
     if kind == "inputEntry":
         hint = _feel_hint(cell)

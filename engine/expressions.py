@@ -14,6 +14,8 @@ from __future__ import annotations
 import ast
 import builtins
 import string
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 SAFE_BUILTINS = {
     name: getattr(builtins, name)
@@ -74,7 +76,7 @@ class ExpressionError(ValueError):
     pass
 
 
-def allowed_names(extra_names=frozenset()) -> set[str]:
+def allowed_names(extra_names: Iterable[str] = frozenset()) -> set[str]:
     return set(SAFE_BUILTINS) | ENVIRONMENT_NAMES | set(extra_names)
 
 
@@ -85,7 +87,7 @@ def parse(source: str, mode: str) -> ast.AST:
         raise ExpressionError(f"语法错误: {err.msg}（第 {err.lineno} 行）") from err
 
 
-def check_python(source: str, *, mode: str, extra_names: set[str] = frozenset()) -> ast.AST:
+def check_python(source: str, *, mode: str, extra_names: AbstractSet[str] = frozenset()) -> ast.AST:
     """Raise :class:`ExpressionError` when ``source`` steps outside the allowed subset; else its tree.
 
     ``mode`` is ``"eval"`` for expressions and ``"exec"`` for scripts.  Names that

@@ -12,21 +12,29 @@ from __future__ import annotations
 
 import logging
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
 import sqlalchemy as sa
 from SpiffWorkflow.util.task import TaskState
 
 from .registry import EMPTY_FORM_KEY
 from .specs import form_key_of
 
+if TYPE_CHECKING:
+    from .registry import Registry
+    from .snapshot import Snapshot
+    from .step import Step
+
 log = logging.getLogger(__name__)
 
 
-def _label(task) -> str:
+def _label(task: Any) -> str:
     spec = task.task_spec
     return f"「{spec.bpmn_name or spec.bpmn_id or spec.name}」({spec.bpmn_id or spec.name})"
 
 
-def record_engine_error(step, err: Exception) -> None:
+def record_engine_error(step: Step, err: Exception) -> None:
     """Note an error SpiffWorkflow raised while running automatic tasks, against the task it failed at.
 
     SpiffWorkflow puts the task it was running into ERROR before re-raising, so the
@@ -48,9 +56,9 @@ def record_engine_error(step, err: Exception) -> None:
     log.warning("instance %s: engine error: %s", step.instance.id, err)
 
 
-def _unbound_inbox_tasks(snap, registry) -> dict[str, tuple[object, str]]:
+def _unbound_inbox_tasks(snap: Snapshot, registry: Registry) -> dict[str, tuple[object, str]]:
     """Open tasks whose form or lane the running registry no longer knows (deploy checked an older one)."""
-    found = {}
+    found: dict[str, tuple[object, str]] = {}
     for task_id, task in snap.ready_user_tasks.items():
         spec = task.task_spec
         form_key = form_key_of(spec)
@@ -63,7 +71,7 @@ def _unbound_inbox_tasks(snap, registry) -> dict[str, tuple[object, str]]:
     return found
 
 
-def _explain(task, err: Exception) -> str:
+def _explain(task: Any, err: Exception) -> str:
     detail = f"{type(err).__name__}: {err}"
     if "Gateway" in type(task.task_spec).__name__ and "No conditions satisfied" in str(err):
         return (f"网关{_label(task)}没有成立的条件，也没有默认流向：请为它设置默认流向，"
@@ -71,13 +79,14 @@ def _explain(task, err: Exception) -> str:
     return f"{_label(task)}执行出错：{detail}；请检查该元素的条件、脚本和配置"
 
 
-def _all_tasks(workflow):
+def _all_tasks(workflow: Any) -> Iterator[Any]:
     yield from workflow.tasks.values()
     for subprocess in workflow.subprocesses.values():
         yield from subprocess.tasks.values()
 
 
-def blocked_tasks(workflow, snap, registry, orphan_error: str | None = None) -> dict[str, tuple[object, str]]:
+def blocked_tasks(workflow: Any, snap: Snapshot, registry: Registry,
+                  orphan_error: str | None = None) -> dict[str, tuple[object, str]]:
     """Task id → (task, reason) for every way this instance is stuck; empty when it can move on.
 
     ``snap`` is the snapshot taken after the step; tasks in ERROR already have incidents.

@@ -137,6 +137,8 @@ class Attempt:
     def __init__(self) -> None:
         self.step: Step | None = None
         self.element: Element | None = None  # what the sweep acted on (the timer, the retried task)
+        self.instance_id: int | None = None  # the instance and timer a timer sweep claimed
+        self.timer_id: int | None = None
 
 
 def record_failure(steps: Steps, instance_id: int, attempt: Attempt, err: Exception) -> None:

@@ -12,6 +12,7 @@ import ast
 import operator
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
@@ -45,7 +46,7 @@ def check_limits(tree: ast.AST, source: str) -> None:
         raise ExpressionError("表达式嵌套过深") from err
 
 
-def fold(node: ast.AST):
+def fold(node: ast.AST) -> Any:
     """The constant value of ``node``, or ``_UNKNOWN``; every constant sub-expression is evaluated.
 
     A constant that is too big is refused anywhere; one that always fails (``1/0``,
@@ -58,10 +59,10 @@ def fold(node: ast.AST):
 
 
 class _Folder:
-    def __init__(self):
+    def __init__(self) -> None:
         self.in_try = 0
 
-    def fold(self, node: ast.AST):
+    def fold(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, (ast.Tuple, ast.List)):
@@ -86,7 +87,7 @@ class _Folder:
         self.in_try -= isinstance(node, ast.Try)
         return _UNKNOWN
 
-    def fold_call(self, node: ast.Call):
+    def fold_call(self, node: ast.Call) -> Any:
         args = [self.fold(a) for a in node.args]
         for keyword in node.keywords:
             self.fold(keyword.value)
@@ -98,7 +99,7 @@ class _Folder:
             return _UNKNOWN
         return self.apply(node, _CALLS[func.id], *args)
 
-    def apply(self, node: ast.AST, operation, *args):
+    def apply(self, node: ast.AST, operation: Any, *args: Any) -> Any:
         try:
             return operation(*args)
         except (ArithmeticError, ValueError, TypeError) as err:
@@ -108,7 +109,7 @@ class _Folder:
                                   f"{type(err).__name__}: {err}") from err
 
 
-def _truthy(node: ast.expr):
+def _truthy(node: ast.expr) -> bool | None:
     value = fold(node)
     return None if value is _UNKNOWN else bool(value)
 
@@ -151,7 +152,7 @@ TIMER_KINDS = {"TimeDateEventDefinition": "date", "DurationTimerEventDefinition"
                "CycleTimerEventDefinition": "cycle"}
 
 
-def check_cardinality_value(value) -> None:
+def check_cardinality_value(value: Any) -> None:
     if isinstance(value, int) and not isinstance(value, bool) and value > MAX_INSTANCES:
         raise ExpressionError(f"多实例的数量 {value} 超过上限 {MAX_INSTANCES}")
 
@@ -185,7 +186,7 @@ def check_timer_expression(kind: str, source: str) -> None:
     check_timer_value(kind, value)
 
 
-def check_timer_value(kind: str, value) -> None:
+def check_timer_value(kind: str, value: Any) -> None:
     """Raise :class:`ExpressionError` unless ``value`` is a timer value of ``kind`` within sane bounds."""
     if not isinstance(value, str):
         raise ExpressionError(f"定时器的值必须是 ISO 8601 字符串，实际是 {type(value).__name__}: {value!r}")
@@ -216,8 +217,10 @@ def _duration(text: str) -> timedelta:
 def _datetime(text: str) -> datetime:
     try:
         if "W" in text.upper():
-            return TimerEventDefinition.parse_iso_week(text)
-        return TimerEventDefinition.get_datetime(text)
+            week: datetime = TimerEventDefinition.parse_iso_week(text)
+            return week
+        moment: datetime = TimerEventDefinition.get_datetime(text)
+        return moment
     except Exception as err:
         raise ExpressionError(f"时间 {text!r} 无法解析（ISO 8601，例如 \"2026-12-31T17:00:00+08:00\"）") from err
 

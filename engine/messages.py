@@ -85,7 +85,9 @@ def deliver(steps: Steps, name: str, business_key: str, payload: dict[str, Any],
 
 def deliver_pending(steps: Steps, business_key: str | None = None) -> int:
     """Offer kept messages to the running instances of their business key, one transaction each;
-    how many instances took a step.  One that fails gets an incident and the sweep goes on."""
+    how many instances took a message in (a worker sweeps again at once while this is not 0, so an
+    instance offered a message it does not wait for yet does not count).  One that fails gets an
+    incident and the sweep goes on."""
     with steps.transaction() as session:
         instance_ids = store.instances_awaiting(session.connection(), business_key)
     offered = 0
@@ -93,8 +95,7 @@ def deliver_pending(steps: Steps, business_key: str | None = None) -> int:
         attempt = Attempt()
         try:
             with steps.transaction() as session:
-                _take_in(steps, session, instance_id, attempt)
-            offered += 1
+                offered += _take_in(steps, session, instance_id, attempt)
         except _BackingOff:
             continue
         except Exception as err:
@@ -106,14 +107,15 @@ class _BackingOff(Exception):
     """The instance's last sweep step failed and its incident is not due yet: leave it alone."""
 
 
-def _take_in(steps: Steps, session: Session, instance_id: int, attempt: Attempt | None = None) -> None:
-    """The step that hands an instance the kept messages it waits for."""
+def _take_in(steps: Steps, session: Session, instance_id: int, attempt: Attempt | None = None) -> bool:
+    """The step that hands an instance the kept messages it waits for; whether it took one in."""
     with steps.on(session, instance_id, "message", "message") as step:
         if attempt is not None:
             if _backing_off(step):
                 raise _BackingOff
             attempt.step = step
         step.run_engine()
+    return any(kind == "message_received" for kind, _, _ in step.events)
 
 
 def _backing_off(step: Step) -> bool:

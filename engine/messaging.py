@@ -7,6 +7,7 @@ carries the correlation properties its receiver's correlation key is matched on.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
@@ -17,7 +18,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 log = logging.getLogger(__name__)
 
 
-def add_form_data(task, data: dict) -> None:
+def add_form_data(task: Any, data: dict[str, Any]) -> None:
     """Put validated form data into ``task``: under its ``variableName`` when it has one."""
     variable = getattr(task.task_spec, "variable", None)
     if variable:
@@ -26,9 +27,9 @@ def add_form_data(task, data: dict) -> None:
         task.data.update(data)
 
 
-def _receiving_definitions(workflow, name: str):
+def _receiving_definitions(workflow: Any, name: str) -> list[Any]:
     """Message definitions named ``name`` that some catch of this workflow's specs uses."""
-    cache = getattr(workflow.spec, "_netsign_receivers", None)
+    cache: dict[str, list[Any]] | None = getattr(workflow.spec, "_netsign_receivers", None)
     if cache is None:
         cache = {}
         for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
@@ -43,7 +44,8 @@ def _receiving_definitions(workflow, name: str):
     return cache.get(name, [])
 
 
-def correlations_for(workflow, name: str, payload: dict, given: dict | None) -> dict:
+def correlations_for(workflow: Any, name: str, payload: dict[str, Any],
+                     given: dict[str, Any] | None) -> dict[str, Any]:
     """``{correlation key: {property: value}}`` for a message, as Spiff's BpmnEvent carries them.
 
     ``given`` maps property names to values; without it the receiver's retrieval
@@ -55,30 +57,32 @@ def correlations_for(workflow, name: str, payload: dict, given: dict | None) -> 
         if not props:
             continue
         if given is not None:
-            correlations: dict = {}
+            correlations: dict[str, Any] = {}
             for prop in props:
                 if prop.name in given:
                     for key in prop.correlation_keys:
                         correlations.setdefault(key, {})[prop.name] = given[prop.name]
             return correlations
         try:
-            return definition.calculate_correlations(workflow.script_engine, props, payload or {})
+            calculated: dict[str, Any] = definition.calculate_correlations(workflow.script_engine, props, payload or {})
+            return calculated
         except Exception as err:  # noqa: BLE001 - a payload without the property correlates with nothing
             log.info("message %s: correlation not computed from payload: %s", name, err)
             return {}
     return {}
 
 
-def deliver(workflow, message) -> bool:
+def deliver(workflow: Any, message: Any) -> bool:
     """Hand a kept message to the workflow; False (message stays kept) when no catch takes it."""
     correlations = correlations_for(workflow, message.name, message.payload, message.correlations)
     event = BpmnEvent(MessageEventDefinition(message.name), payload=message.payload, correlations=correlations)
-    return workflow.event_manager.catch(event, internal=False) > 0
+    caught: int = workflow.event_manager.catch(event, internal=False)
+    return caught > 0
 
 
-def trigger_message_names(workflow) -> set[str]:
+def trigger_message_names(workflow: Any) -> set[str]:
     """Messages that would start one of the workflow's event subprocesses."""
-    names = getattr(workflow.spec, "_netsign_trigger_messages", None)
+    names: set[str] | None = getattr(workflow.spec, "_netsign_trigger_messages", None)
     if names is None:
         names = set()
         start = workflow.spec.start

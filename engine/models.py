@@ -45,7 +45,8 @@ class ProcessInstance(Base):
     status: Mapped[str] = mapped_column(sa.String(20), default=InstanceStatus.RUNNING, index=True)
     end_event: Mapped[str | None] = mapped_column(sa.String(200))
     state: Mapped[str] = mapped_column(sa.Text)
-    started_by: Mapped[str] = mapped_column(sa.String(100))
+    # Indexed: a citizen's 待办 and task API reach their instances by who started them.
+    started_by: Mapped[str] = mapped_column(sa.String(100), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -63,13 +64,16 @@ class InboxTask(Base):
     __tablename__ = "inbox_task"
     __table_args__ = (
         sa.Index("ix_inbox_open_role", "state", "role"),
+        # A person's open tasks and a contract page's tasks: an instance's READY rows of a lane, not
+        # every task record the instance ever had (a loop adds ~34 per round).
+        sa.Index("ix_inbox_instance_open", "instance_id", "state", "role"),
         # Only claimed tasks have an assignee: indexing the NULLs would cost every step a page write.
         sa.Index("ix_inbox_task_assignee", "assignee", sqlite_where=sa.text("assignee IS NOT NULL"),
                  postgresql_where=sa.text("assignee IS NOT NULL")),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)  # the Spiff task UUID
-    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instance.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instance.id"))
     process_id: Mapped[str] = mapped_column(sa.String(100))
     business_key: Mapped[str | None] = mapped_column(sa.String(100), index=True)
     bpmn_id: Mapped[str] = mapped_column(sa.String(100))

@@ -59,7 +59,7 @@ def write_inbox(step: Step, after: Snapshot, now: datetime, registry: Registry) 
         store.rekey_inbox(step.conn, instance.id, instance.business_key)
     new_rows = []
     for task_id in after.ready_user_tasks.keys() - before.keys():
-        spec = after.ready_user_tasks[task_id].task_spec  # type: ignore[attr-defined]
+        spec = after.ready_user_tasks[task_id].task_spec
         new_rows.append({
             "id": task_id, "instance_id": instance.id, "process_id": instance.process_id,
             "business_key": instance.business_key, "bpmn_id": spec.bpmn_id,
@@ -95,7 +95,7 @@ def write_timers(step: Step, after: Snapshot, now: datetime) -> None:
     new_rows = []
     for task_id, (waiting, due) in after.timers.items():
         if task_id not in before:
-            spec: Any = waiting.task_spec  # type: ignore[attr-defined]
+            spec: Any = waiting.task_spec
             new_rows.append({"instance_id": step.instance.id, "task_id": task_id, "bpmn_id": spec.bpmn_id,
                              "name": spec.bpmn_name or spec.bpmn_id, "due_at": due,
                              "state": TimerState.WAITING})

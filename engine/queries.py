@@ -98,8 +98,10 @@ class ReadModel:
         if roles is not None:
             query = query.where(InboxTask.role.in_(list(roles)))
         if started_by is not None:
-            query = query.join(ProcessInstance, ProcessInstance.id == InboxTask.instance_id).where(
-                ProcessInstance.started_by == started_by)
+            # From that person's instances (by index) to their open rows, never from every open task
+            # of the lane: written as IN, SQLite starts from the instances (a join it started from the lane).
+            query = query.where(InboxTask.instance_id.in_(
+                sa.select(ProcessInstance.id).where(ProcessInstance.started_by == started_by)))
         for column, value in ((InboxTask.instance_id, instance_id), (InboxTask.process_id, process_id),
                               (InboxTask.name, name), (InboxTask.business_key, business_key),
                               (InboxTask.assignee, assignee)):

@@ -109,8 +109,9 @@ class ProcessEngine:
         """Offer messages that are still kept to the running instances of their business key."""
         return messages.deliver_pending(self.steps, business_key)
 
-    def fire_due_timers(self, limit: int = 100) -> int:
-        """Fire every due timer, each exactly once, one instance per transaction."""
+    def fire_due_timers(self, limit: int | None = 100) -> int:
+        """Fire due timers until none is left that this worker can take, or ``limit`` were fired
+        (``None``: no limit); each exactly once, one instance per transaction."""
         return timers.fire_due(self.steps, limit)
 
     def retry_incidents(self, limit: int = 20, *, only_due: bool = True,

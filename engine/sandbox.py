@@ -20,7 +20,10 @@ import ast
 import copy
 import functools
 import logging
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, timezone
+from types import CodeType
+from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
@@ -38,7 +41,7 @@ _BINOP_GUARDS = {ast.Pow: "__g_pow", ast.Mult: "__g_mul", ast.LShift: "__g_lshif
 _AUGMENTED_GUARDS = {**_BINOP_GUARDS, ast.Add: "__g_iadd", ast.Mult: "__g_imul"}
 
 
-def _call(name: str, *args: ast.expr, keywords=()) -> ast.Call:
+def _call(name: str, *args: ast.expr, keywords: Iterable[ast.keyword] = ()) -> ast.Call:
     return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=list(keywords))
 
 
@@ -46,13 +49,16 @@ def _tick_stmt() -> ast.stmt:
     return ast.Expr(value=_call("__g_tick"))
 
 
+_Loop = TypeVar("_Loop", ast.For, ast.While, ast.FunctionDef)
+
+
 class _Guard(ast.NodeTransformer):
-    def visit_BinOp(self, node: ast.BinOp):
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
         self.generic_visit(node)
         guard = _BINOP_GUARDS.get(type(node.op))
         return _call(guard, node.left, node.right) if guard else node
 
-    def visit_AugAssign(self, node: ast.AugAssign):
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.stmt:
         self.generic_visit(node)
         guard = _AUGMENTED_GUARDS.get(type(node.op))
         if guard is None:
@@ -64,32 +70,32 @@ class _Guard(ast.NodeTransformer):
                 part.ctx = ast.Load()
         return ast.Assign(targets=[node.target], value=_call(guard, load, node.value))
 
-    def _loop(self, node):
+    def _loop(self, node: _Loop) -> _Loop:
         self.generic_visit(node)
         node.body.insert(0, _tick_stmt())
         return node
 
     visit_For = visit_While = _loop
 
-    def visit_FunctionDef(self, node: ast.FunctionDef):
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
         return self._loop(node)
 
-    def visit_Lambda(self, node: ast.Lambda):
+    def visit_Lambda(self, node: ast.Lambda) -> ast.Lambda:
         self.generic_visit(node)
         node.body = ast.BoolOp(op=ast.And(), values=[_call("__g_tick"), node.body])
         return node
 
-    def visit_comprehension(self, node: ast.comprehension):
+    def visit_comprehension(self, node: ast.comprehension) -> ast.comprehension:
         self.generic_visit(node)
         node.ifs.insert(0, _call("__g_tick"))
         return node
 
-    def visit_ExceptHandler(self, node: ast.ExceptHandler):
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.ExceptHandler:
         self.generic_visit(node)
         node.body.insert(0, ast.Expr(value=_call("__g_reraise")))
         return node
 
-    def visit_Call(self, node: ast.Call):
+    def visit_Call(self, node: ast.Call) -> ast.Call:
         self.generic_visit(node)
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr in budget.GUARDED_METHODS:
@@ -98,7 +104,7 @@ class _Guard(ast.NodeTransformer):
 
 
 @functools.lru_cache(maxsize=4096)
-def compile_guarded(source: str, mode: str):
+def compile_guarded(source: str, mode: str) -> CodeType:
     """The code object for ``source`` (``mode`` "eval" or "exec"), guarded; cached per source text."""
     tree = ast.parse(source, mode=mode)
     tree = ast.fix_missing_locations(_Guard().visit(tree))
@@ -106,7 +112,7 @@ def compile_guarded(source: str, mode: str):
     return compile(tree, "<string>", mode)
 
 
-def _print(*values, sep=" ", **_):
+def _print(*values: Any, sep: Any = " ", **_: Any) -> None:
     """``print`` in a diagram writes to the engine's log, never to the server's stdout."""
     log.info("%s", (sep if isinstance(sep, str) else " ").join(str(v) for v in values))
 
@@ -130,7 +136,7 @@ RUNTIME_BUILTINS = {
 }
 
 
-class BudgetedEnvironment(TaskDataEnvironment):
+class BudgetedEnvironment(TaskDataEnvironment):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """SpiffWorkflow's task-data environment, running guarded, cached code with our builtins.
 
     Everything Spiff evaluates goes through here: gateway conditions, scripts (and
@@ -139,12 +145,13 @@ class BudgetedEnvironment(TaskDataEnvironment):
     the same name simply shadows them instead of tripping Spiff's overwrite check.
     """
 
-    def __init__(self, environment_globals=None):
+    def __init__(self, environment_globals: dict[str, Any] | None = None) -> None:
         env = dict(environment_globals or {})
         env["__builtins__"] = {**(env.get("__builtins__") or {}), **RUNTIME_BUILTINS}
         super().__init__(env)
 
-    def evaluate(self, expression, context, external_context=None):
+    def evaluate(self, expression: Any, context: dict[str, Any],
+                 external_context: dict[str, Any] | None = None) -> Any:
         if not isinstance(expression, str):
             return super().evaluate(expression, context, external_context)
         code = compile_guarded(expression.strip(), "eval")
@@ -157,9 +164,9 @@ class BudgetedEnvironment(TaskDataEnvironment):
         finally:
             budget.leave(clock)
 
-    def execute(self, script, context, external_context=None):
+    def execute(self, script: Any, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
         if not isinstance(script, str):
-            return super().execute(script, context, external_context)
+            return bool(super().execute(script, context, external_context))
         code = compile_guarded(script, "exec")
         self.check_for_overwrite(context, external_context or {})
         # The script runs on a copy: a script that fails leaves the task data as it found it
@@ -178,22 +185,22 @@ class BudgetedEnvironment(TaskDataEnvironment):
         return True
 
 
-def _element(task) -> str:
+def _element(task: Any) -> str:
     spec = task.task_spec
     return f"「{spec.bpmn_name or spec.bpmn_id}」({spec.bpmn_id})"
 
 
-class BudgetedScriptEngine(PythonScriptEngine):
+class BudgetedScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """A script engine over :class:`BudgetedEnvironment` whose budget and timer errors name the element.
 
     A timer value computed from task data is checked here with the deploy bounds,
     before SpiffWorkflow's parser (whose month arithmetic would hang on ``P99999999Y``).
     """
 
-    def __init__(self, environment_globals=None):
+    def __init__(self, environment_globals: dict[str, Any] | None = None) -> None:
         super().__init__(environment=BudgetedEnvironment(environment_globals))
 
-    def evaluate(self, task, expression, external_context=None):
+    def evaluate(self, task: Any, expression: Any, external_context: dict[str, Any] | None = None) -> Any:
         kind = self._timer_kind(task, expression)
         try:
             value = super().evaluate(task, expression, external_context)
@@ -212,7 +219,7 @@ class BudgetedScriptEngine(PythonScriptEngine):
         return value
 
     @staticmethod
-    def _check_timer(task, kind, value) -> None:
+    def _check_timer(task: Any, kind: str, value: Any) -> None:
         try:
             if kind == "cardinality":
                 check_cardinality_value(value)
@@ -223,7 +230,7 @@ class BudgetedScriptEngine(PythonScriptEngine):
             raise WorkflowTaskException(f"{_element(task)} 的{what}: {err}", task=task, exception=err) from err
 
     @staticmethod
-    def _timer_kind(task, expression) -> str | None:
+    def _timer_kind(task: Any, expression: Any) -> str | None:
         """The kind of value ``expression`` computes for ``task``, when it is a timer's or a cardinality."""
         if getattr(task.task_spec, "cardinality", None) == expression:
             return "cardinality"
@@ -233,7 +240,7 @@ class BudgetedScriptEngine(PythonScriptEngine):
                 return TIMER_KINDS.get(type(candidate).__name__)
         return None
 
-    def create_task_exec_exception(self, task, script, err):
+    def create_task_exec_exception(self, task: Any, script: str, err: Exception) -> Any:
         if isinstance(err, budget.BudgetExceeded):
             line_number, error_line = self.get_error_line_number_and_content(script, err)
             where = f" 的脚本第 {line_number} 行" if line_number else " 的脚本"

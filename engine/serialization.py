@@ -28,7 +28,9 @@ from __future__ import annotations
 import json
 import os
 import weakref
-from json.encoder import c_make_encoder, encode_basestring
+from json.encoder import c_make_encoder  # type: ignore[attr-defined]  # CPython's C speedup, untyped
+from json.encoder import encode_basestring
+from typing import Any
 from decimal import Decimal
 from uuid import UUID
 
@@ -48,16 +50,16 @@ _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
 _PREDICTED = TaskState.FUTURE | TaskState.PREDICTED_MASK
 
 
-class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
+class SpecFreeWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """Like Spiff's converter, minus ``spec``/``subprocess_specs``, which the caller supplies."""
 
-    def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
+    def to_dict(self, workflow: Any) -> dict[str, Any]:
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct, spec=None, subprocess_specs=None):
+    def from_dict(self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None) -> Any:
         if spec is None:
             raise ValueError("restoring spec-free state needs the parsed spec")
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
@@ -69,7 +71,7 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _build_registry():
+def _build_registry() -> Any:
     config = dict(DEFAULT_CONFIG)
     config[BpmnWorkflow] = SpecFreeWorkflowConverter
     registry = BpmnWorkflowSerializer.configure(config)
@@ -84,7 +86,7 @@ _encoder = _serializer._encoder_cls(ensure_ascii=False, separators=(",", ":"))
 _TASK_TYPENAME = _registry.typenames[Task]
 _NO_DELTA = '{"updates":{},"deletions":[]}'
 # Task spec → its name as JSON; specs live as long as their (cached) definition version.
-_spec_names: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_spec_names: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 if c_make_encoder is not None:
@@ -93,7 +95,7 @@ if c_make_encoder is not None:
     # (no cycles), so the cycle check is off, as that is what lets one encoder be reused.
     _c_encoder = c_make_encoder(None, _encoder.default, encode_basestring, None, ":", ",", False, False, True)
 
-    def _encode(value) -> str:
+    def _encode(value: Any) -> str:
         if isinstance(value, str):
             return encode_basestring(value)
         return "".join(_c_encoder(value, 0))
@@ -101,7 +103,7 @@ else:  # pragma: no cover - CPython always has the C encoder
     _encode = _encoder.encode
 
 
-def _fingerprint(task, state):
+def _fingerprint(task: Any, state: int) -> tuple[Any, ...]:
     """What the JSON of a finished or empty predicted task depends on (see the module docstring)."""
     parent = task.parent
     if parent is None:
@@ -116,15 +118,15 @@ def _fingerprint(task, state):
     return key + tuple(parent_data)
 
 
-class _Ids(dict):
+class _Ids(dict[UUID, str]):
     """UUID → its text, kept with a workflow: ``str(UUID)`` is Python code, a dict lookup is not."""
 
-    def __missing__(self, key):
+    def __missing__(self, key: UUID) -> str:
         text = self[key] = str(key)
         return text
 
 
-def _task_json(task, ids: _Ids) -> str:
+def _task_json(task: Any, ids: _Ids) -> str:
     """The JSON Spiff's ``TaskConverter`` would write for ``task``, built without its registry detour.
 
     Data is stored as a delta against the parent's, as Spiff does; a test compares
@@ -151,7 +153,7 @@ def _task_json(task, ids: _Ids) -> str:
             f'"internal_data":{internal},"data":{data},"delta":{delta},"typename":"{_TASK_TYPENAME}"}}')
 
 
-def _tasks_json(tasks: dict, old: dict, new: dict, ids: _Ids) -> str:
+def _tasks_json(tasks: dict[UUID, Any], old: dict[Any, Any], new: dict[Any, Any], ids: _Ids) -> str:
     """``{"<task id>": {...}, ...}``, reusing the text of tasks that did not change."""
     parts = []
     for task_id, task in tasks.items():
@@ -172,14 +174,14 @@ def _tasks_json(tasks: dict, old: dict, new: dict, ids: _Ids) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def _object_json(head: dict, **members: str) -> str:
+def _object_json(head: dict[str, Any], **members: str) -> str:
     """``head`` encoded, with already-encoded ``members`` added."""
     text = _encode(head)
     extra = ",".join(f'"{name}":{value}' for name, value in members.items())
     return f"{text[:-1]},{extra}}}" if head else f"{{{extra}}}"
 
 
-def _workflow_head(workflow) -> dict:
+def _workflow_head(workflow: Any) -> dict[str, Any]:
     """Every attribute Spiff's WorkflowConverter writes, except the tasks."""
     return {
         "data": _registry.convert(_registry.clean(workflow.data)),
@@ -195,7 +197,7 @@ def _workflow_head(workflow) -> dict:
 def _dump_incremental(workflow: BpmnWorkflow) -> str:
     # The task text of the previous dump of this very workflow object (none after a load).
     old = getattr(workflow, "_netsign_fragments", None) or {}
-    new: dict = {}
+    new: dict[Any, Any] = {}
     ids = getattr(workflow, "_netsign_ids", None)
     if ids is None or len(ids) > 4 * len(workflow.tasks) + 200:  # start afresh now and then: dropped tasks
         ids = workflow._netsign_ids = _Ids()
@@ -251,7 +253,7 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     return text
 
 
-def load_state(state: str, spec, subprocess_specs) -> BpmnWorkflow:
+def load_state(state: str, spec: Any, subprocess_specs: Any) -> BpmnWorkflow:
     dct = json.loads(state)
     fmt = dct.pop("format", None)
     if fmt != STATE_FORMAT:

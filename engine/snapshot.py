@@ -7,7 +7,9 @@ no query is needed to find out what changed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -20,30 +22,30 @@ from .messaging import trigger_message_names
 @dataclass
 class Snapshot:
     # Task id → Task: every READY task a person completes (user, manual and undefined tasks).
-    ready_user_tasks: dict[str, object] = field(default_factory=dict)
-    timers: dict[str, tuple[object, datetime]] = field(default_factory=dict)  # task id → (Task, due)
-    errored: dict[str, object] = field(default_factory=dict)
+    ready_user_tasks: dict[str, Any] = field(default_factory=dict)
+    timers: dict[str, tuple[Any, datetime]] = field(default_factory=dict)  # task id → (Task, due)
+    errored: dict[str, Any] = field(default_factory=dict)
     waits_for_message: bool = False
     message_names: set[str] = field(default_factory=set)  # messages a WAITING event would catch
-    completed_since: list = field(default_factory=list)  # tasks completed after ``since``
+    completed_since: list[Any] = field(default_factory=list)  # tasks completed after ``since``
     waiting_events: int = 0  # WAITING catching events of any kind (timers, messages, signals, …)
-    ready_automatic: list = field(default_factory=list)  # READY tasks SpiffWorkflow runs by itself
+    ready_automatic: list[Any] = field(default_factory=list)  # READY tasks SpiffWorkflow runs by itself
 
 
-def _definitions(task_spec):
+def _definitions(task_spec: Any) -> list[Any]:
     definition = getattr(task_spec, "event_definition", None)
     # An event-based gateway carries its branches' definitions.
     return getattr(definition, "event_definitions", None) or ([definition] if definition else [])
 
 
-def _all_tasks(workflow):
+def _all_tasks(workflow: Any) -> Iterator[Any]:
     # The task dicts directly: Spiff's tree iterator costs ~3x more for the same tasks.
     yield from workflow.tasks.values()
     for subprocess in workflow.subprocesses.values():
         yield from subprocess.tasks.values()
 
 
-def timer_due(task):
+def timer_due(task: Any) -> datetime | None:
     """When a WAITING timer task is due (aware UTC), or None when it has nothing left to fire.
 
     A date or duration timer stores its moment as text; a cycle stores a dict with the
@@ -56,10 +58,11 @@ def timer_due(task):
         if value.get("cycles") == 0 or not value.get("next"):
             return None
         value = value["next"]
-    return TimerEventDefinition.get_datetime(value)
+    due: datetime = TimerEventDefinition.get_datetime(value)
+    return due
 
 
-def take(workflow, since: float | None = None) -> Snapshot:
+def take(workflow: Any, since: float | None = None) -> Snapshot:
     snap = Snapshot()
     ready_user_tasks = []
     for task in _all_tasks(workflow):

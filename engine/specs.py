@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -101,13 +103,13 @@ def build_parser(sources: dict[str, str], *, validate: bool = True) -> SpiffBpmn
     return parser
 
 
-def _describe(task_spec) -> str:
+def _describe(task_spec: Any) -> str:
     kind = type(task_spec).__name__
     label = task_spec.bpmn_name or task_spec.name
     return f"{kind}「{label}」({task_spec.bpmn_id or task_spec.name})"
 
 
-def form_key_of(task_spec) -> str:
+def form_key_of(task_spec: Any) -> str:
     """The form a person fills in for ``task_spec``.
 
     A user task names its form (``formKey``) or is bound by its BPMN id; a manual or
@@ -116,13 +118,13 @@ def form_key_of(task_spec) -> str:
     """
     props = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
     if props.get("formKey"):
-        return props["formKey"]
+        return str(props["formKey"])
     if isinstance(task_spec, UserTaskMixin):
-        return task_spec.bpmn_id or task_spec.name
+        return str(task_spec.bpmn_id or task_spec.name)
     return EMPTY_FORM_KEY
 
 
-def _expressions_of(task_spec):
+def _expressions_of(task_spec: Any) -> Iterator[tuple[str, str, str, str | None]]:
     """Yield (where, source, mode, value kind or None) for every piece of Python a task spec carries.
 
     The kind (a timer kind, or "cardinality") asks for the bounds of that kind of value too.
@@ -148,7 +150,7 @@ def _expressions_of(task_spec):
     loop_condition = getattr(task_spec, "condition", None)
     if isinstance(loop_condition, str) and loop_condition:
         yield "循环/多实例的结束条件", loop_condition, "eval", None
-    event_definition = getattr(task_spec, "event_definition", None)
+    event_definition: Any = getattr(task_spec, "event_definition", None)
     if isinstance(getattr(event_definition, "expression", None), str) and \
             not isinstance(event_definition, TimerEventDefinition) and event_definition.expression:
         yield "条件事件的表达式", event_definition.expression, "eval", None
@@ -159,7 +161,7 @@ def _expressions_of(task_spec):
                    TIMER_KINDS.get(type(definition).__name__))
 
 
-def check_source(source: str, mode: str, allowed_names, kind: str | None = None) -> None:
+def check_source(source: str, mode: str, allowed_names: set[str], kind: str | None = None) -> None:
     """Policy, then what is unbounded on its face; raises :class:`ExpressionError`."""
     if kind is not None:
         check_kind(kind, source)
@@ -199,7 +201,7 @@ def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registr
     return problems
 
 
-def _interrupting_event_subprocesses(parser: SpiffBpmnParser, specs: dict) -> list[str]:
+def _interrupting_event_subprocesses(parser: SpiffBpmnParser, specs: dict[str, Any]) -> list[str]:
     """Event subprocesses drawn as interrupting, which SpiffWorkflow 3.2 runs without interrupting.
 
     Spiff does not read ``isInterrupting`` (whose BPMN default is true): the main flow
@@ -241,27 +243,28 @@ def check_decisions(sources: dict[str, str], registry: Registry) -> list[str]:
     return problems
 
 
-def _cell_text(element) -> str:
+def _cell_text(element: Any) -> str:
     # Unstripped, as SpiffWorkflow reads it: only an exact "-" means "any", and " " is an error.
     text_node = next((c for c in element if etree.QName(c).localname == "text"), None)
-    return (text_node.text or "") if text_node is not None else ""
+    return str(text_node.text or "") if text_node is not None else ""
 
 
-def _check_table(table, registry: Registry) -> list[str]:
+def _check_table(table: Any, registry: Registry) -> list[str]:
     problems = []
     extra = registry.expression_globals
     columns = [next((_cell_text(c) for c in e if etree.QName(c).localname == "inputExpression"), "")
                for e in table if etree.QName(e).localname == "input"]
-    for column, expression in enumerate(columns):
+    for index, expression in enumerate(columns):
         if expression.strip():
             try:
                 check_cell("inputExpression", expression, None, extra)
             except ExpressionError as err:
-                problems.append(f"决策表输入列 {column + 1} 的表达式 `{expression.strip()}` 不安全或无效: {err}")
+                problems.append(f"决策表输入列 {index + 1} 的表达式 `{expression.strip()}` 不安全或无效: {err}")
     for rule in (e for e in table if etree.QName(e).localname == "rule"):
         entries = [e for e in rule if etree.QName(e).localname == "inputEntry"]
         outputs = [e for e in rule if etree.QName(e).localname == "outputEntry"]
-        cells = [("inputEntry", e, columns[i] if i < len(columns) else None) for i, e in enumerate(entries)]
+        cells: list[tuple[str, Any, str | None]] = [
+            ("inputEntry", e, columns[i] if i < len(columns) else None) for i, e in enumerate(entries)]
         for kind, element, column in cells + [("outputEntry", e, None) for e in outputs]:
             text = _cell_text(element)
             if not text or (kind == "inputEntry" and text == "-"):
@@ -317,17 +320,21 @@ def validate_sources(sources: dict[str, str], registry: Registry) -> ValidationR
     return report
 
 
+# A parsed process spec and the specs of the subprocesses it calls.
+SpecPair = tuple[Any, dict[str, Any]]
+
+
 class SpecCache:
     """Parsed specs by bundle hash; parsing is the expensive part of loading a definition."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._specs: dict[tuple[str, str], tuple] = {}
+        self._specs: dict[tuple[str, str], SpecPair] = {}
 
-    def peek(self, content_hash_: str, process_id: str):
+    def peek(self, content_hash_: str, process_id: str) -> SpecPair | None:
         return self._specs.get((content_hash_, process_id))
 
-    def get(self, content_hash_: str, process_id: str, sources: dict[str, str]):
+    def get(self, content_hash_: str, process_id: str, sources: dict[str, str]) -> SpecPair:
         key = (content_hash_, process_id)
         found = self._specs.get(key)
         if found is None:

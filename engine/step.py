@@ -95,7 +95,7 @@ class StepScriptEngine(BudgetedScriptEngine):
 
     def __init__(self, registry: Registry, step: Step):
         env_globals = {"__builtins__": SAFE_BUILTINS, **registry.expression_globals}
-        super().__init__(env_globals)  # type: ignore[no-untyped-call]  # typed when engine.sandbox is
+        super().__init__(env_globals)
         self.registry = registry
         self.step = step
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 KEYS_HINT = "流程数据以 JSON 保存，字典的键只能是字符串；请改用字符串键，例如 {\"1\": ...} 或 str(键)"
@@ -35,7 +36,7 @@ def literal_non_string_keys(source: str) -> list[str]:
     return found
 
 
-def unstorable(value, path: str = "") -> str | None:
+def unstorable(value: Any, path: str = "") -> str | None:
     """Where and why ``value`` would not come back from the stored state as it is (None: it would)."""
     if isinstance(value, dict):
         for key, item in value.items():

@@ -18,7 +18,7 @@ and tests read.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,9 +26,10 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 
 from .errors import Conflict
+from .prepared import Prepared, _dbapi
 from .models import AuditEvent, InboxTask, Incident, Message, ProcessDefinition, ProcessInstance, Timer
 from .status import UNRESOLVED, IncidentStatus, InboxState, InstanceStatus, TimerState
 
@@ -62,93 +63,6 @@ class InstanceRecord:
 
     def _indexed(self) -> tuple[Any, ...]:
         return self.status, self.business_key, self.end_event, self.completed_at
-
-
-def _dbapi(conn: Connection) -> Any:
-    """The driver's connection under a SQLAlchemy one (always there while a transaction is open)."""
-    return conn.connection.dbapi_connection
-
-
-_REQUIRED = object()
-# (SQL, positional?, [(name, bind processor, literal)], (row type, result processors) or None)
-_Compiled = tuple[str, bool, list[Any], Any]
-
-
-class Prepared:
-    """A Core statement compiled once per dialect (and per set of inserted columns), run on the cursor."""
-
-    def __init__(self, statement: Any):
-        self.statement = statement
-        self._compiled: dict[tuple[Any, ...], _Compiled] = {}
-
-    def _compile(self, dialect: Dialect, column_keys: tuple[str, ...] | None) -> _Compiled:
-        key = (type(dialect), dialect.paramstyle, column_keys)
-        found = self._compiled.get(key)
-        if found is not None:
-            return found
-        statement = self.statement
-        if column_keys is not None:
-            statement = statement.inline()  # executemany inserts: no RETURNING of generated keys
-        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
-        names = list(compiled.positiontup) if dialect.positional else list(compiled.binds)
-        # (name, converter, value of a literal the statement carries itself, e.g. LIMIT 1)
-        processors = [(name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
-                       _REQUIRED if compiled.binds[name].required else compiled.binds[name].effective_value)
-                      for name in names]
-        result = None
-        if getattr(statement, "selected_columns", None) is not None and not column_keys:
-            columns = list(statement.selected_columns)
-            row_type = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]  # built per statement
-            result = (row_type, [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns])
-        found = self._compiled[key] = (compiled.string, dialect.positional, processors, result)
-        return found
-
-    @staticmethod
-    def _params(positional: bool, processors: list[Any], values: dict[str, Any]) -> Any:
-        converted = ((n, values[n] if n in values or literal is _REQUIRED else literal, p)
-                     for n, p, literal in processors)
-        if positional:
-            return tuple(p(v) if p else v for _, v, p in converted)
-        return {n: (p(v) if p else v) for n, v, p in converted}
-
-    def _cursor(self, conn: Connection, values: dict[str, Any] | None) -> Any:
-        sql, positional, processors, _ = self._compile(conn.dialect, None)
-        cursor = _dbapi(conn).cursor()
-        cursor.execute(sql, self._params(positional, processors, values or {}))
-        return cursor
-
-    def execute(self, conn: Connection, values: dict[str, Any] | None = None) -> int:
-        """Run with one set of values; the number of rows it changed (not inside :func:`batch`)."""
-        cursor = self._cursor(conn, values)
-        count: int = cursor.rowcount
-        cursor.close()
-        return count
-
-    def start(self, conn: Connection, values: dict[str, Any] | None = None) -> Any:
-        """Run with one set of values; the cursor, whose ``rowcount`` is known after :func:`batch`."""
-        return self._cursor(conn, values)
-
-    def executemany(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        """Insert or update many rows; every row must have the same keys."""
-        sql, positional, processors, _ = self._compile(
-            conn.dialect, tuple(rows[0]) if isinstance(self.statement, sa.Insert) else None)
-        cursor = _dbapi(conn).cursor()
-        cursor.executemany(sql, [self._params(positional, processors, row) for row in rows])
-        cursor.close()
-
-    def rows(self, conn: Connection, values: dict[str, Any] | None = None) -> list[Any]:
-        """The selected rows, converted as SQLAlchemy would, as named tuples."""
-        cursor = self._cursor(conn, values)
-        fetched = cursor.fetchall()
-        cursor.close()
-        result = self._compile(conn.dialect, None)[3]
-        assert result is not None, "rows() of a statement that selects nothing"
-        row_type, converters = result
-        return [row_type(*(c(v) if c else v for c, v in zip(converters, row))) for row in fetched]
-
-    def first(self, conn: Connection, values: dict[str, Any] | None = None) -> Any:
-        found = self.rows(conn, values)
-        return found[0] if found else None
 
 
 # The newest version of a process, without its (large) sources.
@@ -390,14 +304,16 @@ def instances_awaiting(conn: Connection, business_key: str | None) -> list[int]:
     return list(conn.execute(query.order_by(_instance.c.id)).scalars())
 
 
-def due_timers(conn: Connection, now: datetime, limit: int) -> list[Any]:
-    """``(id, instance_id)`` of waiting timers due at ``now``, soonest first, but for failing ones."""
-    # A timer whose firing failed waits for its incident's retry instead (backoff), not for the next sweep.
+def claim_due_timer(conn: Connection, now: datetime, passed: Collection[int]) -> tuple[int, InstanceRecord] | None:
+    """The soonest due timer with its instance locked, passing over instances other workers hold (``SKIP
+    LOCKED``: each takes the next free one), failing timers (they wait for their retry) and ``passed``."""
     failing = sa.exists().where(_incident.c.instance_id == _timer.c.instance_id,
                                 _incident.c.task_id == _timer.c.task_id, _incident.c.status.in_(UNRESOLVED))
-    return list(conn.execute(sa.select(_timer.c.id, _timer.c.instance_id)
-                             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now, ~failing)
-                             .order_by(_timer.c.due_at, _timer.c.id).limit(limit)).all())
+    query = (sa.select(_timer.c.id, *_RECORD_COLUMNS).join(_instance, _instance.c.id == _timer.c.instance_id)
+             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now, ~failing)
+             .order_by(_timer.c.due_at, _timer.c.id).limit(1).with_for_update(of=_instance, skip_locked=True))
+    row = conn.execute(query.where(_timer.c.id.not_in(list(passed))) if passed else query).first()
+    return None if row is None else (int(row[0]), InstanceRecord(*row[1:]))
 
 
 def timer(conn: Connection, timer_id: int) -> Any:

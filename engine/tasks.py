@@ -85,7 +85,7 @@ def _fired_timer_names(step: Step) -> list[str]:
     names = []
     for timer_id in sorted(step.fired_timers):
         timer, due_at = step.before.timers[timer_id]
-        spec = timer.task_spec  # type: ignore[attr-defined]
+        spec = timer.task_spec
         step.audit("timer_due", task_id=timer_id, bpmn_id=spec.bpmn_id, name=spec.bpmn_name,
                    due_at=due_at.isoformat())
         names.append(spec.bpmn_name or spec.bpmn_id)

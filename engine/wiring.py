@@ -16,17 +16,20 @@ state is loaded on it, before or after a restart.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
 
-def _process_specs(spec, subprocess_specs):
+def _process_specs(spec: Any, subprocess_specs: dict[str, Any]) -> list[Any]:
     return [s for s in [spec, *subprocess_specs.values()] if s is not None]
 
 
-def wire_runtime_connections(spec, subprocess_specs) -> None:
+def wire_runtime_connections(spec: Any, subprocess_specs: dict[str, Any]) -> None:
     """Make the run-time connections of every loop, multi-instance task and event subprocess."""
     for process_spec in _process_specs(spec, subprocess_specs):
         for task_spec in list(process_spec.task_specs.values()):
@@ -49,7 +52,7 @@ def wire_runtime_connections(spec, subprocess_specs) -> None:
             trigger.connect(process_spec.end)
 
 
-def _message_definitions(task_spec):
+def _message_definitions(task_spec: Any) -> Iterator[Any]:
     definition = getattr(task_spec, "event_definition", None)
     # An event-based gateway (and a multiple event) carries its branches' definitions.
     for item in getattr(definition, "event_definitions", None) or [definition]:
@@ -57,7 +60,7 @@ def _message_definitions(task_spec):
             yield item
 
 
-def unreceived_messages(specs: dict) -> list[str]:
+def unreceived_messages(specs: dict[str, Any]) -> list[str]:
     """Send tasks and throw events whose message nothing in the bundle receives (deploy refuses them).
 
     The engine hands thrown messages only to catches within the same instance;

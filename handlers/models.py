@@ -192,7 +192,7 @@ class ContractParty(Base):
     position: Mapped[int] = mapped_column(sa.Integer, default=0)
     name: Mapped[str] = mapped_column(sa.String(100))
     id_type: Mapped[str] = mapped_column(sa.String(30))
-    id_number: Mapped[str] = mapped_column(sa.String(30))
+    id_number: Mapped[str] = mapped_column(sa.String(30), index=True)  # "my contracts" of a party
     phone: Mapped[str | None] = mapped_column(sa.String(30))
     address: Mapped[str | None] = mapped_column(sa.String(300))
     share: Mapped[Decimal | None] = mapped_column(Share)

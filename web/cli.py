@@ -15,6 +15,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from engine import worker
 from engine.db import utcnow
 from engine.specs import DefinitionError, read_directory, validate_sources
 from handlers.deadlines import BEIJING
@@ -144,23 +145,16 @@ def incidents_command(retry_id):
                    f"next={_beijing(i.next_retry_at)}  {i.error[:80]}")
 
 
-def run_worker_cycle(engine) -> dict[str, int]:
-    """One sweep: due timers, then messages that could not be delivered, then due retries."""
-    return {
-        "timers": engine.fire_due_timers(),
-        "messages": engine.deliver_pending(),
-        "retries": engine.retry_incidents(),
-    }
-
-
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Run one sweep and exit.")
-@click.option("--interval", type=float, help="Seconds between sweeps (default NETSIGN_WORKER_INTERVAL).")
+@click.option("--once", is_flag=True, help="Drain what is due (sweep until a sweep finds nothing), then exit.")
+@click.option("--limit", type=click.IntRange(min=1), help="With --once: stop after this many timers.")
+@click.option("--interval", type=float, help="Seconds to sleep after a sweep that found nothing (default NETSIGN_WORKER_INTERVAL).")
 @with_appcontext
-def worker_command(once, interval):
-    """Fire due timers (FOR UPDATE SKIP LOCKED on PostgreSQL), deliver kept messages, retry incidents.
+def worker_command(once, limit, interval):
+    """Fire due timers, deliver kept messages, retry incidents; sweep again at once while work is due.
 
-    Run as many workers as you like: each timer fires exactly once.
+    Run as many workers as you like: they split the work (FOR UPDATE SKIP LOCKED on PostgreSQL) and
+    each timer fires exactly once.
     """
     interval = interval or current_app.config["WORKER_INTERVAL_SECONDS"]
     stop = {"now": False}
@@ -168,25 +162,18 @@ def worker_command(once, interval):
     def _stop(*_):
         stop["now"] = True
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    engine = _engine()
-    while True:
-        try:
-            done = run_worker_cycle(engine)
-        except Exception as err:  # keep sweeping; the failed step was rolled back
-            current_app.logger.exception("worker sweep failed: %s", err)
-            services().end_session()
-            done = {}
+    def _after_sweep(done: dict[str, int]) -> None:
         if any(done.values()):
             click.echo(f"{_beijing(utcnow())} worker: {done}")
-        services().end_session()
-        if once or stop["now"]:
-            break
-        for _ in range(int(interval * 10)):
-            if stop["now"]:
-                break
-            time.sleep(0.1)
+        services().end_session()  # a sweep's reads must not pin a snapshot into the next one
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    started = time.monotonic()
+    total = worker.run(_engine(), once=once, interval=interval, limit=limit if once else None,
+                       stop=lambda: stop["now"], after_sweep=_after_sweep)
+    if once and any(total.values()):
+        click.echo(f"{_beijing(utcnow())} worker: drained {total} in {time.monotonic() - started:.2f} s")
 
 
 def _stop_on_signals() -> None:

@@ -64,9 +64,14 @@ SYSTEM = Actor(None, "cli", roles=frozenset({ADMIN_ROLE}))
 
 
 def visible_contracts(actor: Actor) -> sa.Select:
-    """The contracts a person may see: created by them, or naming them as a party."""
-    as_party = sa.select(ContractParty.contract_id).where(ContractParty.id_number == actor.id_number)
-    return sa.select(Contract).where(sa.or_(Contract.created_by == actor.account_id, Contract.id.in_(as_party)))
+    """The contracts a person may see: created by them, or naming them as a party.
+
+    A union of two indexed lookups (``contract.created_by``, ``contract_party.id_number``) joined to the
+    contracts: an ``OR`` with a subquery made the databases read every contract, at any size of city."""
+    mine = sa.union(sa.select(Contract.id.label("id")).where(Contract.created_by == actor.account_id),
+                    sa.select(ContractParty.contract_id).where(ContractParty.id_number == actor.id_number))
+    ids = mine.subquery("mine")
+    return sa.select(Contract).join(ids, ids.c.id == Contract.id)
 
 
 def contract_for(session: Session, actor: Actor, contract_no: str) -> Contract:

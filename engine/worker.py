@@ -1,0 +1,60 @@
+"""The worker's loop: sweep (due timers, kept messages, incident retries) again at once while a sweep
+did something, and sleep only when one found nothing; ``once`` drains what is due, then stops.
+
+Any number of workers may run it side by side: the timer sweep claims each due timer with its
+instance's lock (``SKIP LOCKED``), so they split the work and each timer fires exactly once.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .runtime import ProcessEngine
+
+log = logging.getLogger(__name__)
+
+# Timers fired per sweep before kept messages and retries get their turn (the next sweep goes on at once).
+BATCH = 100
+
+
+def sweep(engine: ProcessEngine, batch: int = BATCH) -> dict[str, int]:
+    """One sweep: up to ``batch`` due timers, then kept messages that can be taken in, then due retries."""
+    return {
+        "timers": engine.fire_due_timers(limit=batch),
+        "messages": engine.deliver_pending(),
+        "retries": engine.retry_incidents(),
+    }
+
+
+def run(engine: ProcessEngine, *, once: bool = False, interval: float = 5.0, limit: int | None = None,
+        stop: Callable[[], bool] = lambda: False,
+        after_sweep: Callable[[dict[str, int]], None] = lambda done: None) -> dict[str, int]:
+    """Sweep until stopped (``once``: until a sweep finds nothing, or ``limit`` timers were fired);
+    what was done in all.  ``after_sweep`` gets each sweep's counts (also of a failed sweep: empty)."""
+    total = {"timers": 0, "messages": 0, "retries": 0}
+    while not stop():
+        batch = BATCH if limit is None else min(BATCH, limit - total["timers"])
+        try:
+            done = sweep(engine, batch)
+        except Exception:  # keep sweeping; the failed step was rolled back
+            log.exception("worker sweep failed")
+            done = {}
+        after_sweep(done)
+        for kind, count in done.items():
+            total[kind] += count
+        busy = any(done.values())
+        if once and (not busy or (limit is not None and total["timers"] >= limit)):
+            break
+        if not busy:
+            _sleep(interval, stop)
+    return total
+
+
+def _sleep(seconds: float, stop: Callable[[], bool]) -> None:
+    """Sleep in short naps so that a stop request (SIGTERM) is seen within a tenth of a second."""
+    deadline = time.monotonic() + seconds
+    while not stop() and time.monotonic() < deadline:
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
