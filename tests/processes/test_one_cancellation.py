@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from handlers.models import Account, Contract
 from handlers.usecases import Actor, Refused, citizen
 
-from .flows import staff
+from .flows import open_order, staff
 from .test_cancellation import CLERK, contract_of_no, filed_online, intake, request_online
 
 BUSY = "正在办理注销（注销中）"
@@ -52,7 +52,7 @@ def test_after_withdrawal_the_contract_may_be_cancelled_again(harness, accounts)
     first = request_online(harness, seller, contract_no)
     first.complete("录入注销原因", {"cancellation_reason": "暂不注销", "confirmed": True}, actor=str(seller.id))
     first.complete("生成电子合同订单", {}, actor=str(seller.id))
-    first.send("esign_order_cancel", {"by": str(seller.id)})
+    first.send("esign_order_cancel", {"by": str(seller.id), "order_no": open_order(harness, first).order_no})
     first.complete("重新签署或撤回申请", {"after_cancel_action": "撤回注销申请"}, actor=str(seller.id))
     assert first.end_event == "注销申请已撤回"
     contract = contract_of_no(harness, contract_no)
