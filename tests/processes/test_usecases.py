@@ -165,7 +165,6 @@ def test_adapters_are_chosen_by_configuration_and_injected(services, session_fac
 
 
 def test_my_contracts_come_a_page_at_a_time(services):
-    from handlers.models import Contract
     seller = actor(services, "张伟")
     for _ in range(3):
         online_to_order(services, seller)

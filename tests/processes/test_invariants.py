@@ -1,0 +1,358 @@
+"""The contract invariants (issue #9 item 8), tested as a Hypothesis state machine: random sequences of citizen
+steps, e-sign callbacks, 「注销电子合同订单」, online cancellations, clock moves across the deletion deadline, worker
+sweeps and restarts from the database, with every invariant of tests/processes/invariants.py checked after each.
+
+Profiles: ``ci`` (in ``make test``) and ``nightly`` (``NETSIGN_INVARIANTS=nightly``, ``make nightly``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from engine import Conflict, FormInvalid
+from engine.db import utcnow
+from engine.testing import Case, ProcessHarness
+from handlers.adapters import esign
+from handlers.models import ORDER_WAITING, Account, Contract, ESignOrder
+from handlers.usecases import citizen
+from handlers.usecases.errors import NotFound, Refused, Unauthenticated
+from handlers.usecases.esign import receive_callback
+from handlers.usecases.policy import Actor
+
+from . import invariants as inv
+from .conftest import ESIGN_SECRET
+from .flows import BUYER_SUN, BUYER_ZHAO, CERT_ZHANG, contract_form
+
+# Invariants and actions that fail today because of a bug another wave-2 branch fixes; each entry skips exactly
+# that one check or action. Remove an entry after the merge to confirm the fix (the report names the example).
+KNOWN_OPEN: dict[str, str] = {
+    "late_step": "branch people: a step after the deadline must delete the contract in that same step; today it "
+                 "gets 409 and the contract stays 草稿/已提交 until the next sweep",
+    "stale_message": "branch orders: a callback or cancel for an order that no longer waits is kept as a message "
+                     "and can hit a later order or flow of the contract; nothing stale may be left kept",
+}
+# NETSIGN_INVARIANTS_REOPEN=late_step,... runs with those entries enabled again (to confirm a fix).
+for _name in filter(None, os.environ.get("NETSIGN_INVARIANTS_REOPEN", "").split(",")):
+    KNOWN_OPEN.pop(_name.strip(), None)
+
+PROFILES = {
+    "ci": settings(max_examples=60, stateful_step_count=25, deadline=None, database=None, print_blob=True,
+                   suppress_health_check=list(HealthCheck)),
+    "dev": settings(max_examples=60, stateful_step_count=12, deadline=None, database=None, print_blob=True,
+                    suppress_health_check=list(HealthCheck)),
+    "nightly": settings(max_examples=2000, stateful_step_count=60, deadline=None, database=None, print_blob=True,
+                        suppress_health_check=list(HealthCheck)),
+}
+PROFILE = os.environ.get("NETSIGN_INVARIANTS", "ci")
+START = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
+MAX_RUNS = 4
+
+CERT_WANG = {"query_mode": "证书号", "certificate_no": "粤(2022)中山市不动产权第0567890号", "check_code": "915372"}
+# Who may start an online signing, and the home they sell (张伟 alone; 王强 and 刘芳 own one home jointly).
+SELLERS = {"张伟": (CERT_ZHANG, [{"phone": "13800001111"}]),
+           "王强": (CERT_WANG, [{"phone": "13800003333"}, {"phone": "13800004444"}]),
+           "刘芳": (CERT_WANG, [{"phone": "13800003333"}, {"phone": "13800004444"}])}
+BUYERS = [BUYER_ZHAO, BUYER_SUN]
+PHONES = {"张伟": "13800001111", "王强": "13800003333", "刘芳": "13800004444", "赵敏": "13900005555",
+          "孙磊": "13900006666"}
+
+
+@dataclasses.dataclass
+class Run:
+    case: object
+    who: str
+    kind: str  # signing | cancellation
+    contract_id: int | None = None
+
+
+def valid_data(task: str, run: Run, choice: int) -> dict:
+    if task == "填写买卖合同":
+        return contract_form([BUYERS[choice % 2]], sellers=SELLERS[run.who][1])
+    return {
+        "选择业务类型": {"business_type": "存量房买卖"},
+        "查询房源": SELLERS.get(run.who, (None,))[0],
+        "确认房源": {},
+        "填写申请人信息": {"applicant_name": run.who, "applicant_phone": PHONES[run.who]},
+        "填写好差评信息": {"rating_level": "非常满意"},
+        "填写资金监管信息": {"fund_supervised": True, "supervision_bank": "建设银行"},
+        "确认注意事项": {"acknowledged": True},
+        "提交合同": {"confirmed": True},
+        "生成电子合同订单": {},
+        "提交": {"confirmed": True},
+        "选择修改或删除": {"after_cancel_action": ("修改合同", "删除合同")[choice % 2]},
+        "录入注销原因": {"cancellation_reason": "双方协商一致解除合同", "confirmed": True},
+        "重新签署或撤回申请": {"after_cancel_action": ("重新生成电子合同订单", "撤回注销申请")[choice % 2]},
+    }[task]
+
+
+# Input every form must refuse with a field message (and change nothing).
+BAD_DATA = {
+    "填写买卖合同": lambda run: contract_form([BUYER_ZHAO], sellers=SELLERS[run.who][1], price="-5"),
+    "选择修改或删除": lambda run: {"after_cancel_action": "随便"},
+    "录入注销原因": lambda run: {"cancellation_reason": "", "confirmed": True},
+    "查询房源": lambda run: {"query_mode": "证书号", "certificate_no": "", "check_code": ""},
+}
+
+
+class ContractMachine(RuleBasedStateMachine):
+    """One example: a fresh set of flows on the kept definitions, accounts and homes."""
+
+    env: dict = {}  # set by the test: services, engine_factory, sa_engine, accounts
+    examples = 0
+    reached: Counter = Counter()  # how many examples got a contract to each state (printed with the count)
+
+    def __init__(self):
+        super().__init__()
+        env = self.env
+        inv.reset_flow_tables(env["sa_engine"])
+        self.harness = ProcessHarness(env["engine_factory"])
+        # Random walks must not count towards the diagrams' flow-coverage gate, which deterministic tests hold.
+        ProcessHarness.live.remove(self.harness)
+        self.traveller = time_machine.travel(START, tick=False)
+        self.clock = self.traveller.start()
+        self.runs: list[Run] = []
+        self.delivered: set[tuple[str, int]] = set()
+        self.bodies: list[tuple[bytes, str]] = []
+        self.swept_at: datetime | None = None
+        self.late_step: list[str] = []
+        type(self).examples += 1
+
+    def teardown(self):
+        session = self.harness.session
+        session.expire_all()
+        seen = set(session.scalars(sa.select(Contract.status)))
+        seen |= {"order " + s for s in session.scalars(sa.select(ESignOrder.status))}
+        type(self).reached.update(seen)
+        self.harness.session.rollback()
+        self.traveller.stop()
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def services(self):
+        # The use cases run on the harness's current engine, so a restart drops theirs too.
+        return dataclasses.replace(self.env["services"], engine=self.harness.engine)
+
+    def actor(self, name: str) -> Actor:
+        session = self.harness.session
+        account = session.get(Account, self.env["accounts"][name].id)
+        return Actor.of(account)
+
+    def contract(self, run: Run) -> Contract | None:
+        session = self.harness.session
+        session.expire_all()
+        if run.contract_id is None and run.kind == "signing":
+            found = session.scalars(sa.select(Contract).where(Contract.instance_id == run.case.id)).first()
+            run.contract_id = found.id if found else None
+        return session.get(Contract, run.contract_id) if run.contract_id else None
+
+    def orders(self, run: Run) -> list[ESignOrder]:
+        session = self.harness.session
+        session.expire_all()
+        return list(session.scalars(sa.select(ESignOrder).where(ESignOrder.instance_id == run.case.id)
+                                    .order_by(ESignOrder.id)))
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def note_late(self, run: Run, what: str) -> None:
+        """A step that arrives after the deadline must delete the unfiled contract in that same step."""
+        contract = self.contract(run)
+        if contract is not None and contract.status in ("草稿", "已提交") and contract.deletion_deadline <= self.now():
+            self.late_step.append(f"{what} at {self.now()} left {contract.contract_no} {contract.status} "
+                                  f"(deadline {contract.deletion_deadline})")
+        self.harness.session.rollback()
+
+    # ------------------------------------------------------------------ citizens
+
+    @precondition(lambda self: len(self.runs) < MAX_RUNS)
+    @rule(who=st.sampled_from(sorted(SELLERS)))
+    def start_signing(self, who):
+        actor = str(self.env["accounts"][who].id)
+        case = self.harness.start("online_signing", actor=actor)
+        run = Run(case, who, "signing")
+        self.runs.append(run)
+        for task in ("选择业务类型", "查询房源"):
+            case.complete(task, valid_data(task, run, 0), actor=actor)
+
+    @precondition(lambda self: self.runs)
+    @rule(pick=st.integers(0, MAX_RUNS - 1), choice=st.integers(0, 1), bad=st.booleans(), steps=st.integers(1, 8))
+    def next_tasks(self, pick, choice, bad, steps):
+        """The citizen completes the next open task (bad data: refused, nothing changes), up to ``steps`` in a
+        row, so that a walk reaches signing and filing within a few rules."""
+        run = self.runs[pick % len(self.runs)]
+        actor = str(self.env["accounts"][run.who].id)
+        for _ in range(steps):
+            tasks = run.case.open_tasks()
+            if not tasks:
+                return
+            task = tasks[0]
+            if bad and task.name in BAD_DATA:
+                before = self.snapshot(run)
+                with pytest.raises((FormInvalid, Conflict)):
+                    self.harness.engine.complete_task(task.id, BAD_DATA[task.name](run), actor)
+                assert self.snapshot(run) == before, f"refused {task.name} changed the contract"
+                return
+            try:
+                self.harness.engine.complete_task(task.id, valid_data(task.name, run, choice), actor)
+            except Conflict:
+                pass  # the deadline (or another step) got there first
+            self.note_late(run, f"「{task.name}」")
+
+    def snapshot(self, run: Run):
+        contract = self.contract(run)
+        columns = None if contract is None else tuple(getattr(contract, c.key) for c in Contract.__table__.columns)
+        parties = None if contract is None else [(p.name, p.phone, p.active) for p in contract.parties]
+        self.harness.session.rollback()
+        return columns, parties
+
+    @precondition(lambda self: self.runs)
+    @rule(pick=st.integers(0, MAX_RUNS - 1))
+    def cancel_order(self, pick):
+        """「注销电子合同订单」, by the seller who created the contract, through the use case the button calls."""
+        run = self.runs[pick % len(self.runs)]
+        contract = self.contract(run)
+        if contract is None:
+            return
+        owner = next(n for n, a in self.env["accounts"].items() if a.id == contract.created_by)
+        try:
+            citizen.cancel_order(self.services, self.actor(owner), contract.contract_no)
+        except (Refused, NotFound):
+            self.harness.session.rollback()
+            return  # refused before any step: nothing reached the engine
+        self.harness.session.rollback()
+        self.note_late(run, "「注销电子合同订单」")
+
+    @precondition(lambda self: len(self.runs) < MAX_RUNS and any(r.kind == "signing" for r in self.runs))
+    @rule(pick=st.integers(0, MAX_RUNS - 1), by_buyer=st.booleans())
+    def start_cancellation(self, pick, by_buyer):
+        """「存量房合同注销线上」 for a filed contract, by its seller or a buyer."""
+        signing = [r for r in self.runs if r.kind == "signing"]
+        run = signing[pick % len(signing)]
+        contract = self.contract(run)
+        if contract is None or contract.status != "已签约":
+            self.harness.session.rollback()
+            return
+        who = next((b.name for b in contract.buyers), run.who) if by_buyer else run.who
+        result = citizen.start_online_cancellation(self.services, self.actor(who), contract.contract_no)
+        self.harness.session.rollback()
+        self.runs.append(Run(Case(self.harness, result.instance_id), who, "cancellation", contract.id))
+
+    # ------------------------------------------------------------------ the e-sign service
+
+    @precondition(lambda self: self.runs)
+    @rule(pick=st.integers(0, MAX_RUNS - 1), party=st.integers(0, 3),
+          kind=st.sampled_from(["on_time", "late", "duplicate", "old_order", "forged"]))
+    def callback(self, pick, party, kind):
+        run = self.runs[pick % len(self.runs)]
+        if kind in KNOWN_OPEN:
+            return
+        if kind == "duplicate":
+            if self.bodies:
+                self.deliver(*self.bodies[party % len(self.bodies)])
+            return
+        orders = self.orders(run)
+        waiting = [o for o in orders if o.status == ORDER_WAITING]
+        pool = [o for o in orders if o is not orders[-1] or o.status != ORDER_WAITING] if kind == "old_order" \
+            else waiting[-1:]
+        if not pool:
+            self.harness.session.rollback()
+            return
+        signature = pool[-1].signatures[party % len(pool[-1].signatures)]
+        if kind == "late":
+            contract = self.contract(run)
+            if contract is not None and contract.deletion_deadline > self.now():
+                self.clock.move_to(contract.deletion_deadline + timedelta(seconds=party * 600 + 1))
+        body = esign.callback_body(signature.order.order_no, signature.party_id, signature.token,
+                                   self.now().isoformat())
+        key = (signature.order.order_no, signature.party_id)
+        self.harness.session.rollback()
+        if kind == "forged":
+            with pytest.raises(Unauthenticated):
+                receive_callback(self.services, body, esign.sign(body, "not-the-secret"))
+            return
+        self.delivered.add(key)  # the party did sign this order with their own token
+        self.bodies.append((body, esign.sign(body, ESIGN_SECRET)))
+        self.deliver(*self.bodies[-1])
+        self.note_late(run, f"callback ({kind})")
+
+    def deliver(self, body: bytes, mac: str) -> None:
+        try:
+            receive_callback(self.services, body, mac)
+        except Refused:
+            pass  # a callback for an order that takes no more signatures
+        self.harness.session.rollback()
+
+    # ------------------------------------------------------------------ time, the worker, a restart
+
+    @rule(hours=st.integers(1, 30))
+    def clock_moves(self, hours):
+        self.clock.shift(timedelta(hours=hours))
+
+    @precondition(lambda self: self.runs)
+    @rule(pick=st.integers(0, MAX_RUNS - 1), seconds=st.integers(-2, 2))
+    def clock_to_deadline(self, pick, seconds):
+        """Right around a contract's deadline (the clock only moves forward)."""
+        contract = self.contract(self.runs[pick % len(self.runs)])
+        if contract is not None and contract.deletion_deadline + timedelta(seconds=seconds) > self.now():
+            self.clock.move_to(contract.deletion_deadline + timedelta(seconds=seconds))
+        self.harness.session.rollback()
+
+    @rule(work=st.sampled_from(["timers", "messages", "incidents"]))
+    def worker_sweeps(self, work):
+        engine = self.harness.engine
+        if work == "timers":
+            engine.fire_due_timers()
+            self.swept_at = self.now()
+        elif work == "messages":
+            engine.deliver_pending()
+        else:
+            engine.retry_incidents(only_due=False)
+
+    @rule()
+    def restart(self):
+        self.harness.restart()
+
+    # ------------------------------------------------------------------ after every step
+
+    def check(self, name: str, problems: list[str]) -> None:
+        self.harness.session.rollback()
+        if name not in KNOWN_OPEN:
+            assert not problems, f"invariant {name} broken: " + "; ".join(problems)
+
+    @invariant()
+    def invariants_hold(self):
+        session = self.harness.session
+        session.expire_all()
+        engine = self.harness.engine
+        self.check("one_live_contract", inv.one_live_contract_per_home(session))
+        self.check("filed_final_order", inv.filed_contracts_carry_their_final_order(session))
+        self.check("own_token", inv.signatures_come_from_their_own_token(session, self.delivered))
+        self.check("deadline", inv.deadline_kept(session, self.now(), self.swept_at))
+        self.check("late_step", self.late_step)
+        self.check("inbox", inv.inbox_is_the_ready_user_tasks(session, engine))
+        self.check("timers", inv.timers_match_waiting_tasks(session, engine))
+        self.check("one_cancellation", inv.one_cancellation_per_contract(session))
+        self.check("stale_message", inv.nothing_stale_kept(session))
+
+
+def test_contract_invariants_hold_under_random_steps(services, engine_factory, sa_engine, accounts, record_property):
+    ContractMachine.env = {"services": services, "engine_factory": engine_factory, "sa_engine": sa_engine,
+                           "accounts": accounts}
+    ContractMachine.examples = 0
+    ContractMachine.reached.clear()
+    try:
+        run_state_machine_as_test(ContractMachine, settings=PROFILES[PROFILE])
+    finally:
+        record_property("state_machine_examples", ContractMachine.examples)
+        reached = ", ".join(f"{state}={n}" for state, n in sorted(ContractMachine.reached.items()))
+        record_property("state_machine_reached", reached)
+        print(f"contract state machine ({PROFILE}): {ContractMachine.examples} examples; reached {reached}")
