@@ -36,12 +36,26 @@ from .flows import BUYER_SUN, BUYER_ZHAO, CERT_ZHANG, contract_form
 # Invariants and actions that fail today because of a bug another wave-2 branch fixes; each entry skips exactly
 # that one check or action. Remove an entry after the merge to confirm the fix (the report names the example).
 KNOWN_OPEN: dict[str, str] = {
+    "old_order": "branch orders: a callback for a cancelled/superseded order is accepted, kept, and counted as that "
+                 "party's signature on the next order (invariant own_token)",
     "late_step": "branch people: a step after the deadline must delete the contract in that same step; today it "
                  "gets 409 and the contract stays 草稿/已提交 until the next sweep",
     "stale_message": "branch orders: a callback or cancel for an order that no longer waits is kept as a message "
                      "and can hit a later order or flow of the contract; nothing stale may be left kept",
     "one_cancellation": "branch people: one online cancellation at a time per contract; today a second start runs "
-                        "beside the first (a_first_contract(stage='filed'), start_cancellation twice)",
+                        "beside the first",
+}
+# The shortest failing example of each entry (part, then rules with their arguments), replayed by
+# test_known_open_example with that entry enabled: it must fail while the entry is listed (xfail, strict), and pass
+# once the entry is removed after the fix is merged.
+KNOWN_EXAMPLES: dict[str, tuple[str, list[tuple[str, tuple]]]] = {
+    "old_order": ("signing", [("a_first_contract", ("张伟", 0)), ("cancel_order", (0,)),
+                              ("callback", (0, 0, "old_order")), ("next_tasks", (0, 0, False, 12))]),
+    "late_step": ("signing", [("a_first_contract", ("张伟", 1)), ("clock_to_deadline", (0, 0)),
+                              ("next_tasks", (0, 0, False, 1))]),
+    "stale_message": ("signing", [("a_first_contract", ("张伟", 0)), ("callback", (0, 0, "late"))]),
+    "one_cancellation": ("filed", [("a_first_contract", ("刘芳", 0)), ("start_cancellation", (0, False)),
+                                   ("start_cancellation", (0, False))]),
 }
 # NETSIGN_INVARIANTS_REOPEN=late_step,... runs with those entries enabled again (to confirm a fix).
 for _name in filter(None, os.environ.get("NETSIGN_INVARIANTS_REOPEN", "").split(",")):
@@ -397,3 +411,23 @@ def test_contract_invariants_hold_under_random_steps(part, services, engine_fact
         reached = ", ".join(f"{state}={n}" for state, n in sorted(ContractMachine.reached.items()))
         record_property("state_machine_reached", reached)
         print(f"contract state machine ({PROFILE}, {part}): {ContractMachine.examples} examples; reached {reached}")
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xfail(
+    name in KNOWN_OPEN, reason=KNOWN_OPEN.get(name, ""), strict=True)) for name in sorted(KNOWN_EXAMPLES)])
+def test_known_open_example(name, services, engine_factory, sa_engine, accounts, monkeypatch):
+    """Each known-open failure, replayed with its check enabled: the lead sees it fail today and pass after the
+    merge of the branch that fixes it (then the strict xfail says so and the entry is removed)."""
+    monkeypatch.delitem(KNOWN_OPEN, name, raising=False)
+    part, steps = KNOWN_EXAMPLES[name]
+    monkeypatch.setattr(ContractMachine, "part", part)
+    monkeypatch.setattr(ContractMachine, "env", {"services": services, "engine_factory": engine_factory,
+                                                 "sa_engine": sa_engine, "accounts": accounts})
+    machine = ContractMachine()
+    try:
+        machine.invariants_hold()
+        for rule_name, arguments in steps:
+            getattr(machine, rule_name)(*arguments)
+            machine.invariants_hold()
+    finally:
+        machine.teardown()
