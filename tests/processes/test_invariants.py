@@ -151,14 +151,16 @@ class ContractMachine(RuleBasedStateMachine):
 
     def teardown(self):
         session = self.harness.session
-        session.expire_all()
-        seen = set(session.scalars(sa.select(Contract.status)))
-        seen |= {"order " + s for s in session.scalars(sa.select(ESignOrder.status))}
-        seen |= {"online cancellation " + (e or "running") for e in session.scalars(
-            sa.select(ProcessInstance.end_event).where(ProcessInstance.process_id == "online_cancellation"))}
-        type(self).reached.update(seen)
-        self.harness.session.rollback()
-        self.traveller.stop()
+        try:
+            session.rollback()  # a failed step may have left its transaction aborted (PostgreSQL)
+            seen = set(session.scalars(sa.select(Contract.status)))
+            seen |= {"order " + s for s in session.scalars(sa.select(ESignOrder.status))}
+            seen |= {"online cancellation " + (e or "running") for e in session.scalars(
+                sa.select(ProcessInstance.end_event).where(ProcessInstance.process_id == "online_cancellation"))}
+            type(self).reached.update(seen)
+            session.rollback()
+        finally:
+            self.traveller.stop()
 
     # ------------------------------------------------------------------ helpers
 
