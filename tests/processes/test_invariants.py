@@ -70,7 +70,7 @@ for _name in filter(None, os.environ.get("NETSIGN_INVARIANTS_REOPEN", "").split(
     KNOWN_OPEN.pop(_name.strip(), None)
 
 PROFILES = {
-    "ci": settings(max_examples=75, stateful_step_count=12, deadline=None, database=None, print_blob=True,
+    "ci": settings(max_examples=100, stateful_step_count=12, deadline=None, database=None, print_blob=True,
                    suppress_health_check=list(HealthCheck)),
     "dev": settings(max_examples=30, stateful_step_count=25, deadline=None, database=None, print_blob=True,
                     suppress_health_check=list(HealthCheck)),
