@@ -31,7 +31,7 @@ from handlers.usecases.policy import Actor
 
 from . import invariants as inv
 from .conftest import ESIGN_SECRET
-from .flows import BUYER_SUN, BUYER_ZHAO, CERT_ZHANG, contract_form
+from .machine_steps import BAD_DATA, SELLERS, Run, valid_data
 
 # Invariants and actions that fail today because of a bug another wave-2 branch fixes; each entry skips exactly
 # that one check or action. Remove an entry after the merge to confirm the fix (the report names the example).
@@ -85,53 +85,6 @@ START = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
 MAX_RUNS = 3
 # Two parts, each a test of its own (so xdist runs them side by side): where the first contract of an example is.
 PARTS = {"signing": ["ordered", "drafting", "partly signed"], "filed": ["filed", "fully signed"]}
-
-CERT_WANG = {"query_mode": "证书号", "certificate_no": "粤(2022)中山市不动产权第0567890号", "check_code": "915372"}
-# Who may start an online signing, and the home they sell (张伟 alone; 王强 and 刘芳 own one home jointly).
-SELLERS = {"张伟": (CERT_ZHANG, [{"phone": "13800001111"}]),
-           "王强": (CERT_WANG, [{"phone": "13800003333"}, {"phone": "13800004444"}]),
-           "刘芳": (CERT_WANG, [{"phone": "13800003333"}, {"phone": "13800004444"}])}
-BUYERS = [BUYER_ZHAO, BUYER_SUN]
-PHONES = {"张伟": "13800001111", "王强": "13800003333", "刘芳": "13800004444", "赵敏": "13900005555",
-          "孙磊": "13900006666"}
-
-
-@dataclasses.dataclass
-class Run:
-    case: object
-    who: str
-    kind: str  # signing | cancellation
-    contract_id: int | None = None
-
-
-def valid_data(task: str, run: Run, choice: int) -> dict:
-    if task == "填写买卖合同":
-        return contract_form([BUYERS[choice % 2]], sellers=SELLERS[run.who][1])
-    return {
-        "选择业务类型": {"business_type": "存量房买卖"},
-        "查询房源": SELLERS.get(run.who, (None,))[0],
-        "确认房源": {},
-        "填写申请人信息": {"applicant_name": run.who, "applicant_phone": PHONES[run.who]},
-        "填写好差评信息": {"rating_level": "非常满意"},
-        "填写资金监管信息": {"fund_supervised": True, "supervision_bank": "建设银行"},
-        "确认注意事项": {"acknowledged": True},
-        "提交合同": {"confirmed": True},
-        "生成电子合同订单": {},
-        "提交": {"confirmed": True},
-        "选择修改或删除": {"after_cancel_action": ("修改合同", "删除合同")[choice % 2]},
-        "录入注销原因": {"cancellation_reason": "双方协商一致解除合同", "confirmed": True},
-        "重新签署或撤回申请": {"after_cancel_action": ("重新生成电子合同订单", "撤回注销申请")[choice % 2]},
-    }[task]
-
-
-# Input every form must refuse with a field message (and change nothing).
-BAD_DATA = {
-    "填写买卖合同": lambda run: contract_form([BUYER_ZHAO], sellers=SELLERS[run.who][1], price="-5"),
-    "选择修改或删除": lambda run: {"after_cancel_action": "随便"},
-    "录入注销原因": lambda run: {"cancellation_reason": "", "confirmed": True},
-    "查询房源": lambda run: {"query_mode": "证书号", "certificate_no": "", "check_code": ""},
-}
-
 
 class ContractMachine(RuleBasedStateMachine):
     """One example: a fresh set of flows on the kept definitions, accounts and homes."""
