@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: setup run test lint-bpmn system-packages
+.PHONY: setup run test nightly lint-bpmn system-packages
 
 setup: system-packages $(VENV)/.installed node_modules/.installed
 
@@ -37,3 +37,8 @@ test: setup lint-bpmn
 	$(BIN)/mypy
 	$(BIN)/python tools/validate_bpmn.py
 	$(BIN)/pytest -n 2 -p no:cacheprovider
+
+# The contract state machine (tests/processes/test_invariants.py) with its long profile; set DATABASE_URL for
+# PostgreSQL. Takes a long while: many more and longer random walks than the CI profile in `make test`.
+nightly: setup
+	NETSIGN_INVARIANTS=nightly $(BIN)/pytest -p no:cacheprovider tests/processes/test_invariants.py

@@ -69,3 +69,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                                     f"({refused} refused at deploy)")
     terminalreporter.write_line("diagrams per construct: " + ", ".join(
         f"{construct}={n}" for construct, n in constructs_summary().items()))
+    # The contract state machine's example count, sent by the workers as test properties (xdist carries those).
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        found = dict(getattr(report, "user_properties", []) or [])
+        if "state_machine_examples" in found and report.when == "call":
+            terminalreporter.write_line(f"contract state machine: {found['state_machine_examples']} examples "
+                                        f"({found.get('state_machine_profile')}); reached "
+                                        f"{found.get('state_machine_reached')}")
