@@ -26,9 +26,12 @@ STARTABLE = {"online_signing": "签订买卖合同线上", "offline_signing": "�
 APPLICATION_KEY_PREFIX = "SQ-"
 WITHDRAW_MESSAGE = "withdraw_application"
 # The tasks at which the diagrams wait for 「撤回申请」 (boundary events), by process; the cancellation's
-# 「重新签署或撤回申请」 offers withdrawal in its own form and is completed that way.
-WITHDRAW_AT = {"online_signing": {"Activity_query_property", "Activity_confirm_property"},
-               "offline_signing": {"Activity_query_property", "Activity_confirm_property"},
+# 「重新签署或撤回申请」 offers withdrawal in its own form and is completed that way. While the contract
+# is drafted (contract_drafting's tasks) the boundary event sits on 「填写合同信息」 and deletes the contract.
+DRAFTING_TASKS = {"Activity_fill_contract", "Activity_fill_applicant", "Activity_fill_rating",
+                  "Activity_fill_fund_supervision", "Activity_confirm_notes", "Activity_submit_contract"}
+WITHDRAW_AT = {"online_signing": {"Activity_query_property", "Activity_confirm_property", *DRAFTING_TASKS},
+               "offline_signing": {"Activity_query_property", "Activity_confirm_property", *DRAFTING_TASKS},
                "online_cancellation": {"Activity_cancel_reason", "Activity_generate_order"}}
 WITHDRAW_BY_FORM = {"Activity_after_order_cancel": {"after_cancel_action": "撤回注销申请"}}
 

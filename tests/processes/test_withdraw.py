@@ -48,6 +48,10 @@ def test_an_application_without_a_contract_is_withdrawn(harness, accounts, proce
 def test_todo_names_the_home_and_the_contract_and_withdraws(services, accounts):
     seller = _actor(services, "张伟")
     citizen.start_flow(services, seller, "online_signing")
+    choose = _item(services, seller, "选择业务类型")
+    assert not choose.withdrawable
+    with pytest.raises(Refused, match="不能撤回"):
+        citizen.withdraw(services, seller, choose.task.id)
     _do(services, seller, "选择业务类型", {"business_type": "存量房买卖"})
     query = _item(services, seller, "查询房源")
     assert query.withdrawable and query.contract_no is None and query.home is None
@@ -56,18 +60,42 @@ def test_todo_names_the_home_and_the_contract_and_withdraws(services, accounts):
     assert confirm.home.startswith(HOME_ZHANG) and confirm.contract_no is None and confirm.withdrawable
     assert citizen.withdraw(services, seller, confirm.task.id) == "申请已撤回"
     assert citizen.todo(services, seller) == []
-    # Again, as far as the contract: 待办 shows its number; drafting is not withdrawn from 待办 here.
+    # Again, as far as the contract: 待办 shows its number.
     citizen.start_flow(services, seller, "online_signing")
     _do(services, seller, "选择业务类型", {"business_type": "存量房买卖"})
     _do(services, seller, "查询房源", CERT_ZHANG)
     _do(services, seller, "确认房源", {})
     fill = _item(services, seller, "填写买卖合同")
     assert fill.contract_no and fill.contract_no.startswith("ZS") and fill.home.startswith(HOME_ZHANG)
-    assert not fill.withdrawable
-    with pytest.raises(Refused, match="不能撤回"):
-        citizen.withdraw(services, seller, fill.task.id)
+    assert fill.withdrawable
     _do(services, seller, "填写买卖合同", contract_form())
     assert _item(services, seller, "填写申请人信息").contract_no == fill.contract_no
+
+
+def _to_drafting(services, seller, process_id):
+    result = citizen.start_flow(services, seller, process_id)
+    _do(services, seller, "选择业务类型", {"business_type": "存量房买卖"})
+    _do(services, seller, "查询房源", CERT_ZHANG)
+    _do(services, seller, "确认房源", {})
+    return result.instance_id, _item(services, seller, "填写买卖合同")
+
+
+@pytest.mark.parametrize("process_id", ["online_signing", "offline_signing"])
+def test_an_application_is_withdrawn_while_the_contract_is_drafted(services, harness, process_id):
+    seller = _actor(services, "张伟")
+    instance_id, fill = _to_drafting(services, seller, process_id)
+    assert fill.withdrawable
+    assert citizen.withdraw(services, seller, fill.task.id) == "申请已撤回"
+    contract = contract_of_no(harness, fill.contract_no)
+    assert contract.status == "已删除" and contract.deletion_reason == "申请人撤回"
+    case = Case(harness, instance_id)
+    assert case.status == "completed" and case.current_tasks() == []
+    assert "撤回申请" in case.path() and "申请已撤回" in case.path() and case.end_event == "合同已删除"
+    assert citizen.todo(services, seller) == []
+    # The deleted contract no longer holds the home: a new application reaches a new contract.
+    _, again = _to_drafting(services, seller, process_id)
+    assert again.contract_no != fill.contract_no
+    assert contract_of_no(harness, again.contract_no).status == "草稿"
 
 
 def test_a_cancellation_is_withdrawn_from_todo_and_from_the_contract_page(services, harness, accounts):
