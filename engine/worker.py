@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 if TYPE_CHECKING:
     from .runtime import ProcessEngine
 
@@ -39,6 +41,11 @@ def run(engine: ProcessEngine, *, once: bool = False, interval: float = 5.0, lim
         batch = BATCH if limit is None else min(BATCH, limit - total["timers"])
         try:
             done = sweep(engine, batch)
+        except sa.exc.DBAPIError as err:
+            # The database itself (down, not yet set up by `netsign init`): one line a sweep, not a traceback;
+            # the worker goes on trying, so it picks up as soon as the database is there.
+            log.error("worker sweep failed, database unavailable: %s", str(err.orig).splitlines()[0])
+            done = {}
         except Exception:  # keep sweeping; the failed step was rolled back
             log.exception("worker sweep failed")
             done = {}

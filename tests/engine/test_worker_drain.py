@@ -69,3 +69,19 @@ def test_the_drain_benchmark_runs_and_fires_each_timer_once(database_url):
                          r"two_workers_duplicates=(\d+|skipped)", last)
     assert match, last
     assert match.group(3) == ("0" if on_postgres else "skipped")
+
+
+def test_a_worker_on_a_database_not_set_up_says_so_in_one_line(tmp_path, registry, caplog):
+    """`netsign serve` before `netsign init`: each sweep logs one line (no traceback) and the worker goes on."""
+    import logging
+
+    from engine import ProcessEngine
+    from engine.testing import create_sa_engine, new_session_factory
+    from engine.worker import run
+
+    empty = new_session_factory(create_sa_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+    with caplog.at_level(logging.ERROR, logger="engine.worker"):
+        assert run(ProcessEngine(empty, registry), once=True) == {"timers": 0, "messages": 0, "retries": 0}
+    [record] = [r for r in caplog.records if r.name == "engine.worker"]
+    assert "database unavailable" in record.getMessage() and "no such table" in record.getMessage()
+    assert record.exc_info is None
