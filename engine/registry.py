@@ -34,7 +34,8 @@ class ServiceContext(Protocol):
     ``actor``       who caused the step (an account id, ``"system"``, ``"worker"``);
     ``now()``       the engine clock (aware UTC);
     ``set_business_key(key)``  correlate the instance, e.g. with a contract number;
-    ``audit(kind, **details)`` append an audit event to the step.
+    ``audit(kind, **details)`` append an audit event to the step;
+    ``discard_messages(name)`` drop the messages ``name`` still kept for the business key.
     """
 
     instance: Any
@@ -47,6 +48,7 @@ class ServiceContext(Protocol):
     def now(self) -> datetime: ...
     def set_business_key(self, key: str) -> None: ...
     def audit(self, kind: str, **details: Any) -> None: ...
+    def discard_messages(self, name: str) -> int: ...
 
 
 ServiceHandler = Callable[..., dict[str, Any]]

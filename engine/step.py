@@ -84,6 +84,19 @@ class StepContext:
     def audit(self, kind: str, **details: Any) -> None:
         self._step.audit(kind, **details)
 
+    def discard_messages(self, name: str) -> int:
+        """Drop the messages ``name`` still kept for this instance's business key: what they were for has
+        closed (e.g. callbacks for an order that was cancelled), so no later step may take them in."""
+        key = self.instance.business_key
+        if not key:
+            return 0
+        dropped = store.discard_kept(self._step.conn, key, name, utcnow())
+        if dropped and self._step.pending is not None:
+            self._step.pending[1][:] = [m for m in self._step.pending[1] if m.id not in dropped]
+        if dropped:
+            self._step.audit("messages_discarded", name=name, count=len(dropped))
+        return len(dropped)
+
 
 class StepScriptEngine(BudgetedScriptEngine):
     """Evaluates diagram Python within the step's budget (:mod:`engine.sandbox`) with a short list of

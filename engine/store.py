@@ -267,6 +267,16 @@ def discard_message(conn: Connection, idempotency_key: str, now: datetime) -> bo
     return conn.execute(sa.update(_message).where(kept).values(consumed_at=now)).rowcount == 1
 
 
+def discard_kept(conn: Connection, business_key: str, name: str, now: datetime) -> list[int]:
+    """Mark the still-kept messages ``name`` of ``business_key`` consumed by no instance; their ids."""
+    kept = sa.and_(_message.c.business_key == business_key, _message.c.name == name,
+                   _message.c.consumed_at.is_(None))
+    ids = [row.id for row in conn.execute(sa.select(_message.c.id).where(kept))]
+    if ids:
+        conn.execute(sa.update(_message).where(_message.c.id.in_(ids)).values(consumed_at=now))
+    return ids
+
+
 def insert_audit(conn: Connection, rows: list[dict[str, Any]]) -> None:
     _AUDIT_INSERT.executemany(conn, rows)
 

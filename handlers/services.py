@@ -21,6 +21,7 @@ from .deadlines import BEIJING, deletion_deadline
 from .models import (CANCELLED, DELETED, DRAFT, FILED, LIVE_STATUSES, ORDER_CANCELLED, ORDER_CREATED, ORDER_EXPIRED,
                      ORDER_SIGNED, ORDER_SUPERSEDED, ORDER_WAITING, SUBMITTED, Account, Contract, ContractParty, ContractSequence, DomainError, ESignOrder,
                      ESignSignature, RegistryProperty, normalize_contract_no)
+from .signing import MESSAGE as SIGNED_MESSAGE
 from .validation import same_person_id
 
 if TYPE_CHECKING:
@@ -213,6 +214,7 @@ def cancel_esign_order(ctx, order_no, requested_order_no=None) -> dict:
         order.move_to(ORDER_CANCELLED, ctx.now())
         if order.purpose == "签约" and order.contract.status == SUBMITTED:
             order.contract.status = DRAFT
+        ctx.discard_messages(SIGNED_MESSAGE)  # a callback kept for the cancelled order can never count
     return order.summary()
 
 
@@ -229,6 +231,8 @@ def delete_contract(ctx, contract_id, reason) -> dict:
         for order in ctx.session.scalars(sa.select(ESignOrder).where(
                 ESignOrder.contract_id == contract.id, ESignOrder.status.in_((ORDER_CREATED, ORDER_WAITING)))):
             order.move_to(ORDER_EXPIRED, ctx.now())
+        # A signature that arrived as the contract went can never count now: nothing may stay kept for it.
+        ctx.discard_messages(SIGNED_MESSAGE)
         ctx.audit("contract_deleted", contract_no=contract.contract_no, reason=reason)
     return contract.summary()
 
@@ -316,6 +320,7 @@ def withdraw_cancellation(ctx, contract_id, reason="申请人撤回") -> dict:
     for order in ctx.session.scalars(sa.select(ESignOrder).where(
             ESignOrder.instance_id == ctx.instance.id, ESignOrder.status == ORDER_WAITING)):
         order.move_to(ORDER_CANCELLED, ctx.now())
+        ctx.discard_messages(SIGNED_MESSAGE)
     if contract.cancellation_instance_id == ctx.instance.id:
         _release_cancellation(ctx, contract)
         ctx.audit("cancellation_withdrawn", contract_no=contract.contract_no, reason=reason)

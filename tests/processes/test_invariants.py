@@ -25,7 +25,7 @@ from engine.testing import Case, ProcessHarness
 from handlers.adapters import esign
 from handlers.models import ORDER_WAITING, Account, Contract, ESignOrder
 from handlers.usecases import citizen
-from handlers.usecases.errors import NotFound, Refused, Unauthenticated
+from handlers.usecases.errors import Conflict as Refused409, NotFound, Refused, Unauthenticated
 from handlers.usecases.esign import receive_callback
 from handlers.usecases.policy import Actor
 
@@ -33,21 +33,12 @@ from . import invariants as inv
 from .conftest import ESIGN_SECRET
 from .machine_steps import BAD_DATA, SELLERS, Run, valid_data
 
-# Invariants and actions that fail today because of a bug another wave-2 branch fixes; each entry skips exactly
-# that one check or action. Remove an entry after the merge to confirm the fix (the report names the example).
-KNOWN_OPEN: dict[str, str] = {
-    "old_order": "branch orders: a callback for a cancelled/superseded order is accepted, kept, and counted as that "
-                 "party's signature on the next order (invariant own_token)",
-    "late_step": "branch people: a step after the deadline must delete the contract in that same step; today it "
-                 "gets 409 and the contract stays 草稿/已提交 until the next sweep",
-    "stale_message": "branch orders: a callback or cancel for an order that no longer waits is kept as a message "
-                     "and can hit a later order or flow of the contract; nothing stale may be left kept",
-    "one_cancellation": "branch people: one online cancellation at a time per contract; today a second start runs "
-                        "beside the first; skips the check and starting a second cancellation while one runs",
-}
-# The shortest failing examples of each entry (label → entry, part, rules with their arguments), replayed by
-# test_known_open_example with that entry enabled: each must fail while its entry is listed (xfail, strict), and pass
-# once the entry is removed after the fix is merged.
+# Invariants and actions that fail today because of a known, not yet fixed bug; each entry skips exactly that one
+# check or action (with its reason), and removing the entry re-enables it. Empty: every invariant is checked.
+KNOWN_OPEN: dict[str, str] = {}
+# The shortest failing examples the machine found (label → entry, part, rules with their arguments), kept as
+# regression replays: each failed before its fix (stale and old-order callbacks, the late step, two cancellations
+# at once) and must pass now; an entry listed in KNOWN_OPEN turns its replay into a strict expected failure.
 KNOWN_EXAMPLES: dict[str, tuple[str, str, list[tuple[str, tuple]]]] = {
     "old_order": ("old_order", "signing", [
         ("a_first_contract", ("张伟", 0)), ("cancel_order", (0,)), ("callback", (0, 0, "old_order")),
@@ -253,7 +244,13 @@ class ContractMachine(RuleBasedStateMachine):
             self.harness.session.rollback()
             return
         who = next((b.name for b in contract.buyers), run.who) if by_buyer else run.who
-        result = citizen.start_online_cancellation(self.services, self.actor(who), contract.contract_no)
+        try:
+            result = citizen.start_online_cancellation(self.services, self.actor(who), contract.contract_no)
+        except Refused:  # one cancellation at a time: a second start is refused while one runs
+            self.harness.session.rollback()
+            assert any(r.kind == "cancellation" and r.contract_id == contract.id and r.case.status != "completed"
+                       for r in self.runs), "a cancellation start was refused with none running"
+            return
         self.harness.session.rollback()
         self.runs.append(Run(Case(self.harness, result.instance_id), who, "cancellation", contract.id))
 
@@ -300,15 +297,20 @@ class ContractMachine(RuleBasedStateMachine):
             return
         self.delivered.add(key)  # the party did sign this order with their own token
         self.bodies.append((body, esign.sign(body, ESIGN_SECRET)))
-        self.deliver(*self.bodies[-1])
-        self.note_late(run, f"callback ({kind})")
+        if self.deliver(*self.bodies[-1]):
+            # Taken to its instance: that step meets the deadline first. A refused one ran no step at all.
+            self.note_late(run, f"callback ({kind})")
 
-    def deliver(self, body: bytes, mac: str) -> None:
+    def deliver(self, body: bytes, mac: str) -> bool:
+        """Whether the callback was accepted (a callback for an order that takes no more signatures is
+        refused: 409 once the order has closed)."""
         try:
             receive_callback(self.services, body, mac)
-        except Refused:
-            pass  # a callback for an order that takes no more signatures
-        self.harness.session.rollback()
+            return True
+        except (Refused, Refused409):
+            return False
+        finally:
+            self.harness.session.rollback()
 
     # ------------------------------------------------------------------ time, the worker, a restart
 
