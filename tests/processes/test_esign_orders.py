@@ -159,9 +159,10 @@ def test_impossible_transitions_are_refused_in_chinese():
 
 
 def _ctx(services, instance_id):
-    audits = []
+    audits, discarded = [], []
     return SimpleNamespace(session=services.session, instance=SimpleNamespace(id=instance_id), now=lambda: NOW,
-                           audit=lambda kind, **data: audits.append(kind), audits=audits)
+                           audit=lambda kind, **data: audits.append(kind), audits=audits,
+                           discard_messages=lambda name: discarded.append(name) or 0, discarded=discarded)
 
 
 def test_a_new_order_supersedes_a_waiting_one_and_deleting_the_contract_expires_it(services):
@@ -176,6 +177,7 @@ def test_a_new_order_supersedes_a_waiting_one_and_deleting_the_contract_expires_
         == ORDER_SUPERSEDED
     assert made["status"] == ORDER_WAITING and "esign_order_superseded" in ctx.audits
     handlers_services.delete_contract(ctx, contract_id=contract_id, reason="测试")
+    assert ctx.discarded == ["esign_party_signed"]  # a signature kept for the expired order can never count
     assert session.scalars(sa.select(ESignOrder.status).where(ESignOrder.order_no == made["order_no"])).one() \
         == ORDER_EXPIRED
     assert session.get(Contract, contract_id).status == "已删除"
