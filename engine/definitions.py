@@ -46,7 +46,8 @@ class Definitions:
             raise DefinitionError(sorted(set(report.problems)))
         return parser
 
-    def save(self, conn: Connection, parser: Any, sources: dict[str, str], actor: str) -> list[DeployResult]:
+    def save(self, conn: Connection, parser: Any, sources: dict[str, str], actor: str,
+             reason: str | None = None) -> list[DeployResult]:
         """Store a new version of every checked process whose bundle changed."""
         results = []
         for process_id in parser.get_process_ids():
@@ -64,7 +65,8 @@ class Definitions:
                 content_hash=digest, sources=bundle, deployed_by=actor, deployed_at=now)
             store.insert_audit(conn, [{"instance_id": None, "task_id": None, "kind": "definition_deployed",
                                        "actor": actor, "at": now, "details": {
-                                           "process_id": process_id, "version": version, "hash": digest}}])
+                                           "process_id": process_id, "version": version, "hash": digest,
+                                       **({"reason": reason} if reason else {})}}])
             results.append(DeployResult(process_id, version, True, definition_id))
         return results
 

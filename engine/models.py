@@ -151,3 +151,16 @@ class AuditEvent(Base):
     # Not indexed: the trail is read per instance, in id order; an index on time only cost writes.
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class DefinitionDraft(Base):
+    """An analyst's unfinished change to one BPMN/DMN file: saved from the editor, deployed or discarded
+    later. One draft per file name: analysts share it, and the row says who saved it last."""
+
+    __tablename__ = "definition_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    xml: Mapped[str] = mapped_column(sa.Text)
+    saved_by: Mapped[str] = mapped_column(sa.String(100))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -57,15 +57,15 @@ class ProcessEngine:
 
     # ------------------------------------------------------------------ definitions
 
-    def deploy(self, sources: dict[str, str], actor: str = "system") -> list[DeployResult]:
-        """Deploy every executable process found in ``sources``.
+    def deploy(self, sources: dict[str, str], actor: str = "system", reason: str | None = None) -> list[DeployResult]:
+        """Deploy every executable process found in ``sources``; ``reason`` goes into the audit.
 
         A process whose bundle is unchanged gets no new version. Raises
         :class:`DefinitionError` listing every problem, and then stores nothing.
         """
         parser = self.definitions.check(sources)
         with self.steps.transaction() as session:
-            return self.definitions.save(session.connection(), parser, sources, actor)
+            return self.definitions.save(session.connection(), parser, sources, actor, reason)
 
     def deploy_directory(self, directory: str | Path, actor: str = "system") -> list[DeployResult]:
         return self.deploy(read_directory(directory), actor)

@@ -1,0 +1,68 @@
+"""An analyst changes a rule in the browser: opens 「online_signing」 in the editor, edits the deadline
+timer in the properties panel, sees a bad expression marked on its element, fixes it, sees the change
+against the running version, and deploys version 2 with a reason. Screenshots in artifacts/browser/."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from engine.models import AuditEvent, ProcessDefinition
+from tests.browser.test_walkthrough import browser, live_server, login_staff, see, shot  # noqa: F401 (fixtures)
+
+TIMER_VALUE = "#bio-properties-panel-timerEventDefinitionValue"
+
+
+def set_deadline(page, expression: str) -> None:
+    # Select the event as a click on it would (the overlays of an earlier check may lie over its shape).
+    page.evaluate("""() => { const m = window.netsignEditor.modeler;
+        m.get('selection').select(m.get('elementRegistry').get('Event_signing_deadline')); }""")
+    header = page.locator('[data-group-id="group-timer"] .bio-properties-panel-group-header')
+    if "open" not in (header.get_attribute("class") or ""):
+        header.click()
+    page.fill(TIMER_VALUE, expression)
+    page.press(TIMER_VALUE, "Tab")
+    page.wait_for_timeout(400)  # the panel writes after its debounce
+
+
+def test_an_analyst_changes_the_deadline_in_the_editor_and_deploys_it(live_server, browser, sa_engine):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    login_staff(page, live_server, "admin")
+    page.goto(live_server + "/admin/editor/")
+    see(page, "online_signing.bpmn")
+    page.click("a[href='/admin/editor/online_signing.bpmn']")
+    page.wait_for_selector("#netsign-editor[data-ready='true']", timeout=20000)
+    see(page, "已打开")
+
+    set_deadline(page, '__import__("os").getcwd()')
+    page.click("#editor-check")
+    see(page, "已在图上标出")
+    marked = page.locator('.djs-element.netsign-problem[data-element-id="Event_signing_deadline"]')
+    assert marked.count() == 1
+    assert "不安全" in page.inner_text("#editor-problems")
+    shot(page, "editor-01-bad-expression-marked")
+
+    set_deadline(page, 'contract["created_at"]')
+    page.click("#editor-check")
+    see(page, "检查通过")
+    assert page.locator(".netsign-problem").count() == 0
+    page.click("#editor-diff")
+    see(page, "与运行版本 v1 相比")
+    assert "修改：合同逾期未签" in page.inner_text("#editor-problems")
+    assert page.locator('.djs-element.netsign-changed[data-element-id="Event_signing_deadline"]').count() == 1
+    shot(page, "editor-02-difference")
+
+    page.click("#editor-save")
+    see(page, "草稿已保存")
+    page.fill("#deploy-reason", "期限改为按创建时间计算")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#editor-deploy button")
+    see(page, "已部署新版本")
+    shot(page, "editor-03-deployed")
+
+    with sa_engine.connect() as conn:
+        newest = conn.execute(sa.select(ProcessDefinition.sources).where(
+            ProcessDefinition.process_id == "online_signing", ProcessDefinition.version == 2)).scalar_one()
+        assert 'contract["created_at"]' in newest["online_signing.bpmn"]
+        reason = conn.execute(sa.select(AuditEvent.details).where(AuditEvent.kind == "definition_deployed")
+                              .order_by(AuditEvent.id.desc())).first()[0]["reason"]
+        assert reason == "期限改为按创建时间计算"
+    page.close()
