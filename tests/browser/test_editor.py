@@ -66,3 +66,35 @@ def test_an_analyst_changes_the_deadline_in_the_editor_and_deploys_it(live_serve
                               .order_by(AuditEvent.id.desc())).first()[0]["reason"]
         assert reason == "期限改为按创建时间计算"
     page.close()
+
+
+def test_the_monitoring_diagrams_mark_the_path_and_the_waiting(live_server, browser):  # noqa: F811
+    seller = browser.new_page(viewport={"width": 1200, "height": 900})
+    seller.goto(live_server + "/login")
+    seller.select_option("select[name=unified_id]", label="张伟")
+    seller.click("button:has-text('扫码登录')")
+    seller.click("button:has-text('签订买卖合同线上')")
+    see(seller, "选择业务类型")
+    seller.close()
+
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    login_staff(page, live_server, "admin")
+    page.goto(live_server + "/admin/instances?process_id=online_signing")
+    page.click("a[href^='/admin/instances/']")
+    page.wait_for_selector(".bpmn-monitor[data-file='property_verification.bpmn'][data-ready='true']", timeout=20000)
+    current = page.locator(".bpmn-monitor[data-file='property_verification.bpmn'] "
+                           ".djs-element.netsign-current[data-element-id='Activity_select_business_type']")
+    assert current.count() == 1
+    # The start event passed, and the flow from it to the open task, drawn as the path taken.
+    passed = page.locator(".bpmn-monitor[data-file='property_verification.bpmn'] .djs-element.netsign-done")
+    assert passed.count() == 2
+    assert page.locator(".bpmn-monitor[data-file='online_signing.bpmn'] .djs-element.netsign-done").count() >= 1
+    shot(page, "monitor-01-instance")
+
+    page.click("text=此版本所有实例的分布")
+    page.wait_for_selector(".bpmn-monitor[data-file='property_verification.bpmn'][data-ready='true']", timeout=20000)
+    badge = page.locator(".bpmn-monitor[data-file='property_verification.bpmn'] "
+                         ".netsign-count[data-element='Activity_select_business_type']")
+    assert badge.inner_text() == "等待 1"
+    shot(page, "monitor-02-definition")
+    page.close()
