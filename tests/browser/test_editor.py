@@ -98,3 +98,16 @@ def test_the_monitoring_diagrams_mark_the_path_and_the_waiting(live_server, brow
     assert badge.inner_text() == "等待 1"
     shot(page, "monitor-02-definition")
     page.close()
+
+
+def test_a_decision_table_opens_and_checks_in_the_editor(live_server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    login_staff(page, live_server, "admin")
+    page.goto(live_server + "/admin/editor/materials.dmn")
+    page.wait_for_selector("#netsign-editor[data-ready='true']", timeout=20000)
+    see(page, "已打开")
+    page.wait_for_selector(".tjs-table", timeout=10000)  # dmn-js shows the decision table itself
+    page.click("#editor-check")
+    see(page, "检查通过")
+    shot(page, "editor-04-decision-table")
+    page.close()
