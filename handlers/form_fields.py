@@ -20,12 +20,21 @@ def choice(label: str, options, **kwargs) -> fields.String:
 
 
 def text(label: str, max_len: int = 200, validate_also=None, **kwargs) -> fields.String:
-    """A text field; ``required`` text must also be non-blank."""
-    checks = [validate.Length(min=1 if kwargs.get("required") else 0, max=max_len,
-                              error=f"{label}为必填项，且不能超过{max_len}个字")]
-    if validate_also is not None:
-        checks.append(validate_also)
-    return fields.String(validate=checks, error_messages=msgs(label), metadata={"label": label}, **kwargs)
+    """A text field; ``required`` text must also be non-blank. One message per problem: an empty required
+    field is 「必填」 only (not also 「格式不正确」), a long one 「不能超过…个字」, else the field's own check."""
+    required = kwargs.get("required", False)
+
+    def check(value: str) -> None:
+        if not value.strip():
+            if required:
+                raise ValidationError(f"{label}为必填项")
+            return
+        if len(value) > max_len:
+            raise ValidationError(f"{label}不能超过{max_len}个字")
+        if validate_also is not None:
+            validate_also(value)
+
+    return fields.String(validate=check, error_messages=msgs(label), metadata={"label": label}, **kwargs)
 
 
 def money(label: str, **kwargs) -> fields.Decimal:
