@@ -37,11 +37,20 @@ def text(label: str, max_len: int = 200, validate_also=None, **kwargs) -> fields
     return fields.String(validate=check, error_messages=msgs(label), metadata={"label": label}, **kwargs)
 
 
+class Number(fields.Decimal):
+    """A decimal as people type it: 「2,000,000」, 「2，000，000」 and 「2 000 000」 mean 2000000."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.replace(",", "").replace("，", "").replace(" ", "").replace("\u3000", "")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def money(label: str, **kwargs) -> fields.Decimal:
     # "special" is marshmallow's message for NaN and Infinity; its default is English.
-    messages = dict(msgs(label), special=f"{label}应为金额数字（不能是NaN或无穷大）")
-    return fields.Decimal(places=None, as_string=False, error_messages=messages, metadata={"label": label},
-                          **kwargs)
+    messages = dict(msgs(label), invalid=f"{label}应为数字，例如 2000000 或 2,000,000",
+                    special=f"{label}应为金额数字（不能是NaN或无穷大）")
+    return Number(places=None, as_string=False, error_messages=messages, metadata={"label": label}, **kwargs)
 
 
 def amount(label: str, **kwargs) -> fields.Decimal:

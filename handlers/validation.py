@@ -271,6 +271,11 @@ def positive_money(value, digits: int = 14, places: int = 2) -> Decimal:
     return amount.quantize(step)
 
 
+def format_share(share) -> str:
+    """A share as it was entered: 60 (not 60.0000), 33.33."""
+    return f"{Decimal(share).normalize():f}"
+
+
 def shares_add_up(shares: list[Decimal]) -> bool:
     return all(s > 0 for s in shares) and sum(shares, Decimal(0)) == Decimal(100)
 
