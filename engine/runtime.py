@@ -21,10 +21,11 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from . import assignment, budget, incidents, messages, store, tasks, timers
 from .definitions import Definitions, DeployResult
+from .db import utcnow
 from .errors import NotFound
 from .incidents import DEFAULT_BACKOFF
 from .queries import ReadModel
-from .registry import Registry
+from .registry import Registry, json_safe
 from .serialization import load_state
 from .specs import SpecCache, read_directory
 from .step import StepContext, StepResult, Steps
@@ -118,6 +119,14 @@ class ProcessEngine:
                         incident_id: int | None = None, actor: str = "worker") -> int:
         """Run failed service tasks again; on success the incident is resolved."""
         return incidents.retry(self.steps, limit, only_due=only_due, incident_id=incident_id, actor=actor)
+
+    def record_audit(self, kind: str, actor: str, *, instance_id: int | None = None, **details: Any) -> None:
+        """One audit row, in a transaction of its own, for something refused before it reached any step
+        (a callback with a bad signature, one for an order that no longer waits): the trail shows it."""
+        with self.steps.transaction() as session:
+            store.insert_audit(session.connection(), [{
+                "instance_id": instance_id, "task_id": None, "kind": kind, "actor": actor, "at": utcnow(),
+                "details": json_safe(details)}])
 
     # ------------------------------------------------------------------ inbox operations
 
