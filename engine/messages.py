@@ -8,6 +8,7 @@ the kept ones to instances nobody is stepping.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Kept messages expired per sweep (the worker sweeps again at once while it expired some).
+EXPIRE_BATCH = 500
+DEFAULT_MESSAGE_TTL = timedelta(days=7)
+
 
 def take_in_one(step: Step) -> bool:
     """Deliver the oldest kept message the workflow now waits for; True if one was."""
@@ -33,9 +38,11 @@ def take_in_one(step: Step) -> bool:
     if not key or after is None or not after.waits_for_message:
         return False
     if step.pending is None or step.pending[0] != key:
-        step.pending = (key, list(store.pending_messages(step.conn, key)))
+        step.pending = (key, list(store.pending_messages(step.conn, key, utcnow())))
     waiting = step.pending[1]
     for message in waiting:
+        if message.sender_instance_id == step.instance.id:
+            continue  # what an instance threw and did not catch itself goes to the others
         # A message whose correlation does not match what the instance waits for stays kept.
         if message.name in after.message_names and messaging.deliver(step.workflow, message):
             waiting.remove(message)
@@ -46,7 +53,8 @@ def take_in_one(step: Step) -> bool:
 
 
 def deliver(steps: Steps, name: str, business_key: str, payload: dict[str, Any], idempotency_key: str,
-            correlations: dict[str, Any] | None = None, *, keep: bool = True) -> bool:
+            correlations: dict[str, Any] | None = None, *, keep: bool = True,
+            ttl: timedelta | None = None) -> bool:
     """Keep a message and hand it to whichever instance waits for it; False when it was seen before.
 
     ``correlations`` (property name → value) are matched against a receiver's correlation key;
@@ -59,13 +67,16 @@ def deliver(steps: Steps, name: str, business_key: str, payload: dict[str, Any],
     ``keep=False``: a request that only makes sense now (e.g. "cancel this, if it still waits"):
     if no instance takes it in within this transaction it is discarded (consumed by nobody), so it
     can never be caught later by another flow of the same business key.
+
+    ``ttl``: how long it may be kept (default: the engine's ``message_ttl``); then the worker expires it.
     """
     failure: Exception | None = None
     with steps.transaction() as session:
         conn = session.connection()
+        now = utcnow()
         if not store.insert_message(conn, name=name, business_key=business_key, payload=payload,
                                     correlations=correlations, idempotency_key=idempotency_key,
-                                    received_at=utcnow()):
+                                    received_at=now, expires_at=now + (steps.message_ttl if ttl is None else ttl)):
             return False  # seen before (or by a concurrent delivery of the same callback)
         for instance_id in store.running_instances(conn, business_key):
             savepoint = session.begin_nested()
@@ -101,6 +112,28 @@ def deliver_pending(steps: Steps, business_key: str | None = None) -> int:
         except Exception as err:
             record_failure(steps, instance_id, attempt, err)
     return offered
+
+
+def expire(steps: Steps, limit: int = EXPIRE_BATCH) -> int:
+    """Expire up to ``limit`` kept messages whose time-to-live has passed, in one transaction, with an
+    audit row each; how many.  Never fails a sweep: a failure is logged and nothing is expired."""
+    try:
+        with steps.transaction() as session:
+            conn = session.connection()
+            now = utcnow()
+            expired = store.claim_expired_messages(conn, now, limit)
+            if expired:
+                store.expire_messages(conn, [m.id for m in expired], now)
+                store.insert_audit(conn, [
+                    {"instance_id": None, "task_id": None, "kind": "message_expired", "actor": "worker", "at": now,
+                     "details": {"message_id": m.id, "name": m.name, "business_key": m.business_key,
+                                 "idempotency_key": m.idempotency_key, "received_at": m.received_at.isoformat(),
+                                 "expires_at": m.expires_at.isoformat()}} for m in expired])
+                log.info("%d kept message(s) expired", len(expired))
+            return len(expired)
+    except Exception:  # noqa: BLE001 - the sweep goes on; the messages expire on a later one
+        log.exception("expiring kept messages failed")
+        return 0
 
 
 class _BackingOff(Exception):

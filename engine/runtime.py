@@ -12,6 +12,7 @@ of live workflows); all SQL is in :mod:`engine.store` (the step path) and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,8 @@ class ProcessEngine:
 
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, *,
                  backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512,
-                 step_seconds: float = budget.DEFAULT_STEP_SECONDS):
+                 step_seconds: float = budget.DEFAULT_STEP_SECONDS,
+                 message_ttl: timedelta = messages.DEFAULT_MESSAGE_TTL):
         self.session_factory = session_factory
         self.registry = registry
         self.backoff = tuple(backoff)
@@ -47,8 +49,9 @@ class ProcessEngine:
         # A step whose instance has not changed since this process last saved it skips loading its state.
         self.workflows = WorkflowCache(workflow_cache_size)
         # step_seconds: the wall-clock budget of one step's diagram Python (engine.budget).
+        # message_ttl: how long a message no instance waits for is kept (deliver_message(ttl=…) per message).
         self.steps = Steps(session_factory, registry, self.definitions, self.workflows, self.backoff,
-                           step_seconds)
+                           step_seconds, message_ttl)
         # Every list and lookup the outside world reads (pages, API, CLI).
         self.queries = ReadModel(session_factory)
 
@@ -93,7 +96,7 @@ class ProcessEngine:
 
     def deliver_message(self, name: str, business_key: str, payload: dict[str, Any],
                         idempotency_key: str, correlations: dict[str, Any] | None = None, *,
-                        keep: bool = True) -> bool:
+                        keep: bool = True, ttl: timedelta | None = None) -> bool:
         """Record an inbound message and hand it to whichever instance waits for it.
 
         Returns False when the idempotency key was seen before (nothing happens).
@@ -103,8 +106,14 @@ class ProcessEngine:
         A message nobody waits for yet is simply kept. ``correlations`` (property name →
         value) must match a receiver's correlation key; without them they come from the payload.
         ``keep=False`` discards the message, in the same transaction, when no instance takes it in now.
+        ``ttl``: how long it is kept at most (default ``message_ttl``); then the worker expires it.
         """
-        return messages.deliver(self.steps, name, business_key, payload, idempotency_key, correlations, keep=keep)
+        return messages.deliver(self.steps, name, business_key, payload, idempotency_key, correlations,
+                                keep=keep, ttl=ttl)
+
+    def expire_messages(self, limit: int = messages.EXPIRE_BATCH) -> int:
+        """Expire kept messages past their time-to-live (one transaction, an audit row each); how many."""
+        return messages.expire(self.steps, limit)
 
     def deliver_pending(self, business_key: str | None = None) -> int:
         """Offer messages that are still kept to the running instances of their business key."""

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -217,8 +217,10 @@ class Steps:
 
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, definitions: Definitions,
                  workflows: WorkflowCache, backoff: tuple[int, ...],
-                 step_seconds: float = budget.DEFAULT_STEP_SECONDS):
+                 step_seconds: float = budget.DEFAULT_STEP_SECONDS,
+                 message_ttl: timedelta = messages.DEFAULT_MESSAGE_TTL):
         self.session_factory = session_factory
+        self.message_ttl = message_ttl
         self.registry = registry
         self.definitions = definitions
         self.workflows = workflows
