@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from . import store
+from . import schedules, store
 from .db import utcnow
 from .errors import NotFound
 from .registry import Registry
@@ -62,6 +62,7 @@ class Definitions:
             definition_id = store.insert_definition(
                 conn, process_id=process_id, name=spec.description or process_id, version=version,
                 content_hash=digest, sources=bundle, deployed_by=actor, deployed_at=now)
+            schedules.register(conn, definition_id, process_id, spec, now)
             store.insert_audit(conn, [{"instance_id": None, "task_id": None, "kind": "definition_deployed",
                                        "actor": actor, "at": now, "details": {
                                            "process_id": process_id, "version": version, "hash": digest}}])

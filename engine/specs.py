@@ -27,6 +27,7 @@ from .dmn_check import check_cell
 from .expressions import ExpressionError, check_python
 from .limits import TIMER_KINDS, check_kind, check_limits
 from .registry import EMPTY_FORM_KEY, Registry
+from .schedules import check_timer_starts
 from .storable import KEYS_HINT, literal_non_string_keys
 from .wiring import unreceived_messages, wire_runtime_connections
 
@@ -196,6 +197,7 @@ def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registr
                     check_source(source, mode, allowed_names, timer_kind)
                 except ExpressionError as err:
                     problems.append(f"{where}: {what} `{source.strip()}` 不安全或无效: {err}")
+    problems += check_timer_starts(spec, spec.file or process_id)
     problems += unreceived_messages(specs)
     problems += _interrupting_event_subprocesses(parser, specs)
     return problems

@@ -21,6 +21,8 @@ REFUSAL_REASONS = {
     "integer_dict_keys": "字典使用了非字符串键",
     # SpiffWorkflow 3.2 ignores isInterrupting: the main flow would go on beside the event subprocess.
     "interrupting_event_subprocess": "是中断式的，但 SpiffWorkflow 3.2 不会中断主流程",
+    # No instance data exists before a timer start event fires: its time must be a literal.
+    "computed_timer_start": "的时间必须是字符串常量",
 }
 
 
@@ -55,6 +57,9 @@ class Scenario:
     extra_files: tuple[str, ...] = ()
     refused: str | None = None  # a key of REFUSAL_REASONS
     name: str = ""  # tells apart several scenarios of one diagram
+    # Started by its timer start event (deployed at BASE_TIME; the worker starts the instance when due),
+    # not by the runner.
+    timer_start: bool = False
 
     @property
     def id(self) -> str:
@@ -124,6 +129,10 @@ SCENARIOS = [
     Scenario("c_timer_date", ("timer-date", "intermediateCatchEvent"), (Advance(10 * DAY), Advance(19 * DAY))),
     Scenario("c_timer_duration", ("timer-duration", "intermediateCatchEvent"),
              (Complete("申请"), Advance(2 * DAY), Advance(DAY + 5), Complete("确认"))),
+    Scenario("c_timer_start_duration", ("timerStartEvent-duration", "userTask"),
+             (Advance(HOUR), Advance(HOUR + 5), Complete("核对清单", {"ok": True})), timer_start=True),
+    Scenario("c_timer_start_date", ("timerStartEvent-date",), (Advance(DAY), Advance(DAY + 5)), timer_start=True),
+    Scenario("c_timer_start_computed", ("timerStartEvent-computed",), refused="computed_timer_start"),
     Scenario("c_message_correlation", ("message-correlation", "receiveTask"),
              (Send("c_deposit", {"ref": "A", "amount": 100}), Send("c_balance", {"ref": "B", "amount": 1}),
               Send("c_balance", {"ref": "A", "amount": 900}))),
