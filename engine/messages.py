@@ -7,16 +7,20 @@ the kept ones to instances nobody is stepping.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
+from uuid import UUID, uuid4
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _Message
 
 from SpiffWorkflow.util.task import TaskState
 
 from . import messaging, store
 from .db import utcnow
 from .incidents import Attempt, record_failure
+from .registry import json_safe
 from .status import InstanceStatus
 
 if TYPE_CHECKING:
@@ -112,6 +116,57 @@ def deliver_pending(steps: Steps, business_key: str | None = None) -> int:
         except Exception as err:
             record_failure(steps, instance_id, attempt, err)
     return offered
+
+
+# Rounds of delivering thrown messages after a commit (a reply may throw again); the rest is the worker's.
+DRAIN_ROUNDS = 10
+_draining: contextvars.ContextVar[bool] = contextvars.ContextVar("draining_thrown", default=False)
+THROWN = "netsign_thrown_keys"  # session.info: business keys that got thrown messages in this transaction
+
+
+def keep_thrown(step: Step, now: datetime) -> None:
+    """Keep the messages the step's send tasks and throw events threw that no catch of the instance took,
+    as messages for the instance's business key, in the step's transaction (the outbox): after the
+    commit they are offered to the other instances of that key (:func:`drain`), and a receiver that comes
+    later takes them in as it would an external message, within their time-to-live."""
+    thrown = [event for event in step.workflow.get_events() if isinstance(event.event_definition, _Message)]
+    if not thrown:
+        return
+    key = step.instance.business_key
+    for event in thrown:
+        name = event.event_definition.name
+        if not key:
+            log.warning("instance %s: message %s thrown with no business key to address it", step.instance.id, name)
+            step.audit("message_not_sent", name=name, reason="流程实例没有业务键，消息无法送达其他流程实例")
+            continue
+        flat = {prop: value for props in (event.correlations or {}).values() for prop, value in props.items()}
+        store.insert_message(step.conn, name=name, business_key=key, payload=json_safe(event.payload or {}),
+                             correlations=json_safe(flat) or None, idempotency_key=f"thrown:{uuid4().hex}",
+                             received_at=now, expires_at=now + step.ttl, sender_instance_id=step.instance.id)
+        step.audit("message_thrown", name=name, business_key=key)
+        step.session.info.setdefault(THROWN, set()).add(key)
+
+
+def drain(steps: Steps, keys: set[str]) -> None:
+    """After a commit: offer the thrown messages to the instances of their business keys, each in its own
+    transaction.  What fails or is left (a chain of replies) is kept for the worker's sweep."""
+    session = steps.session_factory()
+    if _draining.get():
+        session.info.setdefault(THROWN, set()).update(keys)  # the outermost drain's next round takes them
+        return
+    token = _draining.set(True)
+    try:
+        for _ in range(DRAIN_ROUNDS):
+            for key in sorted(keys):
+                try:
+                    deliver_pending(steps, key)
+                except Exception:  # noqa: BLE001 - the thrower's step is committed; the sweep retries
+                    log.exception("thrown messages for %s not delivered after commit; kept for the sweep", key)
+            keys = session.info.pop(THROWN, set())
+            if not keys:
+                break
+    finally:
+        _draining.reset(token)
 
 
 def expire(steps: Steps, limit: int = EXPIRE_BATCH) -> int:

@@ -28,7 +28,7 @@ from .incidents import DEFAULT_BACKOFF
 from .queries import ReadModel
 from .registry import Registry, json_safe
 from .serialization import load_state
-from .specs import SpecCache, read_directory
+from .specs import SpecCache, ValidationReport, read_directory, validate_sources
 from .step import StepContext, StepResult, Steps
 from .workflows import WorkflowCache
 
@@ -67,9 +67,19 @@ class ProcessEngine:
         A process whose bundle is unchanged gets no new version. Raises
         :class:`DefinitionError` listing every problem, and then stores nothing.
         """
-        parser = self.definitions.check(sources)
         with self.steps.transaction() as session:
-            return self.definitions.save(session.connection(), parser, sources, actor)
+            conn = session.connection()
+            parser = self.definitions.check(sources, self.definitions.deployed_receivers(conn))
+            return self.definitions.save(conn, parser, sources, actor)
+
+    def validate(self, sources: dict[str, str]) -> ValidationReport:
+        """Everything a deploy of ``sources`` checks (with the deployed processes), storing nothing."""
+        session = self.session_factory()
+        try:
+            received = self.definitions.deployed_receivers(session.connection())
+        finally:
+            session.rollback()
+        return validate_sources(sources, self.registry, received)
 
     def deploy_directory(self, directory: str | Path, actor: str = "system") -> list[DeployResult]:
         return self.deploy(read_directory(directory), actor)

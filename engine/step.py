@@ -167,6 +167,7 @@ class Step:
         self.pending: tuple[str, list[Any]] | None = None
         self.result: StepResult | None = None
         self.orphan_error: str | None = None  # an engine error no task could be blamed for
+        self.ttl = messages.DEFAULT_MESSAGE_TTL  # of the messages it throws (Steps.begin sets the engine's)
 
     def audit(self, kind: str, task_id: str | None = None, **details: Any) -> None:
         self.events.append((kind, task_id, details))
@@ -241,12 +242,18 @@ class Steps:
                 session.commit()
             except BaseException:
                 session.rollback()
+                session.info.pop(messages.THROWN, None)
                 raise
+        # Messages thrown in it go to the other instances of their business key now that they are stored.
+        thrown = session.info.pop(messages.THROWN, None)
+        if thrown:
+            messages.drain(self, thrown)
 
     def begin(self, session: Session, instance: InstanceRecord, workflow: BpmnWorkflow, actor: str,
               kind: str, before: snapshot.Snapshot | None = None) -> Step:
         """A step on a workflow the caller holds (a new instance)."""
         step = Step(session, instance, workflow, actor, kind, before)
+        step.ttl = self.message_ttl
         workflow.script_engine = StepScriptEngine(self.registry, step)
         budget.restart()  # the clock starts once the instance is locked and loaded
         return step
@@ -301,6 +308,7 @@ class Steps:
         else:
             instance.status = InstanceStatus.ERROR if found else InstanceStatus.RUNNING
         state = dump_state(workflow)
+        messages.keep_thrown(step, now)
         # Nothing below needs an answer from the database before the end: one round trip on PostgreSQL.
         with store.batch(step.conn):
             check_version = store.save_instance(step.conn, instance, state, now)

@@ -301,6 +301,15 @@ def definition_sources(conn: Connection, definition_id: int) -> Any:
     return conn.execute(_DEFINITION_SOURCES, {"id": definition_id}).first()
 
 
+def latest_definition_ids(conn: Connection) -> list[int]:
+    """The id of the newest version of every deployed process."""
+    newest = (sa.select(_definition.c.process_id, sa.func.max(_definition.c.version).label("version"))
+              .group_by(_definition.c.process_id).subquery())
+    return list(conn.execute(sa.select(_definition.c.id).join(
+        newest, sa.and_(_definition.c.process_id == newest.c.process_id, _definition.c.version == newest.c.version))
+        .order_by(_definition.c.id)).scalars())
+
+
 def insert_definition(conn: Connection, **values: Any) -> int:
     key = conn.execute(sa.insert(_definition), values).inserted_primary_key
     assert key is not None
@@ -317,7 +326,8 @@ def instances_awaiting(conn: Connection, business_key: str | None) -> list[int]:
     """Running instances that have kept messages (of ``business_key``, or of any key)."""
     query = sa.select(_instance.c.id).where(_instance.c.status != InstanceStatus.COMPLETED).where(
         sa.exists().where(_message.c.business_key == _instance.c.business_key, _message.c.consumed_at.is_(None),
-                          _UNEXPIRED))
+                          _UNEXPIRED, sa.or_(_message.c.sender_instance_id.is_(None),
+                                             _message.c.sender_instance_id != _instance.c.id)))
     if business_key is not None:
         query = query.where(_instance.c.business_key == business_key)
     return list(conn.execute(query.order_by(_instance.c.id), {"now": utcnow()}).scalars())

@@ -16,7 +16,7 @@ BASE_TIME = "2026-02-01T00:00:00+00:00"
 
 # Why the engine may refuse a diagram at deploy.  The README lists the same reasons for analysts.
 REFUSAL_REASONS = {
-    "message_goes_nowhere": "发送任务或抛出事件的消息在本流程中没有接收方",
+    "message_goes_nowhere": "发送任务或抛出事件的消息没有任何流程接收",
     # Stored state is JSON: {1: "a"} would come back as {"1": "a"} after a reload.
     "integer_dict_keys": "字典使用了非字符串键",
     # SpiffWorkflow 3.2 ignores isInterrupting: the main flow would go on beside the event subprocess.
@@ -146,6 +146,12 @@ SCENARIOS = [
     Scenario("c_throw_catch", ("throwEvent",), (Complete("准备材料", {"pages": 12}),)),
     Scenario("c_send_receive", ("sendTask", "receiveTask"), (Complete("填写", {"text": "你好"}),)),
     Scenario("c_send_nowhere", ("sendTask",), refused="message_goes_nowhere"),
+    # The pair: the sender's message goes to a receiver in another instance (test_cross_instance.py); alone,
+    # each behaves as in SpiffWorkflow (the sender's message is kept: no receiver instance runs yet).
+    Scenario("c_handover_sender", ("sendTask-other-instance", "userTask"),
+             (Complete("填写交接单", {"boxes": 3, "note": "急件"}),), extra_files=("c_handover_receiver.bpmn",)),
+    Scenario("c_handover_receiver", ("receiveTask-from-other-instance", "receiveTask"),
+             (Send("c_handover", {"boxes": 2, "note": "外部送达"}),)),
     Scenario("c_variable_name", ("userTask-variableName",), (Complete("填写联系人", {"name": "王五"}),)),
     Scenario("c_data_objects", ("dataObject",), (Complete("审核"),)),
     Scenario("c_lanes", ("lanes", "manualTask"), (Complete("提交申请", {"why": "x"}), Complete("审核申请"),
