@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_schedule = ProcessSchedule.__table__
+_schedule = cast(sa.Table, ProcessSchedule.__table__)
 WAITING, DONE, REPLACED = "waiting", "done", "replaced"
 
 

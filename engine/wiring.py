@@ -62,7 +62,7 @@ def _message_definitions(task_spec: Any) -> Iterator[Any]:
 
 def caught_messages(process_specs: Iterable[Any]) -> set[str]:
     """Names of the messages some catch (event, receive task, event subprocess start) of these specs waits for."""
-    caught = set()
+    caught: set[str] = set()
     for process_spec in process_specs:
         for task_spec in process_spec.task_specs.values() if process_spec is not None else ():
             if isinstance(task_spec, CatchingEvent):

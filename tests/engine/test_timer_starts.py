@@ -12,7 +12,7 @@ import time_machine
 from engine import ProcessEngine
 from engine.db import utcnow
 from engine.models import AuditEvent, ProcessInstance, ProcessSchedule
-from engine.specs import DefinitionError, read_directory
+from engine.specs import DefinitionError
 
 from .test_concurrency import _run_workers
 
