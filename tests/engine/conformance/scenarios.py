@@ -150,6 +150,8 @@ SCENARIOS = [
     # each behaves as in SpiffWorkflow (the sender's message is kept: no receiver instance runs yet).
     Scenario("c_handover_sender", ("sendTask-other-instance", "userTask"),
              (Complete("填写交接单", {"boxes": 3, "note": "急件"}),), extra_files=("c_handover_receiver.bpmn",)),
+    Scenario("c_handover_throw", ("throwEvent-other-instance",),
+             (Complete("填写交接单", {"boxes": 1, "note": "补交"}),), extra_files=("c_handover_receiver.bpmn",)),
     Scenario("c_handover_receiver", ("receiveTask-from-other-instance", "receiveTask"),
              (Send("c_handover", {"boxes": 2, "note": "外部送达"}),)),
     Scenario("c_variable_name", ("userTask-variableName",), (Complete("填写联系人", {"name": "王五"}),)),

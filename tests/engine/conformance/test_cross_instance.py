@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 import sqlalchemy as sa
 import time_machine
 from lxml import etree
@@ -19,7 +20,8 @@ from engine.testing import ProcessHarness
 from .runners import _MemoryScriptEngine, final_state, make_registry
 from .scenarios import BASE_TIME, DIAGRAMS
 
-FILES = ("c_handover_sender.bpmn", "c_handover_receiver.bpmn")
+FILES = ("c_handover_sender.bpmn", "c_handover_throw.bpmn", "c_handover_receiver.bpmn")
+SENDERS = ("c_handover_sender", "c_handover_throw")  # a send task; an intermediate message throw event
 FORM = {"boxes": 3, "note": "急件"}
 
 
@@ -27,7 +29,7 @@ def _sources():
     return {name: (DIAGRAMS / name).read_text(encoding="utf-8") for name in FILES}
 
 
-def _in_memory(receiver_first: bool) -> dict:
+def _in_memory(receiver_first: bool, sender_id: str) -> dict:
     parser = SpiffBpmnParser()
     for text in _sources().values():
         parser.add_bpmn_xml(etree.fromstring(text.encode("utf-8")))
@@ -39,7 +41,7 @@ def _in_memory(receiver_first: bool) -> dict:
         return workflow
 
     receiver = new("c_handover_receiver") if receiver_first else None
-    sender = new("c_handover_sender")
+    sender = new(sender_id)
     [task] = sender.get_tasks(state=TaskState.READY, manual=True)
     task.task_spec.add_data_from_form(task, dict(FORM))
     task.run()
@@ -51,7 +53,7 @@ def _in_memory(receiver_first: bool) -> dict:
     return {"sender": final_state(sender), "receiver": final_state(receiver)}
 
 
-def _through_engine(session_factory, receiver_first: bool) -> dict:
+def _through_engine(session_factory, receiver_first: bool, sender_id: str) -> dict:
     registry = make_registry()
 
     def make():
@@ -61,7 +63,7 @@ def _through_engine(session_factory, receiver_first: bool) -> dict:
     with time_machine.travel(datetime.fromisoformat(BASE_TIME), tick=True):
         harness.engine.deploy(_sources())
         receiver = harness.start("c_handover_receiver", business_key="HO-1") if receiver_first else None
-        sender = harness.start("c_handover_sender", business_key="HO-1")
+        sender = harness.start(sender_id, business_key="HO-1")
         sender.complete("填写交接单", dict(FORM))
         if receiver is None:
             assert sender.status == "completed"
@@ -79,19 +81,19 @@ def _through_engine(session_factory, receiver_first: bool) -> dict:
                 "receiver": final_state(harness.engine.load_workflow(receiver.id))}
 
 
-def test_a_send_task_reaches_the_waiting_receiver_of_another_instance(session_factory):
-    expected = _in_memory(receiver_first=True)
+@pytest.mark.parametrize("sender_id", SENDERS)
+def test_a_thrown_message_reaches_the_waiting_receiver_of_another_instance(session_factory, sender_id):
+    expected = _in_memory(True, sender_id)
     assert expected["receiver"]["completed"]
-    assert _through_engine(session_factory, receiver_first=True) == expected
+    assert _through_engine(session_factory, True, sender_id) == expected
 
 
-def test_a_receiver_that_comes_later_takes_the_kept_message_in(session_factory):
-    assert _through_engine(session_factory, receiver_first=False) == _in_memory(receiver_first=False)
+@pytest.mark.parametrize("sender_id", SENDERS)
+def test_a_receiver_that_comes_later_takes_the_kept_message_in(session_factory, sender_id):
+    assert _through_engine(session_factory, False, sender_id) == _in_memory(False, sender_id)
 
 
 def test_deploy_refuses_a_sender_whose_message_no_deployed_process_receives(session_factory):
-    import pytest
-
     from engine.specs import DefinitionError
 
     engine = ProcessEngine(session_factory, make_registry())
