@@ -1,4 +1,5 @@
-"""Inbound messages: kept with an idempotency key, handed to the running instance of their business key.
+"""Messages: kept with an idempotency key and a time-to-live, handed to the running instance of their
+business key; messages an instance throws for the others; the expiry sweep.
 
 An early message waits in its row until the instance waits for it; every step
 on an instance of that key offers it the messages it is waiting for
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _Message
-
 from SpiffWorkflow.util.task import TaskState
 
 from . import messaging, store
