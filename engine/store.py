@@ -30,8 +30,9 @@ from sqlalchemy.engine import Connection
 
 from .errors import Conflict
 from .prepared import Prepared, _dbapi
-from .models import AuditEvent, InboxTask, Incident, Message, ProcessDefinition, ProcessInstance, Timer
-from .status import UNRESOLVED, IncidentStatus, InboxState, InstanceStatus, TimerState
+from .models import (AuditEvent, InboxTask, Incident, InstanceSnapshot, Message, ProcessDefinition, ProcessInstance,
+                     Timer)
+from .status import LIVE, UNRESOLVED, IncidentStatus, InboxState, TimerState
 
 _definition = cast(sa.Table, ProcessDefinition.__table__)
 _instance = cast(sa.Table, ProcessInstance.__table__)
@@ -40,6 +41,7 @@ _timer = cast(sa.Table, Timer.__table__)
 _message = cast(sa.Table, Message.__table__)
 _audit = cast(sa.Table, AuditEvent.__table__)
 _incident = cast(sa.Table, Incident.__table__)
+_snapshot = cast(sa.Table, InstanceSnapshot.__table__)
 
 
 @dataclass
@@ -127,7 +129,8 @@ _MESSAGE_INSERT = Prepared(sa.text(
     bindparam("received_at", type_=_message.c.received_at.type)))
 _RUNNING_BY_KEY = Prepared(
     sa.select(_instance.c.id)
-    .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != InstanceStatus.COMPLETED)
+    # A suspended instance takes no message in: it stays kept until the instance is resumed.
+    .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status.in_(LIVE))
     .order_by(_instance.c.id))
 _PENDING_MESSAGES = Prepared(
     sa.select(_message.c.id, _message.c.name, _message.c.payload, _message.c.correlations)
@@ -307,7 +310,7 @@ def instance_for_reading(conn: Connection, instance_id: int) -> Any:
 
 def instances_awaiting(conn: Connection, business_key: str | None) -> list[int]:
     """Running instances that have kept messages (of ``business_key``, or of any key)."""
-    query = sa.select(_instance.c.id).where(_instance.c.status != InstanceStatus.COMPLETED).where(
+    query = sa.select(_instance.c.id).where(_instance.c.status.in_(LIVE)).where(
         sa.exists().where(_message.c.business_key == _instance.c.business_key, _message.c.consumed_at.is_(None)))
     if business_key is not None:
         query = query.where(_instance.c.business_key == business_key)
@@ -320,7 +323,8 @@ def claim_due_timer(conn: Connection, now: datetime, passed: Collection[int]) ->
     failing = sa.exists().where(_incident.c.instance_id == _timer.c.instance_id,
                                 _incident.c.task_id == _timer.c.task_id, _incident.c.status.in_(UNRESOLVED))
     query = (sa.select(_timer.c.id, *_RECORD_COLUMNS).join(_instance, _instance.c.id == _timer.c.instance_id)
-             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now, ~failing)
+             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now, ~failing,
+                    _instance.c.status.in_(LIVE))  # a suspended instance's timers wait for its resume
              .order_by(_timer.c.due_at, _timer.c.id).limit(1).with_for_update(of=_instance, skip_locked=True))
     row = conn.execute(query.where(_timer.c.id.not_in(list(passed))) if passed else query).first()
     return None if row is None else (int(row[0]), InstanceRecord(*row[1:]))
@@ -332,7 +336,9 @@ def timer(conn: Connection, timer_id: int) -> Any:
 
 def retry_candidates(conn: Connection, now: datetime, limit: int, *, only_due: bool, incident_id: int | None) -> list[Any]:
     """``(id, instance_id)`` of incidents to retry: one by id (open or failed), or the open ones (due)."""
-    query = sa.select(_incident.c.id, _incident.c.instance_id)
+    query = (sa.select(_incident.c.id, _incident.c.instance_id)
+             .join(_instance, _instance.c.id == _incident.c.instance_id)
+             .where(_instance.c.status.in_(LIVE)))  # not while the instance is suspended
     if incident_id is not None:
         query = query.where(_incident.c.id == incident_id, _incident.c.status.in_(UNRESOLVED))
     else:
@@ -374,3 +380,49 @@ def set_assignee(conn: Connection, task_id: str, assignee: str | None) -> None:
 def set_instance_status(conn: Connection, instance_id: int, status: str) -> None:
     """Only the status: the state and its row version stay (a cached workflow of it stays valid)."""
     conn.execute(sa.update(_instance).where(_instance.c.id == instance_id).values(status=status))
+
+
+# ---------------------------------------------------------------- administrator operations: migrations and their snapshots
+
+
+def set_instance_definition(conn: Connection, instance_id: int, definition_id: int) -> None:
+    """Which definition version an instance runs on (a migration, or its revert); the step writes the state."""
+    conn.execute(sa.update(_instance).where(_instance.c.id == instance_id).values(definition_id=definition_id))
+
+
+def insert_snapshot(conn: Connection, **values: Any) -> int:
+    key = conn.execute(sa.insert(_snapshot), values).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def lock_snapshot(conn: Connection, snapshot_id: int) -> Any:
+    return conn.execute(sa.select(_snapshot).where(_snapshot.c.id == snapshot_id).with_for_update()).first()
+
+
+def mark_snapshot_reverted(conn: Connection, snapshot_id: int, actor: str, now: datetime) -> None:
+    conn.execute(sa.update(_snapshot).where(_snapshot.c.id == snapshot_id)
+                 .values(reverted_at=now, reverted_by=actor))
+
+
+def unfinished_instances(conn: Connection, process_id: str, statuses: Collection[str]) -> list[Any]:
+    """``(id, definition_id, business_key, status)`` of a process's instances in ``statuses``, oldest first."""
+    return list(conn.execute(
+        sa.select(_instance.c.id, _instance.c.definition_id, _instance.c.business_key, _instance.c.status)
+        .where(_instance.c.process_id == process_id, _instance.c.status.in_(list(statuses)))
+        .order_by(_instance.c.id)).all())
+
+
+def definition_row(conn: Connection, definition_id: int) -> Any:
+    """``(id, process_id, version)`` of a definition version, or None."""
+    return conn.execute(sa.select(_definition.c.id, _definition.c.process_id, _definition.c.version)
+                        .where(_definition.c.id == definition_id)).first()
+
+
+def reopen_inbox(conn: Connection, task_ids: Collection[str], now: datetime) -> set[str]:
+    """Open again the inbox rows of tasks a reset made READY once more; the ids that had a row."""
+    ids = {row.id for row in conn.execute(sa.select(_inbox.c.id).where(_inbox.c.id.in_(list(task_ids))))}
+    if ids:
+        conn.execute(sa.update(_inbox).where(_inbox.c.id.in_(list(ids))).values(
+            state=InboxState.READY, created_at=now, completed_at=None, completed_by=None, assignee=None))
+    return ids

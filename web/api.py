@@ -54,9 +54,10 @@ def esign_callback():
 def contracts():
     wanted = _query(out.PageQuery)
     page = citizen.my_contracts_page(services(), actor(), after=wanted.get("after"), limit=wanted["limit"])
+    deadlines = citizen.contract_deadlines(services(), page.items)
     response = jsonify(out.ContractOut(many=True).dump([{
         "contract_no": c.contract_no, "status": c.status, "channel": c.channel, "location": c.home.location,
-        "deletion_deadline": c.deletion_deadline.isoformat(),
+        "deletion_deadline": deadlines[c.contract_no].isoformat() if c.contract_no in deadlines else None,
         "parties": [{"side": p.side, "name": p.name, "id_number": mask_id_number(p.id_number)}
                     for p in c.active_parties]} for c in page.items]))
     if page.next_cursor:

@@ -23,7 +23,8 @@ class ContractOut(Schema):
     status = fields.String(metadata={"description": "草稿 / 已提交 / 已签约 / 已注销 / 已删除"})
     channel = fields.String(metadata={"description": "线上 / 线下"})
     location = fields.String()
-    deletion_deadline = fields.String(metadata={"description": "未签约合同的自动删除时间（UTC, ISO 8601）"})
+    deletion_deadline = fields.String(allow_none=True, metadata={
+        "description": "未签约合同的自动删除时间（UTC, ISO 8601），即流程图中「合同逾期未签」定时器的到期时间；没有等待中的定时器时为 null"})
     parties = fields.List(fields.Nested(PartyOut))
 
 
