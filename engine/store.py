@@ -127,10 +127,12 @@ _MESSAGE_INSERT = Prepared(sa.text(
     bindparam("payload", type_=_message.c.payload.type),
     bindparam("correlations", type_=_message.c.correlations.type),
     bindparam("received_at", type_=_message.c.received_at.type)))
+# Written out (no IN list): a prepared statement is compiled once, without expanding parameters.
+_LIVE_STATUS = sa.or_(*(_instance.c.status == status for status in LIVE))
 _RUNNING_BY_KEY = Prepared(
     sa.select(_instance.c.id)
     # A suspended instance takes no message in: it stays kept until the instance is resumed.
-    .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status.in_(LIVE))
+    .where(_instance.c.business_key == bindparam("business_key"), _LIVE_STATUS)
     .order_by(_instance.c.id))
 _PENDING_MESSAGES = Prepared(
     sa.select(_message.c.id, _message.c.name, _message.c.payload, _message.c.correlations)
