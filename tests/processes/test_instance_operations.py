@@ -180,3 +180,42 @@ def test_reset_to_an_earlier_task_opens_it_again(harness, accounts):
     session = harness.session
     session.expire_all()
     assert session.get(ProcessInstance, case.id).status == "running"
+
+
+def test_a_contract_waiting_for_signatures_migrates_and_is_signed_on_the_new_version(harness, accounts):
+    """Waiting inside the e-signing call activity (messages, the deadline timer): everything maps by id."""
+    from .flows import sign_all, to_signing
+    seller = accounts["张伟"]
+    with harness.clock(CREATED, tick=False) as clock:
+        case = to_signing(harness, seller)
+        assert waiting_due(case) == [NEXT_DAY_ENDS]
+        target = deploy_two_natural_days(harness)
+        (plan,) = harness.engine.migration_dry_run("online_signing")
+        assert plan.can_move, plan.problems
+        (outcome,) = harness.engine.migrate([case.id], target, actor="admin")
+        assert outcome.ok, outcome.message
+        assert waiting_due(case) == [TWO_DAYS_END]
+        clock.move_to(datetime.fromisoformat("2026-11-25T10:00:00+08:00"))  # past the old deadline
+        assert harness.fire_timers() == 0
+        sign_all(harness, case)
+        assert case.current_tasks() == ["提交"]
+        assert waiting_due(case) == [TWO_DAYS_END]  # 「签字后逾期未提交」 uses the new expression too
+        case.complete("提交", {"confirmed": True}, actor=str(seller.id))
+    assert case.end_event == "已签约"
+
+
+def test_a_callback_for_a_suspended_contract_is_kept_and_taken_in_on_resume(harness, accounts):
+    from .flows import open_order, sign
+    seller = accounts["张伟"]
+    with harness.clock(CREATED, tick=False):
+        from .flows import to_signing
+        case = to_signing(harness, seller)
+        first, second = open_order(harness, case).signatures
+        harness.engine.suspend(case.id, "admin")
+        assert sign(harness, first) is True  # accepted and kept
+        assert "message_received" not in audit_kinds(harness, case)
+        assert harness.engine.deliver_pending() == 0
+        harness.engine.resume(case.id, "admin")
+        assert audit_kinds(harness, case).count("message_received") == 1
+        assert sign(harness, second) is True
+        assert case.current_tasks() == ["提交"]
