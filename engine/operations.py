@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import store
 from .db import utcnow
 from .errors import Conflict, NotFound
-from .status import LIVE, UNFINISHED, InstanceStatus
+from .status import LIVE, UNFINISHED, IncidentStatus, InstanceStatus
 from .step import StepResult, Steps
 from .store import InstanceRecord
 
@@ -65,6 +65,10 @@ def cancel(steps: Steps, instance_id: int, actor: str, reason: str) -> StepResul
             step.workflow.cancel()
             step.final_status = InstanceStatus.CANCELLED
             step.audit("instance_cancelled", reason=text, previous_status=instance.status)
+        # Nothing of a cancelled instance is retried: its incidents are closed with it.
+        for row in store.unresolved_incidents(session.connection(), instance_id):
+            store.update_incident(session.connection(), row.id, status=IncidentStatus.RESOLVED,
+                                  resolved_at=utcnow(), next_retry_at=None)
     assert step.result is not None
     return step.result
 
