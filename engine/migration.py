@@ -17,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import store
+from . import snapshot, store
 from .db import utcnow
 from .errors import Conflict, NotFound
 from .operations import status_label
@@ -171,15 +172,32 @@ def migrate(steps: Steps, instance_id: int, to_definition_id: int, actor: str) -
             pairs = _diff(step.workflow, plan, spec, subprocess_specs)
             if plan.problems:
                 raise Conflict("；".join(plan.problems))
-            _move(step.workflow, pairs, subprocess_specs)
+            try:
+                _move(step.workflow, pairs, subprocess_specs)
+            except WorkflowException as err:  # e.g. a timer of the new version reads data this one lacks
+                task = getattr(err, "task", None)
+                where = f"「{_name(task)}」({task.task_spec.bpmn_id}) " if task is not None else ""
+                raise Conflict(f"迁移后{where}出错：{err}；未迁移") from err
             store.set_instance_definition(conn, instance_id, target.id)
             instance.definition_id = target.id
             step.audit("instance_migrated", from_version=from_version, to_version=target.version,
                        snapshot_id=snapshot_id, reset=plan.reset)
             if instance.status != InstanceStatus.SUSPENDED:
                 step.run_engine()  # a suspended instance moves, but nothing fires until it is resumed
+            _refuse_new_errors(step)
         _keep_suspended(conn, instance_id, plan.status)
     return Outcome(instance_id, True, f"已从版本 {from_version} 迁移到版本 {target.version}", snapshot_id)
+
+
+def _refuse_new_errors(step: Any) -> None:
+    """A move after which a task fails (e.g. a new timer expression reads data this instance does not have)
+    is refused: the transaction is rolled back and the instance stays as it was."""
+    after = step.after or snapshot.take(step.workflow)
+    failed = [task for task_id, task in after.errored.items() if task_id not in step.before.errored]
+    if failed:
+        task = failed[0]
+        raise Conflict(f"迁移后「{_name(task)}」({task.task_spec.bpmn_id}) 出错："
+                       f"{step.failures.get(task.id, '未知错误')}；未迁移")
 
 
 def _move(workflow: Any, pairs: list[tuple[Any, Any, Any, Any]], subprocess_specs: dict[str, Any]) -> None:

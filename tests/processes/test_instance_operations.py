@@ -219,3 +219,22 @@ def test_a_callback_for_a_suspended_contract_is_kept_and_taken_in_on_resume(harn
         assert audit_kinds(harness, case).count("message_received") == 1
         assert sign(harness, second) is True
         assert case.current_tasks() == ["提交"]
+
+
+def test_a_move_after_which_a_task_fails_is_refused_and_changes_nothing(harness, accounts):
+    """Version N+1 reads data running contracts do not have: each such migration is rolled back."""
+    seller = accounts["张伟"]
+    text = (ROOT / "processes" / "online_signing.bpmn").read_text(encoding="utf-8")
+    sources = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "processes").iterdir()
+               if p.suffix in (".bpmn", ".dmn")}
+    with harness.clock(CREATED, tick=False):
+        case = drafting(harness, seller)
+        sources["online_signing.bpmn"] = text.replace(
+            '>end_of_next_natural_day(contract["created_at"])</bpmn:timeDate>',
+            '>end_of_next_natural_day(contract["signed_at"])</bpmn:timeDate>')
+        [target] = [r for r in harness.engine.deploy(sources, actor="analyst") if r.process_id == "online_signing"]
+        (outcome,) = harness.engine.migrate([case.id], target.definition_id, actor="admin")
+        assert not outcome.ok and "合同逾期未签" in outcome.message and "未迁移" in outcome.message
+        assert waiting_due(case) == [NEXT_DAY_ENDS] and case.incidents() == []
+        assert harness.engine.queries.snapshots(instance_id=case.id) == []
+        assert harness.engine.queries.instance(case.id).definition_id != target.definition_id
