@@ -109,8 +109,8 @@ def _diff(workflow: Any, plan: Plan, spec: Any, subprocess_specs: dict[str, Any]
     for owner, diff, spec_diff, _ in pairs:
         live = [t for t in owner.get_tasks(state=LIVE_TASKS, skip_subprocesses=True) if t.task_spec.bpmn_id]
         if diff is None:
-            if live:
-                plan.problems.append(f"子流程「{owner.spec.name}」在新版本中不存在，而它还有进行中的任务")
+            # Its state names its process, which the new version could not load back.
+            plan.problems.append(f"子流程「{owner.spec.name}」在新版本中不存在（实例中仍有它的记录）")
             continue
         changed = spec_diff.changed
         for task in live:
