@@ -45,6 +45,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine import ProcessEngine, Registry  # noqa: E402
 from engine.db import Base  # noqa: E402
+from engine import dates  # noqa: E402
 from engine.expressions import SAFE_BUILTINS  # noqa: E402
 from engine.specs import build_parser, read_directory  # noqa: E402
 from engine.testing import create_sa_engine, new_session_factory, throwaway_database  # noqa: E402
@@ -82,7 +83,8 @@ def stub_services() -> dict:
     """Canned answers for every service operator of the diagram."""
 
     def contract(ctx_key, status="草稿"):
-        return {"id": 1, "contract_no": ctx_key, "status": status, "created": True, "deletion_deadline": FAR_FUTURE}
+        return {"id": 1, "contract_no": ctx_key, "status": status, "created": True, "deletion_deadline": FAR_FUTURE,
+                "created_at": FAR_FUTURE}
 
     return {
         "verify_property": lambda ctx, **p: {"found": True, "in_scope": True, "message": "", "property_id": 1},
@@ -125,7 +127,8 @@ def bench_registry() -> Registry:
 
 class MemoryScriptEngine(PythonScriptEngine):
     def __init__(self):
-        super().__init__(environment=TaskDataEnvironment({"__builtins__": SAFE_BUILTINS}))
+        # The date helpers diagrams call (the deadline timers), as the engine offers them.
+        super().__init__(environment=TaskDataEnvironment({"__builtins__": {**SAFE_BUILTINS, **dates.helpers()}}))
         self.services = stub_services()
 
     def call_service(self, task, operation_name=None, operation_params=None, **_):

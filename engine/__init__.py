@@ -1,7 +1,8 @@
 """The durable BPMN runtime over SpiffWorkflow. Knows nothing about housing.
 
 Public API: :class:`ProcessEngine` (deploy, start, complete_task, deliver_message,
-fire_due_timers, retry_incidents, claim/release/hand_over; ``engine.queries``, the
+fire_due_timers, retry_incidents, claim/release/hand_over; the administrator's cancel, suspend, resume,
+reset, migration_dry_run, migrate, revert_migration; ``engine.queries``, the
 :class:`ReadModel` every page, API and CLI list reads), the status enums, :class:`Registry`
 (service handlers, forms, lane roles), the errors in :mod:`engine.errors`, and
 the test harness in :mod:`engine.testing` with its pytest plugin :mod:`engine.pytest_plugin`.

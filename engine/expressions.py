@@ -17,6 +17,8 @@ import string
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
+from .dates import HELPER_NAMES
+
 SAFE_BUILTINS = {
     name: getattr(builtins, name)
     for name in (
@@ -32,7 +34,8 @@ SAFE_EXCEPTIONS = {
                  "ZeroDivisionError", "ArithmeticError")
 }
 # Offered by the engine's environment besides SAFE_BUILTINS (engine.sandbox binds them).
-ENVIRONMENT_NAMES = {"print", "datetime", "date", "time", "timedelta", "timezone", *SAFE_EXCEPTIONS}
+# (engine.dates: end_of_natural_day, end_of_next_natural_day, start_of_natural_day, add_days, in the engine's zone).
+ENVIRONMENT_NAMES = {"print", "datetime", "date", "time", "timedelta", "timezone", *SAFE_EXCEPTIONS, *HELPER_NAMES}
 SAFE_CONSTANTS = {"True", "False", "None"}
 
 # Methods of data values: strings, numbers, lists, dicts, sets, dates, times and durations.

@@ -189,3 +189,20 @@ class DefinitionDraft(Base):
     xml: Mapped[str] = mapped_column(sa.Text)
     saved_by: Mapped[str] = mapped_column(sa.String(100))
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+class InstanceSnapshot(Base):
+    """An instance as it was before an administrator moved it (a migration to another definition version):
+    enough to put it back exactly (``revert``)."""
+
+    __tablename__ = "instance_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instance.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # migration
+    definition_id: Mapped[int] = mapped_column(sa.ForeignKey("process_definition.id"))
+    to_definition_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_definition.id"))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    state: Mapped[str] = mapped_column(sa.Text)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    taken_by: Mapped[str] = mapped_column(sa.String(100))
+    reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reverted_by: Mapped[str | None] = mapped_column(sa.String(100))

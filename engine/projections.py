@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from . import store
@@ -45,7 +46,7 @@ def write_inbox(step: Step, after: Snapshot, now: datetime, registry: Registry) 
     before = step.before.ready_user_tasks
     closed = []
     for task_id in before.keys() - after.ready_user_tasks.keys():
-        task = workflow.get_task_from_id(UUID(task_id))
+        task = _task_or_none(workflow, task_id)  # gone when a reset or a migration dropped its branch
         if task is not None and task.state == TaskState.COMPLETED:
             closed.append({"b_id": task_id, "state": InboxState.COMPLETED, "completed_at": now,
                            "completed_by": step.completed_by.get(task_id, step.actor)})
@@ -58,7 +59,7 @@ def write_inbox(step: Step, after: Snapshot, now: datetime, registry: Registry) 
     if instance.business_key != step.business_key_before:
         store.rekey_inbox(step.conn, instance.id, instance.business_key)
     new_rows = []
-    for task_id in after.ready_user_tasks.keys() - before.keys():
+    for task_id in after.ready_user_tasks.keys() - before.keys() - step.reopened:
         spec = after.ready_user_tasks[task_id].task_spec
         new_rows.append({
             "id": task_id, "instance_id": instance.id, "process_id": instance.process_id,
@@ -70,6 +71,13 @@ def write_inbox(step: Step, after: Snapshot, now: datetime, registry: Registry) 
         store.insert_inbox(step.conn, new_rows)
 
 
+def _task_or_none(workflow: Any, task_id: str) -> Any:
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        return None
+
+
 def write_timers(step: Step, after: Snapshot, now: datetime) -> None:
     """Close the timer rows that fired or were cancelled; add the ones the step started."""
     before = step.before.timers
@@ -77,11 +85,15 @@ def write_timers(step: Step, after: Snapshot, now: datetime) -> None:
     rescheduled: list[dict[str, Any]] = [
         {"b_task_id": task_id, "due_at": due} for task_id, (_, due) in after.timers.items()
         if task_id in before and before[task_id][1] != due]
-    for row in rescheduled:  # a cycle's repetition fired; the same task waits for the next one
-        cycle_id: str = row["b_task_id"]
-        cycle: Any = after.timers[cycle_id][0]
-        step.audit("timer_fired", task_id=cycle_id, bpmn_id=cycle.task_spec.bpmn_id,
-                   name=cycle.task_spec.bpmn_name)
+    for row in rescheduled:
+        moved_id: str = row["b_task_id"]
+        moved: Any = after.timers[moved_id][0]
+        # A cycle's repetition fired and the same task waits for the next one; any other timer whose due
+        # time changed was computed again (a migration to a diagram with another timer expression).
+        cycle = isinstance(moved._get_internal_data("event_value"), dict)
+        step.audit("timer_fired" if cycle else "timer_rescheduled", task_id=moved_id,
+                   bpmn_id=moved.task_spec.bpmn_id, name=moved.task_spec.bpmn_name,
+                   **({} if cycle else {"due_at": row["due_at"].isoformat()}))
     if rescheduled:
         store.reschedule_timers(step.conn, rescheduled)
     for task_id in before.keys() - after.timers.keys():

@@ -16,8 +16,8 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import (AuditEvent, InboxTask, Incident, Message, ProcessDefinition, ProcessInstance, ProcessSchedule,
-                     Timer)
+from .models import (AuditEvent, InboxTask, Incident, InstanceSnapshot, Message, ProcessDefinition,
+                     ProcessInstance, ProcessSchedule, Timer)
 from .status import UNRESOLVED, InboxState, TimerState
 
 T = TypeVar("T")
@@ -154,6 +154,18 @@ class ReadModel:
         if state is not None:
             query = query.where(ProcessSchedule.state == state)
         return list(self._session.scalars(query.order_by(ProcessSchedule.due_at, ProcessSchedule.id)))
+    def deadlines(self, business_keys: Iterable[str]) -> dict[str, datetime]:
+        """Business key → the soonest due time of the timers its unfinished instances wait on: a deadline
+        as the diagram computed it (what pages show, so a changed timer expression shows at once)."""
+        keys = sorted(set(business_keys))
+        if not keys:
+            return {}
+        rows = self._session.execute(
+            sa.select(ProcessInstance.business_key, sa.func.min(Timer.due_at))
+            .join_from(Timer, ProcessInstance, Timer.instance_id == ProcessInstance.id)
+            .where(Timer.state == TimerState.WAITING, ProcessInstance.business_key.in_(keys))
+            .group_by(ProcessInstance.business_key)).all()
+        return {str(key): due for key, due in rows}
 
     def incidents(self, *, statuses: Iterable[str] | None = UNRESOLVED, instance_id: int | None = None,
                   after: str | None = None, limit: int = 100) -> Page[Incident]:
@@ -220,6 +232,17 @@ class ReadModel:
         for definition in self._session.scalars(sa.select(ProcessDefinition).order_by(ProcessDefinition.id)):
             sources.update(definition.sources)
         return sources
+
+    def snapshots(self, *, instance_id: int | None = None, process_id: str | None = None,
+                  limit: int = 200) -> list[InstanceSnapshot]:
+        """Pre-migration snapshots (without their state), newest first."""
+        query = sa.select(InstanceSnapshot).options(sa.orm.defer(InstanceSnapshot.state))
+        if instance_id is not None:
+            query = query.where(InstanceSnapshot.instance_id == instance_id)
+        if process_id is not None:
+            query = query.where(InstanceSnapshot.instance_id.in_(
+                sa.select(ProcessInstance.id).where(ProcessInstance.process_id == process_id)))
+        return list(self._session.scalars(query.order_by(InstanceSnapshot.id.desc()).limit(min(limit, MAX_LIMIT))))
 
     # ------------------------------------------------------------------ audit
 

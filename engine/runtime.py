@@ -17,10 +17,11 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
-from . import assignment, budget, incidents, messages, store, tasks, timers
+from . import assignment, budget, dates, incidents, messages, migration, operations, store, tasks, timers
 from .definitions import Definitions, DeployResult
 from .db import utcnow
 from .errors import NotFound
@@ -41,7 +42,7 @@ class ProcessEngine:
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, *,
                  backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512,
                  step_seconds: float = budget.DEFAULT_STEP_SECONDS,
-                 message_ttl: timedelta = messages.DEFAULT_MESSAGE_TTL):
+                 message_ttl: timedelta = messages.DEFAULT_MESSAGE_TTL, time_zone: str = dates.DEFAULT_TIME_ZONE):
         self.session_factory = session_factory
         self.registry = registry
         self.backoff = tuple(backoff)
@@ -50,8 +51,9 @@ class ProcessEngine:
         self.workflows = WorkflowCache(workflow_cache_size)
         # step_seconds: the wall-clock budget of one step's diagram Python (engine.budget).
         # message_ttl: how long a message no instance waits for is kept (deliver_message(ttl=…) per message).
+        # time_zone: where the natural days of the diagram date helpers begin and end (engine.dates).
         self.steps = Steps(session_factory, registry, self.definitions, self.workflows, self.backoff,
-                           step_seconds, message_ttl)
+                           step_seconds, message_ttl, time_zone)
         # Every list and lookup the outside world reads (pages, API, CLI).
         self.queries = ReadModel(session_factory)
 
@@ -73,10 +75,15 @@ class ProcessEngine:
             return self.definitions.save(conn, parser, sources, actor, reason)
 
     def validate(self, sources: dict[str, str]) -> ValidationReport:
-        """Everything a deploy of ``sources`` checks (with the deployed processes), storing nothing."""
+        """Everything a deploy of ``sources`` checks (with the deployed processes), storing nothing.
+
+        Works without a database too (an analyst checking files before anything is set up): then only the
+        files themselves can receive the messages they send."""
         session = self.session_factory()
         try:
             received = self.definitions.deployed_receivers(session.connection())
+        except DBAPIError:
+            received = set()
         finally:
             session.rollback()
         return validate_sources(sources, self.registry, received)
@@ -157,6 +164,40 @@ class ProcessEngine:
 
     def hand_over(self, task_id: str, to: str, actor: str, roles: Iterable[str]) -> None:
         assignment.assign(self.steps, task_id, to, actor, roles, "task_handed_over")
+
+    # ------------------------------------------------------------------ administrator operations
+
+    def cancel(self, instance_id: int, actor: str, reason: str) -> StepResult:
+        """End an unfinished instance with a reason: open tasks and waiting timers are cancelled."""
+        return operations.cancel(self.steps, instance_id, actor, reason)
+
+    def suspend(self, instance_id: int, actor: str, reason: str = "") -> None:
+        """Hold an instance: no timer fires, no message is taken in, no task can be completed."""
+        operations.suspend(self.steps, instance_id, actor, reason)
+
+    def resume(self, instance_id: int, actor: str) -> StepResult:
+        """Let a suspended instance go on; timers that fell due meanwhile fire now, once."""
+        return operations.resume(self.steps, instance_id, actor)
+
+    def reset(self, instance_id: int, task_id: str, actor: str, reason: str = "") -> StepResult:
+        """Go back to a completed task of the instance (``BpmnWorkflow.reset_from_task_id``)."""
+        return operations.reset(self.steps, instance_id, task_id, actor, reason)
+
+    def reset_points(self, instance_id: int) -> list[dict[str, str]]:
+        """The completed tasks an instance can be reset to, in the order they ran."""
+        return operations.reset_points(self.load_workflow(instance_id))
+
+    def migration_dry_run(self, process_id: str, to_definition_id: int | None = None) -> list[migration.Plan]:
+        """What moving every unfinished instance of a process to a version (default: the newest) would do."""
+        return migration.dry_run(self.steps, process_id, to_definition_id)
+
+    def migrate(self, instance_ids: Iterable[int], to_definition_id: int, actor: str) -> list[migration.Outcome]:
+        """Move instances to a definition version, each in its own transaction, a snapshot kept of each."""
+        return migration.migrate_many(self.steps, list(instance_ids), to_definition_id, actor)
+
+    def revert_migration(self, snapshot_id: int, actor: str) -> int:
+        """Put an instance back as a migration's snapshot kept it; the instance id."""
+        return migration.revert(self.steps, snapshot_id, actor)
 
     # ------------------------------------------------------------------ reading
 

@@ -82,6 +82,11 @@ def _build_registry() -> Any:
 
 _registry = _build_registry()
 _serializer = BpmnWorkflowSerializer(_registry)
+
+
+def converter_registry() -> Any:
+    """The serializer's converter registry: what SpiffWorkflow's ``SpecDiff`` compares task specs with."""
+    return _registry
 _encoder = _serializer._encoder_cls(ensure_ascii=False, separators=(",", ":"))
 _TASK_TYPENAME = _registry.typenames[Task]
 _NO_DELTA = '{"updates":{},"deletions":[]}'

@@ -12,6 +12,8 @@ class InstanceStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     ERROR = "error"  # running, with an open incident
+    SUSPENDED = "suspended"  # held by an administrator: no timer fires, no message is taken in, no task completes
+    CANCELLED = "cancelled"  # ended by an administrator, with a reason (audited)
 
 
 class InboxState(StrEnum):
@@ -33,3 +35,7 @@ class IncidentStatus(StrEnum):
 
 
 UNRESOLVED = (IncidentStatus.OPEN, IncidentStatus.FAILED)
+# Instances that steps, sweeps and messages may move on.
+LIVE = (InstanceStatus.RUNNING, InstanceStatus.ERROR)
+# Instances that have not ended (administrator operations and migrations apply to them).
+UNFINISHED = (InstanceStatus.RUNNING, InstanceStatus.ERROR, InstanceStatus.SUSPENDED)

@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
-from . import budget, health, incidents, messages, projections, snapshot, store
+from . import budget, dates, health, incidents, messages, projections, snapshot, store
 from .db import utcnow, write_intent
 from .definitions import Definitions
 from .errors import NotFound
@@ -106,8 +106,9 @@ class StepScriptEngine(BudgetedScriptEngine):
     ``NameError: name 'script' is not defined`` instead of the handler's error.
     """
 
-    def __init__(self, registry: Registry, step: Step):
-        env_globals = {"__builtins__": SAFE_BUILTINS, **registry.expression_globals}
+    def __init__(self, registry: Registry, step: Step, date_helpers: dict[str, Any] | None = None):
+        # The date helpers sit with the builtins: task data of the same name shadows them.
+        env_globals = {"__builtins__": {**SAFE_BUILTINS, **(date_helpers or {})}, **registry.expression_globals}
         super().__init__(env_globals)
         self.registry = registry
         self.step = step
@@ -168,6 +169,10 @@ class Step:
         self.result: StepResult | None = None
         self.orphan_error: str | None = None  # an engine error no task could be blamed for
         self.ttl = messages.DEFAULT_MESSAGE_TTL  # of the messages it throws (Steps.begin sets the engine's)
+        # An administrator's operation that ends the instance (cancel) sets the status it ends with.
+        self.final_status: str | None = None
+        # Inbox rows a reset opened again (the task keeps its id, so its old row is reused, not inserted).
+        self.reopened: set[str] = set()
 
     def audit(self, kind: str, task_id: str | None = None, **details: Any) -> None:
         self.events.append((kind, task_id, details))
@@ -219,7 +224,7 @@ class Steps:
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, definitions: Definitions,
                  workflows: WorkflowCache, backoff: tuple[int, ...],
                  step_seconds: float = budget.DEFAULT_STEP_SECONDS,
-                 message_ttl: timedelta = messages.DEFAULT_MESSAGE_TTL):
+                 message_ttl: timedelta = messages.DEFAULT_MESSAGE_TTL, time_zone: str = dates.DEFAULT_TIME_ZONE):
         self.session_factory = session_factory
         self.message_ttl = message_ttl
         self.registry = registry
@@ -227,6 +232,8 @@ class Steps:
         self.workflows = workflows
         self.backoff = backoff
         self.step_seconds = step_seconds
+        # The calendar of diagram date helpers (engine.dates), e.g. where a natural day ends.
+        self.date_helpers = dates.helpers(time_zone)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -254,7 +261,7 @@ class Steps:
         """A step on a workflow the caller holds (a new instance)."""
         step = Step(session, instance, workflow, actor, kind, before)
         step.ttl = self.message_ttl
-        workflow.script_engine = StepScriptEngine(self.registry, step)
+        workflow.script_engine = StepScriptEngine(self.registry, step, self.date_helpers)
         budget.restart()  # the clock starts once the instance is locked and loaded
         return step
 
@@ -301,7 +308,10 @@ class Steps:
                  if (errored or step.before.errored or instance.status == InstanceStatus.ERROR) else [])
         # SpiffWorkflow counts a task in ERROR as finished: an instance whose last task failed has
         # not ended, it waits for its incident.
-        if workflow.is_completed() and not found:
+        if step.final_status is not None:
+            instance.status = step.final_status
+            instance.completed_at = instance.completed_at or now
+        elif workflow.is_completed() and not found:
             instance.status = InstanceStatus.COMPLETED
             instance.completed_at = instance.completed_at or now
             instance.end_event = projections.end_event_name(workflow)

@@ -31,8 +31,9 @@ from sqlalchemy.engine import Connection
 from .db import utcnow
 from .errors import Conflict
 from .prepared import Prepared, _dbapi
-from .models import AuditEvent, InboxTask, Incident, Message, ProcessDefinition, ProcessInstance, Timer
-from .status import UNRESOLVED, IncidentStatus, InboxState, InstanceStatus, TimerState
+from .models import (AuditEvent, InboxTask, Incident, InstanceSnapshot, Message, ProcessDefinition, ProcessInstance,
+                     Timer)
+from .status import LIVE, UNRESOLVED, IncidentStatus, InboxState, TimerState
 
 _definition = cast(sa.Table, ProcessDefinition.__table__)
 _instance = cast(sa.Table, ProcessInstance.__table__)
@@ -41,6 +42,7 @@ _timer = cast(sa.Table, Timer.__table__)
 _message = cast(sa.Table, Message.__table__)
 _audit = cast(sa.Table, AuditEvent.__table__)
 _incident = cast(sa.Table, Incident.__table__)
+_snapshot = cast(sa.Table, InstanceSnapshot.__table__)
 
 
 @dataclass
@@ -128,9 +130,12 @@ _MESSAGE_INSERT = Prepared(sa.text(
     bindparam("payload", type_=_message.c.payload.type),
     bindparam("correlations", type_=_message.c.correlations.type),
     bindparam("received_at", type_=_message.c.received_at.type)))
+# Written out (no IN list): a prepared statement is compiled once, without expanding parameters.
+_LIVE_STATUS = sa.or_(*(_instance.c.status == status for status in LIVE))
 _RUNNING_BY_KEY = Prepared(
     sa.select(_instance.c.id)
-    .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != InstanceStatus.COMPLETED)
+    # A suspended instance takes no message in: it stays kept until the instance is resumed.
+    .where(_instance.c.business_key == bindparam("business_key"), _LIVE_STATUS)
     .order_by(_instance.c.id))
 # A kept message whose time-to-live has passed is never taken in, even before the sweep expires it.
 _UNEXPIRED = sa.or_(_message.c.expires_at.is_(None), _message.c.expires_at > bindparam("now"))
@@ -324,7 +329,7 @@ def instance_for_reading(conn: Connection, instance_id: int) -> Any:
 
 def instances_awaiting(conn: Connection, business_key: str | None) -> list[int]:
     """Running instances that have kept messages (of ``business_key``, or of any key)."""
-    query = sa.select(_instance.c.id).where(_instance.c.status != InstanceStatus.COMPLETED).where(
+    query = sa.select(_instance.c.id).where(_instance.c.status.in_(LIVE)).where(
         sa.exists().where(_message.c.business_key == _instance.c.business_key, _message.c.consumed_at.is_(None),
                           _UNEXPIRED, sa.or_(_message.c.sender_instance_id.is_(None),
                                              _message.c.sender_instance_id != _instance.c.id)))
@@ -339,7 +344,8 @@ def claim_due_timer(conn: Connection, now: datetime, passed: Collection[int]) ->
     failing = sa.exists().where(_incident.c.instance_id == _timer.c.instance_id,
                                 _incident.c.task_id == _timer.c.task_id, _incident.c.status.in_(UNRESOLVED))
     query = (sa.select(_timer.c.id, *_RECORD_COLUMNS).join(_instance, _instance.c.id == _timer.c.instance_id)
-             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now, ~failing)
+             .where(_timer.c.state == TimerState.WAITING, _timer.c.due_at <= now, ~failing,
+                    _instance.c.status.in_(LIVE))  # a suspended instance's timers wait for its resume
              .order_by(_timer.c.due_at, _timer.c.id).limit(1).with_for_update(of=_instance, skip_locked=True))
     row = conn.execute(query.where(_timer.c.id.not_in(list(passed))) if passed else query).first()
     return None if row is None else (int(row[0]), InstanceRecord(*row[1:]))
@@ -351,7 +357,9 @@ def timer(conn: Connection, timer_id: int) -> Any:
 
 def retry_candidates(conn: Connection, now: datetime, limit: int, *, only_due: bool, incident_id: int | None) -> list[Any]:
     """``(id, instance_id)`` of incidents to retry: one by id (open or failed), or the open ones (due)."""
-    query = sa.select(_incident.c.id, _incident.c.instance_id)
+    query = (sa.select(_incident.c.id, _incident.c.instance_id)
+             .join(_instance, _instance.c.id == _incident.c.instance_id)
+             .where(_instance.c.status.in_(LIVE)))  # not while the instance is suspended
     if incident_id is not None:
         query = query.where(_incident.c.id == incident_id, _incident.c.status.in_(UNRESOLVED))
     else:
@@ -407,3 +415,10 @@ def claim_expired_messages(conn: Connection, now: datetime, limit: int) -> list[
 
 def expire_messages(conn: Connection, ids: list[int], now: datetime) -> None:
     conn.execute(sa.update(_message).where(_message.c.id.in_(ids)).values(consumed_at=now, expired_at=now))
+def reopen_inbox(conn: Connection, task_ids: Collection[str], now: datetime) -> set[str]:
+    """Open again the inbox rows of tasks a reset made READY once more; the ids that had a row."""
+    ids = {row.id for row in conn.execute(sa.select(_inbox.c.id).where(_inbox.c.id.in_(list(task_ids))))}
+    if ids:
+        conn.execute(sa.update(_inbox).where(_inbox.c.id.in_(list(ids))).values(
+            state=InboxState.READY, created_at=now, completed_at=None, completed_by=None, assignee=None))
+    return ids

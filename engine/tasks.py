@@ -65,6 +65,10 @@ def complete(steps: Steps, task_id: str, data: dict[str, Any], actor: str,
         row, locked = store.lock_task(session.connection(), str(task_id))
         if row is None:
             raise NotFound("任务不存在")
+        if locked is not None and locked.status == InstanceStatus.SUSPENDED:
+            raise Conflict(f"该业务已被管理员暂停，暂不能办理「{row.name}」；恢复后可继续办理")
+        if locked is not None and locked.status == InstanceStatus.CANCELLED:
+            raise Conflict(f"该业务已被管理员取消，不能再办理「{row.name}」")
         with steps.on(session, row.instance_id, actor, "complete_task", instance=locked) as step:
             _check_actor(row, actor, roles)
             was_ready = row.id in step.before.ready_user_tasks

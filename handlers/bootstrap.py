@@ -43,6 +43,8 @@ class Settings:
     esign_service: str = "sandbox"
     # Wall-clock budget of one step's diagram Python (engine.budget); NETSIGN_STEP_SECONDS.
     step_seconds: float = DEFAULT_STEP_SECONDS
+    # The zone of the diagrams' date helpers (engine.dates: natural days end at its midnight); NETSIGN_TIME_ZONE.
+    time_zone: str = "Asia/Shanghai"
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -122,7 +124,7 @@ def bootstrap(session_factory: Callable[[], Session], settings: Settings | None 
     adapters = adapters or build_adapters(settings)
     registry = Registry()
     register(registry, adapters)
-    options: dict[str, Any] = {"step_seconds": settings.step_seconds}
+    options: dict[str, Any] = {"step_seconds": settings.step_seconds, "time_zone": settings.time_zone}
     if backoff:
         options["backoff"] = backoff
     engine = ProcessEngine(session_factory, registry, **options)

@@ -204,8 +204,10 @@ class Contract(Base):
 
     def summary(self) -> dict:
         """What task data carries about the contract (small; the row is the truth)."""
+        # created_at: what the diagrams' deadline timers count from (end_of_next_natural_day(...));
+        # deletion_deadline is kept for instances still running on a version whose timer reads it.
         return {"id": self.id, "contract_no": self.contract_no, "status": self.status, "created": True,
-                "deletion_deadline": self.deletion_deadline.isoformat()}
+                "created_at": self.created_at.isoformat(), "deletion_deadline": self.deletion_deadline.isoformat()}
 
 
 class ContractParty(Base):

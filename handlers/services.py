@@ -262,8 +262,12 @@ def record_refusal(ctx, contract_id, reason) -> dict:
     return {"reason": reason, "at": ctx.now().isoformat()}
 
 
-def check_cancellation(ctx, contract_no, channel) -> dict:
-    """May this contract be cancelled this way? Online only for contracts filed online (guide §4)."""
+def check_cancellation(ctx, contract_no, channel, filed_channels=None) -> dict:
+    """May this contract be cancelled this way?
+
+    ``filed_channels``: the filing channels a contract may have to be cancelled through this flow, written
+    in the diagram (online cancellation: ``["线上"]``, guide §4); without it (versions drawn before the
+    parameter), online cancellation takes contracts filed online only and the window takes any."""
     contract = ctx.session.scalars(sa.select(Contract).where(
         Contract.contract_no == normalize_contract_no(contract_no))).first()
     refusal = None
@@ -272,17 +276,24 @@ def check_cancellation(ctx, contract_no, channel) -> dict:
                 "reason": f"未找到合同编号为{contract_no}的合同"}
     if contract.status != FILED:
         refusal = f"合同状态为「{contract.status}」，只有已签约（已备案）的合同才能注销"
-    elif channel == "线上":
-        if contract.channel != "线上":
-            refusal = "该合同为线下办理备案，不能线上注销，请买卖双方持有效身份证件到交易中心窗口办理线下注销"
-        else:
-            account = _starter(ctx)
-            if all(p.id_number != account.id_number for p in contract.active_parties):
-                refusal = "您不是该合同的当事人，不能申请注销"
+    elif contract.channel not in _filed_channels(channel, filed_channels):
+        refusal = (ONLINE_ONLY_REFUSAL if (contract.channel, channel) == ("线下", "线上")
+                   else f"该合同为{contract.channel}办理备案，不能{channel}注销")
+    elif channel == "线上" and all(p.id_number != _starter(ctx).id_number for p in contract.active_parties):
+        refusal = "您不是该合同的当事人，不能申请注销"
     if refusal is None and not _claim_cancellation(ctx, contract):
         refusal = cancellation_busy(contract.contract_no)
     ctx.set_business_key(contract.contract_no)
     return {**contract.summary(), "cancellable": refusal is None, "reason": refusal}
+
+
+ONLINE_ONLY_REFUSAL = "该合同为线下办理备案，不能线上注销，请买卖双方持有效身份证件到交易中心窗口办理线下注销"
+
+
+def _filed_channels(channel, filed_channels) -> list:
+    if filed_channels is not None:
+        return list(filed_channels)
+    return ["线上"] if channel == "线上" else ["线上", "线下"]
 
 
 def cancellation_busy(contract_no: str) -> str:

@@ -23,3 +23,12 @@ def test_benchmark_walks_the_happy_path_and_prints_its_result_line():
     assert match, last
     assert float(match.group(1)) > 0
     assert (match.group(2) != "skipped") == on_postgres
+
+
+def test_migration_benchmark_migrates_and_reverts_and_prints_its_result_line():
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "migration.py"), "-n", "3"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"RESULT dry_run_per_step=\d+\.\d\d migrate_per_step=\d+\.\d\d revert_per_step=\d+\.\d\d",
+                        last), last

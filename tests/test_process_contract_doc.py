@@ -14,4 +14,4 @@ def test_the_contract_page_describes_the_diagrams_as_they_are():
     assert done.returncode == 0, done.stderr
     page = (ROOT / "docs" / "process-contract.md").read_text(encoding="utf-8")
     # The online flow as the guide describes it: the deadline timer over the unsigned phase.
-    assert "| 合同逾期未签 | boundary event | 卖方 | on 「签订合同」<br>timer timeDate `contract[\"deletion_deadline\"]` |" in page
+    assert "| 合同逾期未签 | boundary event | 卖方 | on 「签订合同」<br>timer timeDate `end_of_next_natural_day(contract[\"created_at\"])` |" in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from handlers.deadlines import beijing
-from handlers.usecases import Refused, admin
+from handlers.usecases import Refused, admin, instances as ops
 
 from .auth import roles_required
 from .context import actor, services
@@ -63,9 +63,58 @@ def instance(instance_id):
     # Drawn in the browser by bpmn-js (web/static/build/viewer.js): the path passed and the open tasks.
     diagrams = [(name, {"xml": xml, "done": sorted(page.done), "current": sorted(page.current)})
                 for name, xml in page.bpmn_sources.items()]
+    unfinished = page.instance.status in ("running", "error", "suspended")
     return render_template("admin/instance.html", instance=page.instance, definition=page.definition,
                            diagrams=diagrams, events=page.events, tasks=page.tasks, timers=page.timers,
-                           incidents=page.incidents, beijing=beijing)
+                           incidents=page.incidents, beijing=beijing, unfinished=unfinished,
+                           reset_points=ops.reset_points(services(), actor(), instance_id)
+                           if page.instance.status in ("running", "error") else [],
+                           snapshots=ops.snapshots(services(), actor(), instance_id=instance_id))
+
+
+@bp.post("/instances/<int:instance_id>/<any(cancel, suspend, resume, reset):operation>")
+@roles_required("admin")
+def operate(instance_id, operation):
+    """取消 / 暂停 / 恢复 / 退回 from the instance page; each one transaction, audited."""
+    form, who = request.form, actor()
+    if operation == "cancel":
+        ops.cancel(services(), who, instance_id, form.get("reason", ""))
+    elif operation == "suspend":
+        ops.suspend(services(), who, instance_id, form.get("reason", ""))
+    elif operation == "resume":
+        ops.resume(services(), who, instance_id)
+    else:
+        ops.reset(services(), who, instance_id, form.get("task_id", ""), form.get("reason", ""))
+    flash({"cancel": "已取消", "suspend": "已暂停", "resume": "已恢复", "reset": "已退回"}[operation], "info")
+    return redirect(url_for(".instance", instance_id=instance_id))
+
+
+@bp.get("/migrations/<process_id>")
+@roles_required("admin")
+def migration(process_id):
+    """Dry-run report of moving the process's unfinished instances to a version (default the newest)."""
+    to = request.args.get("to", type=int)
+    report = ops.migration_report(services(), actor(), process_id, to)
+    return render_template("admin/migration.html", report=report, beijing=beijing,
+                           versions=admin.definitions_of(services(), actor(), process_id))
+
+
+@bp.post("/migrations/<process_id>")
+@roles_required("admin")
+def migrate(process_id):
+    ids = [int(v) for v in request.form.getlist("instance_ids") if v.isdigit()]
+    outcomes = ops.migrate(services(), actor(), process_id, request.form.get("to", type=int), instance_ids=ids)
+    for outcome in outcomes:
+        flash(f"实例#{outcome.instance_id}：{outcome.message}", "info" if outcome.ok else "error")
+    return redirect(url_for(".migration", process_id=process_id, to=request.form.get("to")))
+
+
+@bp.post("/snapshots/<int:snapshot_id>/revert")
+@roles_required("admin")
+def revert(snapshot_id):
+    instance_id = ops.revert(services(), actor(), snapshot_id)
+    flash(f"实例#{instance_id}已还原到迁移前的版本和状态", "info")
+    return redirect(url_for(".instance", instance_id=instance_id))
 
 
 @bp.post("/incidents/<int:incident_id>/retry")

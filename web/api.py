@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, jsonify, request, send_from_dir
 from marshmallow import Schema, ValidationError
 
 from engine import Page
-from handlers.usecases import Invalid, NotFound, STAFF_ROLES, admin, citizen, esign, tasks
+from handlers.usecases import Invalid, NotFound, STAFF_ROLES, admin, citizen, esign, instances as ops, tasks
 from handlers.validation import mask_id_number
 
 from . import api_schemas as out
@@ -54,9 +54,10 @@ def esign_callback():
 def contracts():
     wanted = _query(out.PageQuery)
     page = citizen.my_contracts_page(services(), actor(), after=wanted.get("after"), limit=wanted["limit"])
+    deadlines = citizen.contract_deadlines(services(), page.items)
     response = jsonify(out.ContractOut(many=True).dump([{
         "contract_no": c.contract_no, "status": c.status, "channel": c.channel, "location": c.home.location,
-        "deletion_deadline": c.deletion_deadline.isoformat(),
+        "deletion_deadline": deadlines[c.contract_no].isoformat() if c.contract_no in deadlines else None,
         "parties": [{"side": p.side, "name": p.name, "id_number": mask_id_number(p.id_number)}
                     for p in c.active_parties]} for c in page.items]))
     if page.next_cursor:
@@ -150,6 +151,99 @@ def retry(incident_id):
     except NotFound:
         retried = 0  # the API answers a count; an unknown incident is simply none retried
     return jsonify(retried=retried)
+
+
+def _body(schema: type[Schema]) -> dict:
+    data = request.get_json(silent=True)
+    try:
+        return schema().load(data if isinstance(data, dict) else {})
+    except ValidationError as err:
+        messages: dict = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
+        raise Invalid("请求内容有误：" + "；".join(f"{k}：{'，'.join(map(str, v))}" for k, v in messages.items()),
+                      messages) from err
+
+
+@bp.post("/instances/<int:instance_id>/cancel")
+@roles_required("admin")
+@documented(summary="取消流程实例（须填原因；关闭其待办和定时器）", tag="admin", response=out.OperationOut,
+            body=out.ReasonIn, errors=("401", "403", "404", "409", "422"))
+def cancel_instance(instance_id):
+    status = ops.cancel(services(), actor(), instance_id, _body(out.ReasonIn)["reason"])
+    return jsonify(instance_id=instance_id, status=status)
+
+
+@bp.post("/instances/<int:instance_id>/suspend")
+@roles_required("admin")
+@documented(summary="暂停流程实例（定时器不触发，消息保留，任务不能办理）", tag="admin", response=out.OperationOut,
+            body=out.ReasonIn, errors=("401", "403", "404", "409"))
+def suspend_instance(instance_id):
+    ops.suspend(services(), actor(), instance_id, _body(out.ReasonIn)["reason"])
+    return jsonify(instance_id=instance_id, status="suspended")
+
+
+@bp.post("/instances/<int:instance_id>/resume")
+@roles_required("admin")
+@documented(summary="恢复已暂停的流程实例（期间到期的定时器立即触发一次）", tag="admin", response=out.OperationOut,
+            errors=("401", "403", "404", "409"))
+def resume_instance(instance_id):
+    return jsonify(instance_id=instance_id, status=ops.resume(services(), actor(), instance_id))
+
+
+@bp.get("/instances/<int:instance_id>/reset-points")
+@roles_required("admin")
+@documented(summary="可退回到的已完成任务", tag="admin", response=out.ResetPointOut, many=True,
+            errors=("401", "403", "404"))
+def reset_points(instance_id):
+    return jsonify(out.ResetPointOut(many=True).dump(ops.reset_points(services(), actor(), instance_id)))
+
+
+@bp.post("/instances/<int:instance_id>/reset")
+@roles_required("admin")
+@documented(summary="退回到已完成的任务（其后的任务重新办理）", tag="admin", response=out.OperationOut,
+            body=out.ResetIn, errors=("401", "403", "404", "409", "422"))
+def reset_instance(instance_id):
+    wanted = _body(out.ResetIn)
+    ops.reset(services(), actor(), instance_id, wanted["task_id"], wanted["reason"])
+    return jsonify(instance_id=instance_id, status="running")
+
+
+@bp.get("/definitions/<process_id>/migration")
+@roles_required("admin")
+@documented(summary="迁移演练：每个未结束实例能否迁移到目标版本、等待中的任务对应到哪里、哪些会重新计算",
+            tag="admin", response=out.MigrationPlanOut, many=True, query=out.MigrationQuery,
+            errors=("401", "403", "404", "422"))
+def migration_report(process_id):
+    wanted = _query(out.MigrationQuery)
+    report = ops.migration_report(services(), actor(), process_id, wanted.get("to_definition_id"))
+    return jsonify(out.MigrationPlanOut(many=True).dump(report.plans))
+
+
+@bp.post("/definitions/<process_id>/migrate")
+@roles_required("admin")
+@documented(summary="迁移实例到目标版本（每个实例一个事务，失败的不影响其他实例；保留迁移前快照）",
+            tag="admin", response=out.MigrationOutcomeOut, many=True, body=out.MigrateIn,
+            errors=("401", "403", "404", "422"))
+def migrate(process_id):
+    wanted = _body(out.MigrateIn)
+    outcomes = ops.migrate(services(), actor(), process_id, wanted["to_definition_id"],
+                           instance_ids=wanted["instance_ids"], business_key_prefix=wanted["business_key_prefix"])
+    return jsonify(out.MigrationOutcomeOut(many=True).dump(outcomes))
+
+
+@bp.get("/instances/<int:instance_id>/snapshots")
+@roles_required("admin")
+@documented(summary="实例的迁移前快照", tag="admin", response=out.SnapshotOut, many=True, errors=("401", "403"))
+def instance_snapshots(instance_id):
+    return jsonify(out.SnapshotOut(many=True).dump(ops.snapshots(services(), actor(), instance_id=instance_id)))
+
+
+@bp.post("/snapshots/<int:snapshot_id>/revert")
+@roles_required("admin")
+@documented(summary="还原迁移：实例回到迁移前的版本和状态", tag="admin", response=out.OperationOut,
+            errors=("401", "403", "404", "409"))
+def revert_migration(snapshot_id):
+    instance_id = ops.revert(services(), actor(), snapshot_id)
+    return jsonify(instance_id=instance_id, status="reverted")
 
 
 @bp.get("/openapi.json")

@@ -23,7 +23,8 @@ class ContractOut(Schema):
     status = fields.String(metadata={"description": "草稿 / 已提交 / 已签约 / 已注销 / 已删除"})
     channel = fields.String(metadata={"description": "线上 / 线下"})
     location = fields.String()
-    deletion_deadline = fields.String(metadata={"description": "未签约合同的自动删除时间（UTC, ISO 8601）"})
+    deletion_deadline = fields.String(allow_none=True, metadata={
+        "description": "未签约合同的自动删除时间（UTC, ISO 8601），即流程图中「合同逾期未签」定时器的到期时间；没有等待中的定时器时为 null"})
     parties = fields.List(fields.Nested(PartyOut))
 
 
@@ -98,6 +99,55 @@ class FlagOut(Schema):
     retried = fields.Integer()
 
 
+class TaskMoveOut(Schema):
+    name = fields.String()
+    from_id = fields.String(metadata={"description": "当前版本中的元素 ID"})
+    to_id = fields.String(allow_none=True, metadata={"description": "新版本中对应的元素 ID；null 表示已删除"})
+    state = fields.String(metadata={"description": "READY / WAITING / STARTED"})
+    changed = fields.List(fields.String(), metadata={"description": "该元素在新版本中改变的属性"})
+
+
+class MigrationPlanOut(Schema):
+    instance_id = fields.Integer()
+    business_key = fields.String(allow_none=True)
+    status = fields.String()
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    can_move = fields.Boolean()
+    moves = fields.List(fields.Nested(TaskMoveOut))
+    reset = fields.List(fields.String(), metadata={"description": "迁移时会按新版本重新计算的任务和定时器"})
+    problems = fields.List(fields.String(), metadata={"description": "不能迁移的原因"})
+
+
+class MigrationOutcomeOut(Schema):
+    instance_id = fields.Integer()
+    ok = fields.Boolean()
+    message = fields.String()
+    snapshot_id = fields.Integer(allow_none=True, metadata={"description": "迁移前快照，用于还原"})
+
+
+class SnapshotOut(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    definition_id = fields.Integer()
+    to_definition_id = fields.Integer(allow_none=True)
+    status = fields.String()
+    taken_at = fields.DateTime()
+    taken_by = fields.String()
+    reverted_at = fields.DateTime(allow_none=True)
+
+
+class ResetPointOut(Schema):
+    task_id = fields.String()
+    bpmn_id = fields.String()
+    name = fields.String()
+
+
+class OperationOut(Schema):
+    instance_id = fields.Integer()
+    status = fields.String()
+
+
 # ---------------------------------------------------------------- what the API reads (query strings, bodies)
 
 class PageQuery(Schema):
@@ -114,7 +164,7 @@ class PageQuery(Schema):
 
 class InstanceQuery(PageQuery):
     status = fields.String(validate=validate.OneOf([s.value for s in InstanceStatus]),
-                           metadata={"description": "running / completed / error"})
+                           metadata={"description": "running / completed / error / suspended / cancelled"})
     business_key = fields.String(metadata={"description": "合同编号（完整）"})
     process_id = fields.String(metadata={"description": "流程标识，如 online_signing"})
 
@@ -132,3 +182,27 @@ class TaskDataIn(Schema):
 
     class Meta:
         unknown = INCLUDE
+
+
+class ReasonIn(Schema):
+    reason = fields.String(load_default="", metadata={"description": "原因（取消时必填），写入审计记录"})
+
+
+class ResetIn(ReasonIn):
+    task_id = fields.String(required=True, metadata={"description": "要退回到的已完成任务（见 reset-points）"})
+
+
+class MigrateIn(Schema):
+    to_definition_id = fields.Integer(load_default=None, allow_none=True,
+                                      metadata={"description": "目标定义版本 ID；省略为最新版本"})
+    instance_ids = fields.List(fields.Integer(), load_default=None, allow_none=True,
+                               metadata={"description": "要迁移的实例；省略则迁移演练中所有可迁移的实例"})
+    business_key_prefix = fields.String(load_default=None, allow_none=True,
+                                        metadata={"description": "只迁移合同编号以此开头的实例"})
+
+
+class MigrationQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    to_definition_id = fields.Integer(metadata={"description": "目标定义版本 ID；省略为最新版本"})

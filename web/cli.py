@@ -19,7 +19,7 @@ from engine import worker
 from engine.db import utcnow
 from engine.specs import DefinitionError, read_directory
 from handlers.deadlines import BEIJING
-from handlers.usecases import admin
+from handlers.usecases import admin, instances as ops
 from handlers.usecases.admin import seed
 from handlers.usecases.policy import SYSTEM
 
@@ -104,7 +104,7 @@ def definitions_command():
 
 
 @click.command("instances")
-@click.option("--status", help="running, completed or error")
+@click.option("--status", help="running, completed, error, suspended or cancelled")
 @click.option("--limit", default=50, show_default=True)
 @with_appcontext
 def instances_command(status, limit):
@@ -238,5 +238,84 @@ def serve_command(host, port, worker_count):
         _stop_children(children)
 
 
+@click.group("instance")
+def instance_group():
+    """Administrator operations on one process instance (each one transaction, audited as "cli")."""
+
+
+@instance_group.command("cancel")
+@click.argument("instance_id", type=int)
+@click.option("--reason", required=True, help="Why (recorded in the audit).")
+@with_appcontext
+def instance_cancel(instance_id, reason):
+    """End an instance: its open tasks and waiting timers are cancelled."""
+    click.echo(f"#{instance_id} {ops.cancel(services(), SYSTEM, instance_id, reason)}")
+
+
+@instance_group.command("suspend")
+@click.argument("instance_id", type=int)
+@click.option("--reason", default="", help="Why (recorded in the audit).")
+@with_appcontext
+def instance_suspend(instance_id, reason):
+    """Hold an instance: timers wait, messages are kept, tasks cannot be completed."""
+    ops.suspend(services(), SYSTEM, instance_id, reason)
+    click.echo(f"#{instance_id} suspended")
+
+
+@instance_group.command("resume")
+@click.argument("instance_id", type=int)
+@with_appcontext
+def instance_resume(instance_id):
+    """Let a suspended instance go on; timers due meanwhile fire now, once."""
+    click.echo(f"#{instance_id} {ops.resume(services(), SYSTEM, instance_id)}")
+
+
+@instance_group.command("reset")
+@click.argument("instance_id", type=int)
+@click.argument("task_id", required=False)
+@click.option("--reason", default="")
+@with_appcontext
+def instance_reset(instance_id, task_id, reason):
+    """Go back to a completed task (without TASK_ID: list the tasks it can go back to)."""
+    if not task_id:
+        for point in ops.reset_points(services(), SYSTEM, instance_id):
+            click.echo(f"{point['task_id']}  {point['bpmn_id']:28} {point['name']}")
+        return
+    open_now = ops.reset(services(), SYSTEM, instance_id, task_id, reason)
+    click.echo(f"#{instance_id} reset; open: {'、'.join(open_now) or '-'}")
+
+
+@click.command("migrate")
+@click.argument("process_id")
+@click.option("--to", "to_definition_id", type=int, help="Target definition id (default: the newest version).")
+@click.option("--dry-run", is_flag=True, help="Only report what would happen (changes nothing).")
+@click.option("--instance", "instance_ids", type=int, multiple=True, help="Only these instances (repeatable).")
+@click.option("--prefix", help="Only instances whose business key starts with this.")
+@click.option("--revert", "snapshot_id", type=int, help="Put back the instance of this pre-migration snapshot.")
+@with_appcontext
+def migrate_command(process_id, to_definition_id, dry_run, instance_ids, prefix, snapshot_id):
+    """Move running instances of PROCESS_ID to another version: --dry-run first, then migrate, --revert N."""
+    if snapshot_id:
+        click.echo(f"#{ops.revert(services(), SYSTEM, snapshot_id)} reverted (snapshot {snapshot_id})")
+        return
+    if dry_run:
+        report = ops.migration_report(services(), SYSTEM, process_id, to_definition_id)
+        for plan in report.plans:
+            moves = ", ".join(f"{m.name}:{m.from_id}->{m.to_id or 'REMOVED'}" for m in plan.moves)
+            verdict = "can move" if plan.can_move else "CANNOT: " + "; ".join(plan.problems)
+            click.echo(f"#{plan.instance_id:<5} {plan.business_key or '-':18} v{plan.from_version}->v{plan.to_version}"
+                       f"  {verdict}  [{moves}]  reset: {', '.join(plan.reset) or '-'}")
+        click.echo(f"{len(report.movable)} of {len(report.plans)} can move to v{report.target.version}")
+        return
+    outcomes = ops.migrate(services(), SYSTEM, process_id, to_definition_id,
+                           instance_ids=list(instance_ids) or None, business_key_prefix=prefix)
+    for outcome in outcomes:
+        snapshot = f" (snapshot {outcome.snapshot_id})" if outcome.snapshot_id else ""
+        click.echo(f"#{outcome.instance_id:<5} {'ok' if outcome.ok else 'FAILED'}  {outcome.message}{snapshot}")
+    if not all(o.ok for o in outcomes):
+        sys.exit(1)
+
+
 COMMANDS = [init_command, deploy_command, validate_command, definitions_command, instances_command,
-            tasks_command, timers_command, messages_command, incidents_command, worker_command, serve_command]
+            tasks_command, timers_command, messages_command, incidents_command, worker_command, serve_command,
+            instance_group, migrate_command]

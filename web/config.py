@@ -42,6 +42,8 @@ class Config:
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     WORKER_INTERVAL_SECONDS = 5.0
     STEP_SECONDS = DEFAULT_STEP_SECONDS
+    # Where the natural days of the diagrams' date helpers begin and end (engine.dates).
+    TIME_ZONE = "Asia/Shanghai"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     BABEL_DEFAULT_LOCALE = "zh"
@@ -82,6 +84,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
     "WORKER_INTERVAL_SECONDS": ("NETSIGN_WORKER_INTERVAL", float),
     "STEP_SECONDS": ("NETSIGN_STEP_SECONDS", float),
+    "TIME_ZONE": ("NETSIGN_TIME_ZONE", str),
     "DEMO_DATA": ("NETSIGN_DEMO_DATA", _flag),
     "SANDBOXES": ("NETSIGN_SANDBOXES", str),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),

@@ -136,7 +136,7 @@ def home():
         return redirect(url_for("inbox.index") if me.staff_roles else url_for("admin.index"))
     page = citizen.home(services(), me)
     return render_template("portal/home.html", contracts=page.contracts, orders=page.orders, beijing=beijing,
-                           startable=citizen.STARTABLE, tasks=page.tasks)
+                           deadlines=page.deadlines, startable=citizen.STARTABLE, tasks=page.tasks)
 
 
 @bp.get("/todo")
@@ -217,7 +217,7 @@ def task(task_id):
 def contract(contract_no):
     page = citizen.contract_page(services(), actor(), contract_no, with_qr=bool(request.args.get("qr")))
     return render_template("portal/contract.html", contract=page.contract, order=page.order, codes=page.codes,
-                           tasks=page.tasks, beijing=beijing, is_owner=page.is_owner)
+                           tasks=page.tasks, beijing=beijing, is_owner=page.is_owner, deadline=page.deadline)
 
 
 @bp.post("/contract/<contract_no>/cancel-order")

@@ -62,6 +62,12 @@ def definitions(services: Services, actor: Actor) -> list[ProcessDefinition]:
     return services.queries.definitions()
 
 
+def definitions_of(services: Services, actor: Actor, process_id: str) -> list[ProcessDefinition]:
+    """The versions of one process, newest first."""
+    actor.require(ADMIN_ROLE)
+    return services.queries.definitions(process_id=process_id, newest_first=True)
+
+
 def instances(services: Services, actor: Actor, *, process_id: str | None = None, status: str | None = None,
               business_key: str | None = None, business_key_prefix: str | None = None,
               after: str | None = None, limit: int = 50) -> Page[ProcessInstance]:

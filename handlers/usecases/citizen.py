@@ -3,6 +3,7 @@ e-contract order, ask for an online cancellation."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
@@ -51,6 +52,8 @@ class HomePage:
     contracts: list[Contract]
     orders: dict[int, ESignOrder]  # contract id → its latest order
     tasks: list["TodoItem"]
+    # contract no → when it is deleted if still unfiled: the diagram's waiting timer, not a Python rule
+    deadlines: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +62,7 @@ class ContractPage:
     order: ESignOrder | None
     tasks: list[InboxTask]
     is_owner: bool
+    deadline: datetime | None = None  # the diagram's waiting deletion timer, while there is one
     codes: list[tuple[ESignSignature, str]] = field(default_factory=list)  # the actor's own QR code(s)
 
 
@@ -90,7 +94,13 @@ def home(services: Services, actor: Actor) -> HomePage:
     contracts = my_contracts(services, actor)
     orders = {o.contract_id: o for o in services.session.scalars(
         sa.select(ESignOrder).where(ESignOrder.contract_id.in_([c.id for c in contracts])).order_by(ESignOrder.id))}
-    return HomePage(contracts, orders, todo(services, actor))
+    deadlines = services.queries.deadlines(c.contract_no for c in contracts)
+    return HomePage(contracts, orders, todo(services, actor), deadlines)
+
+
+def contract_deadlines(services: Services, contracts: list[Contract]) -> dict[str, datetime]:
+    """Contract no → its deletion time, from the diagram's waiting timer (contracts past it have none)."""
+    return services.queries.deadlines(c.contract_no for c in contracts)
 
 
 def start_flow(services: Services, actor: Actor, process_id: str) -> StepResult:
@@ -180,7 +190,8 @@ def contract_page(services: Services, actor: Actor, contract_no: str, *, with_qr
                                      .order_by(ESignOrder.id.desc())).first()
     tasks = [t for t in services.queries.open_tasks(roles=CITIZEN_ROLES, started_by=actor.ref,
                                                     business_key=contract.contract_no, limit=50)]
-    page = ContractPage(contract, order, tasks, is_owner=contract.created_by == actor.account_id)
+    page = ContractPage(contract, order, tasks, is_owner=contract.created_by == actor.account_id,
+                        deadline=services.queries.deadlines([contract.contract_no]).get(contract.contract_no))
     if with_qr and order is not None and order.status == ORDER_WAITING:
         # A signing token is as good as the party's signature: each person sees only their own.
         page.codes = [(s, qr_data_uri(services.adapters.esign.signing_url(s.token)))

@@ -67,6 +67,24 @@ def test_offline_filed_contract_cannot_be_cancelled_online(harness, accounts):
     assert contract_of_no(harness, contract.contract_no).status == "已签约"
 
 
+def test_the_online_only_rule_is_the_diagrams(harness, accounts):
+    """The filing channels online cancellation takes are a parameter of 「检查注销条件」: a version that lists
+    both lets a contract filed at the window be cancelled online, with no Python change."""
+    from .conftest import ROOT
+    contract = filed_offline(harness, accounts)
+    text = (ROOT / "processes" / "online_cancellation.bpmn").read_text(encoding="utf-8")
+    rule = """<spiffworkflow:parameter id="filed_channels" type="any" value='["线上"]'/>"""
+    assert text.count(rule) == 1
+    sources = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "processes").iterdir()
+               if p.suffix in (".bpmn", ".dmn")}
+    sources["online_cancellation.bpmn"] = text.replace(rule, rule.replace('["线上"]', '["线上", "线下"]'))
+    results = harness.engine.deploy(sources, actor="analyst")
+    assert [(r.process_id, r.version) for r in results if r.created] == [("online_cancellation", 2)]
+    case = request_online(harness, accounts["张伟"], contract.contract_no)
+    assert case.current_tasks() == ["录入注销原因"]
+    assert contract_of_no(harness, contract.contract_no).cancelling
+
+
 def test_only_a_party_and_only_a_filed_contract(harness, accounts):
     contract = filed_online(harness, accounts["张伟"])
     stranger = request_online(harness, accounts["王强"], contract.contract_no)

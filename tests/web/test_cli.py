@@ -83,3 +83,32 @@ def test_deploy_says_what_it_did(cli_app, tmp_path):
     (tmp_path / "contract_drafting.bpmn").write_text(renamed, encoding="utf-8")
     changed = run(cli_app, "deploy", str(tmp_path / "contract_drafting.bpmn"), "--actor", "tester")
     assert changed.exit_code == 0 and "contract_drafting v2 deployed" in changed.output
+
+
+def test_instance_operations_and_migration_from_the_command_line(cli_app, tmp_path):
+    run(cli_app, "init", "--no-demo")
+    with cli_app.app_context():
+        started = cli_app.extensions["netsign"].engine.start("online_signing", "7")
+        db.session.remove()
+    number = str(started.instance_id)
+    assert run(cli_app, "instance", "suspend", number, "--reason", "核查").output == f"#{number} suspended\n"
+    assert f"#{started.instance_id}" in run(cli_app, "instances", "--status", "suspended").output
+    assert run(cli_app, "instance", "resume", number).output == f"#{number} running\n"
+    text = (ROOT / "processes" / "online_signing.bpmn").read_text(encoding="utf-8").replace(
+        '>end_of_next_natural_day(contract["created_at"])</bpmn:timeDate>',
+        '>end_of_natural_day(contract["created_at"], days=2)</bpmn:timeDate>')
+    for path in (ROOT / "processes").iterdir():
+        if path.suffix in (".bpmn", ".dmn"):
+            (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "online_signing.bpmn").write_text(text, encoding="utf-8")
+    assert "online_signing v2 deployed" in run(cli_app, "deploy", str(tmp_path)).output
+    report = run(cli_app, "migrate", "online_signing", "--dry-run").output
+    assert f"#{number}" in report and "v1->v2  can move" in report and "选择业务类型" in report
+    moved = run(cli_app, "migrate", "online_signing", "--instance", number)
+    assert moved.exit_code == 0 and "ok  已从版本 1 迁移到版本 2" in moved.output, moved.output
+    snapshot = moved.output.split("(snapshot ")[1].split(")")[0]
+    assert f"#{number} reverted" in run(cli_app, "migrate", "online_signing", "--revert", snapshot).output
+    cancelled = run(cli_app, "instance", "cancel", number, "--reason", "测试")
+    assert cancelled.output == f"#{number} cancelled\n"
+    again = run(cli_app, "migrate", "online_signing", "--instance", number)
+    assert again.exit_code == 1 and "FAILED" in again.output and "已取消" in again.output

@@ -9,7 +9,9 @@ from web.extensions import db
 
 from .conftest import login_as
 
-DEADLINE = 'contract["deletion_deadline"]'
+# The deadline timer's expression as the diagram holds it (its documentation quotes it too: replace the timer's).
+DEADLINE = '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">end_of_next_natural_day(contract["created_at"])'
+TIMER = '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">'
 
 
 def running(client, name="online_signing.bpmn") -> str:
@@ -44,7 +46,7 @@ def test_names_that_are_not_a_deployed_file_are_absent(client, account_id):
 
 def test_check_marks_the_element_with_the_bad_expression(client, account_id):
     xml = running(as_admin(client, account_id))
-    bad = xml.replace(DEADLINE, '__import__("os").system("true")', 1)
+    bad = xml.replace(DEADLINE, TIMER + '__import__("os").system("true")', 1)
     answer = client.post("/admin/editor/online_signing.bpmn/check", json={"xml": bad}).get_json()
     assert answer["problems"], answer
     assert any("Event_signing_deadline" in p["elements"] for p in answer["problems"])
@@ -74,7 +76,7 @@ def test_a_draft_is_kept_opened_and_discarded(client, account_id, app):
 
 def test_the_difference_names_what_changed(client, account_id):
     xml = running(as_admin(client, account_id))
-    changed = xml.replace(DEADLINE, 'contract["created_at"]', 1).replace('name="提交"', 'name="提交合同"', 1)
+    changed = xml.replace(DEADLINE, TIMER + 'contract["created_at"]', 1).replace('name="提交"', 'name="提交合同"', 1)
     answer = client.post("/admin/editor/online_signing.bpmn/diff", json={"xml": changed}).get_json()
     by_id = {c["id"]: c for c in answer["changed"]}
     assert by_id["Event_signing_deadline"]["what"] == ["定时器"]
@@ -104,7 +106,7 @@ def test_deploy_needs_a_reason_and_records_it(client, account_id, app):
 
 def test_a_refused_deploy_stores_nothing_and_marks_the_element(client, account_id, app):
     xml = running(as_admin(client, account_id))
-    bad = xml.replace(DEADLINE, "open('/etc/passwd')", 1)
+    bad = xml.replace(DEADLINE, TIMER + "open('/etc/passwd')", 1)
     response = client.post("/admin/editor/online_signing.bpmn/deploy", json={"xml": bad, "reason": "试一试"})
     assert response.status_code in (400, 422)
     problems = response.get_json()["errors"]["problems"]
