@@ -170,7 +170,11 @@ def travel(moment: datetime) -> Iterator[None]:
         yield
 
 
-def loop(site: Site, rounds: int) -> list[float]:
+def state_kb(site: Site, contract_no: str) -> float:
+    return site.count(f"SELECT length(state) FROM process_instance WHERE business_key = '{contract_no}'") / 1024
+
+
+def loop(site: Site, rounds: int) -> tuple[list[float], list[float]]:
     """Median engine step seconds of each round of 注销电子合同订单 → 修改合同 → the drafting tasks → a new
     order, over three instances in lockstep; one round on another instance first, so that round 1 is
     not also the first time the process takes these paths (forms, specs, templates loaded)."""
@@ -178,13 +182,14 @@ def loop(site: Site, rounds: int) -> list[float]:
     return resign(site, LOOP_HOMES[1:], rounds)
 
 
-def resign(site: Site, homes: list[int], rounds: int) -> list[float]:
+def resign(site: Site, homes: list[int], rounds: int) -> tuple[list[float], list[float]]:
+    """Median step seconds and the first instance's state size (KB) after each round."""
     w = site.walker
     contracts = []
     for home in homes:
         w.draft_and_order(w.to_drafting(home))
         contracts.append(site.contract_no(home))
-    medians = []
+    medians, sizes = [], []
     for _ in range(rounds):
         first = len(build.STEP_SECONDS)
         for contract_no in contracts:
@@ -193,7 +198,8 @@ def resign(site: Site, homes: list[int], rounds: int) -> list[float]:
             page = w.draft_and_order(url)
             assert page.endswith(contract_no), page
         medians.append(statistics.median(build.STEP_SECONDS[first:]))
-    return medians
+        sizes.append(state_kb(site, contracts[0]))
+    return medians, sizes
 
 
 def p(values: list[float], q: float) -> float:
@@ -215,7 +221,7 @@ def measure(sites: list[Site], rounds: int, walks: int) -> dict[str, list[float]
 
 
 def report(sites: list[Site], steps: dict[str, list[float]], drains: dict[str, tuple[int, float]],
-           loop_means: list[float]) -> None:
+           looped: tuple[list[float], list[float]]) -> None:
     small, big = sites
     ms = 1000
     print(f"{'page':16} {small.label + ' p50/p95 ms':>18} {big.label + ' p50/p95 ms':>20} {'p95 ratio':>9}")
@@ -232,8 +238,9 @@ def report(sites: list[Site], steps: dict[str, list[float]], drains: dict[str, t
     for site in sites:
         fired, rate = drains[site.label]
         print(f"timer drain at {site.label}: {fired} deadlines fired, {rate:.1f}/s")
-    print(f"re-signing loop: round 1 {loop_means[0] * ms:.1f} ms an engine step (median), round {len(loop_means)} "
-          f"{loop_means[-1] * ms:.1f} ms")
+    loop_means, sizes = looped
+    print(f"re-signing loop: round 1 {loop_means[0] * ms:.1f} ms an engine step (median, state {sizes[0]:.0f} KB), "
+          f"round {len(loop_means)} {loop_means[-1] * ms:.1f} ms (state {sizes[-1]:.0f} KB)")
     slow = [label for label, r in ratios.items() if r > 1.5]
     print("pages over 1.5x: " + (", ".join(slow) if slow else "none"))
     print(f"RESULT page_ratio_max={max(ratios.values()):.2f} step_ratio={step[big.label] / step[small.label]:.2f} "
@@ -273,11 +280,11 @@ def main() -> None:
         for site in sites:
             deleted = site.count("SELECT count(*) FROM contract WHERE status = '已删除'")
             assert deleted >= args.drain, f"{site.label}: {deleted} contracts deleted by {args.drain} deadlines"
-        loop_means = loop(sites[0], args.loop_rounds)
+        looped = loop(sites[0], args.loop_rounds)
         print(f"{'sqlite' if not url else 'postgresql'}, {size_label(args.small)} against {size_label(args.n)} "
               f"instances; {args.rounds} requests per page; load average {os.getloadavg()[0]:.1f}; "
               f"{time.perf_counter() - started:.0f} s in all")
-        report(sites, steps, drains, loop_means)
+        report(sites, steps, drains, looped)
         for site in sites:
             site.db_engine.dispose()
 
