@@ -13,14 +13,17 @@ contracts), not a copy of rows that only looks right in lists.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
 from collections.abc import Iterator
+from datetime import timezone
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
+from engine.db import UTCDateTime
 from engine.models import AuditEvent, InboxTask, Message, ProcessInstance, Timer
 from handlers.demo import ZHANG_WEI_ID, ZHAO_MIN_ID, resident_id
 from handlers.models import (Account, Contract, ContractParty, ESignOrder, ESignSignature,
@@ -215,7 +218,7 @@ def clone_rows(template: Template, number: int, ids: Ids, out: dict[str, list[di
     actor, old_actor = str(account_id), t["process_instance"][0]["started_by"]
     out["account"].append(dict(login_kind="粤省事", unified_id=f"scale-{number}", name=f"卖方{number}",
                                id_type="居民身份证", id_number=seller_id, phone="13800000000",
-                               roles="citizen", id=account_id))
+                               roles="citizen", id=account_id, created_at=t["contract"][0]["created_at"]))
     home = dict(t["registry_property"][0], id=home_id, certificate_no=f"粤(2025)中山市不动产权第{number:07d}号",
                 unit_no=f"4420009{number:09d}GB00123F0001")
     out["registry_property"].append(home)
@@ -269,6 +272,33 @@ def _engine_rows(t: dict[str, list[dict[str, Any]]], number: int, instance_id: i
                                "business_key": contract_no, "idempotency_key": f"{row['idempotency_key']}-{number}"})
 
 
+def insert(conn: sa.Connection, name: str, rows: list[dict[str, Any]]) -> None:
+    """Rows into a table: ``COPY`` on PostgreSQL (several times faster than INSERTs of 30 KB states), else
+    an executemany.  COPY takes the values as the column types store them (JSON as text, naive UTC)."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(_T[name].insert(), rows)
+        return
+    table = _T[name]
+    columns = list(rows[0])
+    as_json = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
+    as_utc = {c for c in columns if isinstance(table.c[c].type, UTCDateTime)}
+
+    def value(column: str, v: Any) -> Any:
+        if v is None:
+            return None
+        if column in as_json:
+            return json.dumps(v, ensure_ascii=False)
+        if column in as_utc:
+            return v.astimezone(timezone.utc).replace(tzinfo=None)
+        return v
+
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([value(c, row[c]) for c in columns])
+
+
 # Parents before children.
 INSERT_ORDER = ["account", "registry_property", "process_instance", "contract", "contract_party", "esign_order",
                 "esign_signature", "inbox_task", "timer", "audit_event", "message"]
@@ -287,9 +317,10 @@ def clone(engine: sa.Engine, plan: list[tuple[Template, int]], first_number: int
                     clone_rows(template, number, ids, out)
                     number += 1
                     done += 1
+                conn.execute(sa.text("SELECT 1"))  # the transaction COPY writes in, committed below
                 for name in INSERT_ORDER:
                     if out[name]:
-                        conn.execute(_T[name].insert(), out[name])
+                        insert(conn, name, out[name])
                 conn.commit()
         if engine.dialect.name == "postgresql":
             for name in ids.next:
