@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: setup run test nightly lint-bpmn system-packages
+.PHONY: setup run test nightly scale lint-bpmn system-packages
 
 setup: system-packages $(VENV)/.installed node_modules/.installed web/static/build/.built
 
@@ -47,3 +47,9 @@ test: setup lint-bpmn
 # PostgreSQL. Takes a long while: many more and longer random walks than the CI profile in `make test`.
 nightly: setup
 	NETSIGN_INVARIANTS=nightly $(BIN)/pytest -p no:cacheprovider tests/processes/test_invariants.py
+
+# The scale benchmark (bench/scale.py): pages, a step, the timer drain and the re-signing loop at 1,000 and
+# at N instances (default 100,000; N=5000 for a quick run), on SQLite, or on PostgreSQL when DATABASE_URL is set.
+N ?= 100000
+scale: setup
+	$(BIN)/python bench/scale.py --n $(N)

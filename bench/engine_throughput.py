@@ -48,6 +48,7 @@ from engine.db import Base  # noqa: E402
 from engine import dates  # noqa: E402
 from engine.expressions import SAFE_BUILTINS  # noqa: E402
 from engine.specs import build_parser, read_directory  # noqa: E402
+from engine.sqlcount import count_round_trips  # noqa: E402
 from engine.testing import create_sa_engine, new_session_factory, throwaway_database  # noqa: E402
 
 PROCESS = "online_signing"
@@ -72,6 +73,7 @@ HAPPY_PATH = [
     ("task", "提交", {}),
 ]
 EXPECTED_END = "已签约"
+STEPS = len(HAPPY_PATH) + 1  # and the start
 
 
 class PassThrough(Schema):
@@ -169,28 +171,43 @@ class PersistedRun:
         self.instance_ids: list[int] = []
 
     def run(self, n: int) -> float:
-        engine = self.engine
         started = time.perf_counter()
         for _ in range(n):
-            result = engine.start(PROCESS, "bench")
-            self.instance_ids.append(result.instance_id)
-            ready = result.ready_tasks
-            for kind, name, data in HAPPY_PATH:
-                if kind == "task":
-                    if not any(t["name"] == name for t in ready):  # after messages: read the inbox, as a UI would
-                        ready = inbox(engine, result.instance_id)
-                    task_id = next(t["id"] for t in ready if t["name"] == name)
-                    result = engine.complete_task(task_id, data, "bench")
-                    ready = result.ready_tasks
-                else:
-                    engine.deliver_message(name, result.business_key, data, uuid.uuid4().hex)
+            self.instance_ids.append(walk(self.engine))
         return n / (time.perf_counter() - started)
+
+    def round_trips(self, n: int) -> float:
+        """Round trips to the database per step (SQLite: statements), over ``n`` more instances."""
+        with count_round_trips(self.sa_engine) as counted:
+            for _ in range(n):
+                self.instance_ids.append(walk(self.engine))
+        return counted.total / (n * STEPS)
 
     def close(self) -> None:
         # Checked after the clock stops, as the in-memory run's check costs next to nothing.
         check_ended(self.engine, self.instance_ids)
         self.engine.session_factory.remove()
         self.sa_engine.dispose()
+
+
+def walk(engine, around=contextlib.nullcontext) -> int:
+    """One instance through the happy path; ``around(name)`` wraps each step (the start is "start")."""
+    with around("start"):
+        result = engine.start(PROCESS, "bench")
+    instance_id = result.instance_id
+    ready = result.ready_tasks
+    for kind, name, data in HAPPY_PATH:
+        if kind == "task":
+            if not any(t["name"] == name for t in ready):  # after messages: read the inbox, as a UI would
+                ready = inbox(engine, instance_id)
+            task_id = next(t["id"] for t in ready if t["name"] == name)
+            with around(name):
+                result = engine.complete_task(task_id, data, "bench")
+            ready = result.ready_tasks
+        else:
+            with around(name):
+                engine.deliver_message(name, result.business_key, data, uuid.uuid4().hex)
+    return instance_id
 
 
 def inbox(engine, instance_id):
@@ -234,6 +251,7 @@ def main() -> None:
         for run in persisted.values():
             run.run(2)  # parse and cache the specs, open the connections
         try:
+            trips = {name: run.round_trips(2) for name, run in persisted.items()}
             # Each round measures the ceiling before and after the persisted runs, so that a
             # machine that speeds up or slows down during the benchmark moves both sides.
             for _ in range(args.rounds):
@@ -248,14 +266,14 @@ def main() -> None:
             for run in persisted.values():
                 run.close()
 
-    steps = sum(1 for _ in HAPPY_PATH) + 1
-    print(f"online_signing happy path: {steps} steps per instance, "
+    print(f"online_signing happy path: {STEPS} steps per instance, "
           f"{per_round * args.rounds} instances per database in {args.rounds} rounds")
-    print(f"{'run':10} {'instances/s':>12} {'ratio':>7}   ratio per round")
-    print(f"{'memory':10} {statistics.median(rates['memory']):12.1f} {1.0:7.2f}")
+    print(f"{'run':10} {'instances/s':>12} {'ratio':>7} {'trips/step':>10}   ratio per round")
+    print(f"{'memory':10} {statistics.median(rates['memory']):12.1f} {1.0:7.2f} {0:10.2f}")
     for name in databases:
-        print(f"{name:10} {statistics.median(rates[name]):12.1f} {statistics.median(ratios[name]):7.3f}   "
-              + " ".join(f"{r:.3f}" for r in ratios[name]))
+        print(f"{name:10} {statistics.median(rates[name]):12.1f} {statistics.median(ratios[name]):7.3f} "
+              f"{trips[name]:10.2f}   " + " ".join(f"{r:.3f}" for r in ratios[name]))
+    print("trips/step: statements per step on SQLite, round trips per step on PostgreSQL (a pipeline counts once)")
     result = {name: f"{statistics.median(ratios[name]):.3f}" if name in ratios else "skipped"
               for name in ("sqlite", "postgres")}
     print(f"RESULT sqlite_ratio={result['sqlite']} postgres_ratio={result['postgres']}")

@@ -42,7 +42,9 @@ def take_in_one(step: Step) -> bool:
     if not key or after is None or not after.waits_for_message:
         return False
     if step.pending is None or step.pending[0] != key:
-        step.pending = (key, list(store.pending_messages(step.conn, key, utcnow())))
+        # The lock said whether any were kept for the key the instance had then (no query when none).
+        none_kept = key == step.business_key_before and step.instance.kept_messages is False
+        step.pending = (key, [] if none_kept else list(store.pending_messages(step.conn, key, utcnow())))
     waiting = step.pending[1]
     for message in waiting:
         if message.sender_instance_id == step.instance.id:

@@ -19,6 +19,11 @@ _REQUIRED = object()
 _Compiled = tuple[str, bool, list[Any], Any]
 
 
+def _converted(values: dict[str, Any], name: str, processor: Any, literal: Any) -> Any:
+    value = values[name] if name in values or literal is _REQUIRED else literal
+    return processor(value) if processor else value
+
+
 class Prepared:
     """A Core statement compiled once per dialect (and per set of inserted columns), run on the cursor."""
 
@@ -50,11 +55,16 @@ class Prepared:
 
     @staticmethod
     def _params(positional: bool, processors: list[Any], values: dict[str, Any]) -> Any:
-        converted = ((n, values[n] if n in values or literal is _REQUIRED else literal, p)
-                     for n, p, literal in processors)
-        if positional:
-            return tuple(p(v) if p else v for _, v, p in converted)
-        return {n: (p(v) if p else v) for n, v, p in converted}
+        # This runs for every value of every statement: one comprehension when every value is given,
+        # the statement's own literals (e.g. LIMIT 1) filled in only when one is not.
+        try:
+            if positional:
+                return tuple([p(values[n]) if p else values[n] for n, p, _ in processors])
+            return {n: p(values[n]) if p else values[n] for n, p, _ in processors}
+        except KeyError:
+            if positional:
+                return tuple([_converted(values, n, p, literal) for n, p, literal in processors])
+            return {n: _converted(values, n, p, literal) for n, p, literal in processors}
 
     def _cursor(self, conn: Connection, values: dict[str, Any] | None) -> Any:
         sql, positional, processors, _ = self._compile(conn.dialect, None)
