@@ -13,7 +13,7 @@ from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
 
-from . import messaging, store
+from . import messaging, metrics, store
 from .db import utcnow
 from .incidents import Attempt, record_failure
 from .status import InstanceStatus
@@ -94,7 +94,7 @@ def deliver_pending(steps: Steps, business_key: str | None = None) -> int:
     for instance_id in instance_ids:
         attempt = Attempt()
         try:
-            with steps.transaction() as session:
+            with metrics.timed("message"), steps.transaction() as session:
                 offered += _take_in(steps, session, instance_id, attempt)
         except _BackingOff:
             continue

@@ -151,3 +151,18 @@ class AuditEvent(Base):
     # Not indexed: the trail is read per instance, in id order; an index on time only cost writes.
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class WorkerHeartbeat(Base):
+    """One row per worker process (``host:pid``), written after every sweep; readiness and metrics read it.
+    A row whose beat is old is shown as stale; it is deleted only once it is much older (engine.heartbeat)."""
+
+    __tablename__ = "worker_heartbeat"
+
+    id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sweeps: Mapped[int] = mapped_column(sa.Integer, default=0)
+    timers: Mapped[int] = mapped_column(sa.Integer, default=0)
+    messages: Mapped[int] = mapped_column(sa.Integer, default=0)
+    retries: Mapped[int] = mapped_column(sa.Integer, default=0)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from . import assignment, budget, incidents, messages, store, tasks, timers
+from .metrics import timed
 from .definitions import Definitions, DeployResult
 from .errors import NotFound
 from .incidents import DEFAULT_BACKOFF
@@ -79,7 +80,8 @@ class ProcessEngine:
 
     def start(self, process_id: str, actor: str, data: dict[str, Any] | None = None,
               business_key: str | None = None) -> StepResult:
-        return tasks.start(self.steps, process_id, actor, data, business_key)
+        with timed("start"):
+            return tasks.start(self.steps, process_id, actor, data, business_key)
 
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str,
                       roles: Iterable[str] | None = None) -> StepResult:
@@ -88,7 +90,8 @@ class ProcessEngine:
         ``roles``: when given, the task's lane role must be one of them (staff
         inboxes). Citizen ownership is checked by the caller before this call.
         """
-        return tasks.complete(self.steps, task_id, data, actor, roles)
+        with timed("complete"):
+            return tasks.complete(self.steps, task_id, data, actor, roles)
 
     def deliver_message(self, name: str, business_key: str, payload: dict[str, Any],
                         idempotency_key: str, correlations: dict[str, Any] | None = None, *,
@@ -103,7 +106,9 @@ class ProcessEngine:
         value) must match a receiver's correlation key; without them they come from the payload.
         ``keep=False`` discards the message, in the same transaction, when no instance takes it in now.
         """
-        return messages.deliver(self.steps, name, business_key, payload, idempotency_key, correlations, keep=keep)
+        with timed("message"):
+            return messages.deliver(self.steps, name, business_key, payload, idempotency_key, correlations,
+                                    keep=keep)
 
     def deliver_pending(self, business_key: str | None = None) -> int:
         """Offer messages that are still kept to the running instances of their business key."""

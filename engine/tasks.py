@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import messaging, snapshot, store
+from . import logcontext, messaging, snapshot, store
 from .assignment import check_four_eyes
 from .db import utcnow
 from .errors import ClosedByTimer, Conflict, FormInvalid, NotAllowed, NotFound
@@ -55,6 +55,7 @@ def complete(steps: Steps, task_id: str, data: dict[str, Any], actor: str,
         row, locked = store.lock_task(session.connection(), str(task_id))
         if row is None:
             raise NotFound("任务不存在")
+        logcontext.bind(task=row.name, task_id=row.id)
         with steps.on(session, row.instance_id, actor, "complete_task", instance=locked) as step:
             _check_actor(row, actor, roles)
             was_ready = row.id in step.before.ready_user_tasks

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from engine import logcontext
 from engine.db import utcnow
 
 from ..bootstrap import Services
@@ -12,6 +13,7 @@ from ..documents import contract_sections
 from ..models import PARTY_SIGNED, Contract, DomainError, ESignSignature
 from ..signing import MESSAGE, OrderClosed, callback_message, identity_matches, signature_by_token
 from .errors import Conflict, NotFound, Refused, Unauthenticated
+from .ops import ACCEPTED, CALLBACKS, REFUSED
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +30,25 @@ class SigningPage:
 def receive_callback(services: Services, body: bytes, signature_header: str | None) -> bool:
     """Verify a callback and hand it to the engine as ``esign_party_signed``; False if it is a repeat."""
     if not services.adapters.esign.verify(body, signature_header):
+        CALLBACKS.labels(REFUSED, "signature").inc()
         raise Unauthenticated("回调签名无效")
     try:
         contract_no, payload, idempotency_key = callback_message(services.session, body)
     except OrderClosed as err:
         # The audit trail of a refused callback: which order, in which state (it is never kept).
         log.warning("esign callback refused: %s", err)
+        CALLBACKS.labels(REFUSED, "order_closed").inc()
         raise Conflict(str(err)) from err
     except DomainError as err:
+        CALLBACKS.labels(REFUSED, "invalid").inc()
         raise Refused(str(err) or "回调内容无效") from err
     except ValueError as err:  # not JSON at all: json's own English message says nothing to the caller
+        CALLBACKS.labels(REFUSED, "not_json").inc()
         raise Refused("回调内容无效：应为 JSON 对象") from err
-    return services.engine.deliver_message(MESSAGE, contract_no, payload, idempotency_key)
+    logcontext.bind(business_key=contract_no)
+    fresh = services.engine.deliver_message(MESSAGE, contract_no, payload, idempotency_key)
+    CALLBACKS.labels(ACCEPTED, "new" if fresh else "duplicate").inc()
+    return fresh
 
 
 def signing_page(services: Services, token: str) -> SigningPage:
