@@ -88,12 +88,12 @@ class DatabaseCollector(Collector):
         yield due
         incidents = GaugeMetricFamily("netsign_incidents_open", "Unresolved incidents (open: retried; "
                                       "failed: retries exhausted)", labels=["status"])
-        counts: dict[str, int] = dict(conn.execute(OPEN_INCIDENTS).tuples().all())
+        counts: dict[str, int] = {status: count for status, count in conn.execute(OPEN_INCIDENTS)}
         for status in (IncidentStatus.OPEN, IncidentStatus.FAILED):
             incidents.add_metric([str(status)], counts.get(status, 0))
         yield incidents
         inbox = GaugeMetricFamily("netsign_inbox_tasks", "Open user tasks per role (lane)", labels=["role"])
-        for role, count in conn.execute(INBOX_BY_ROLE).tuples():
+        for role, count in conn.execute(INBOX_BY_ROLE):
             inbox.add_metric([role or ""], count)
         yield inbox
         yield from self._workers(heartbeat.read_all(conn))
