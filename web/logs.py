@@ -71,6 +71,8 @@ def configure(fmt: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # waitress says "Serving on …" and queue warnings; its access is logged by us below.
     logging.getLogger("waitress").setLevel(logging.WARNING)
+    # SpiffWorkflow says every task state change at INFO: hundreds of lines a step.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
 
 
 def init_app(app: Flask) -> None:
