@@ -122,9 +122,11 @@ def test_two_workers_drain_the_backlog_and_readyz_goes_unready_when_they_stop(du
         assert status == 503 and json.loads(body)["checks"]["worker"]["error"] == "没有运行过的 worker"
 
         logs = [tmp_path / f"worker-{n}.log" for n in range(2)]  # files, not pipes: a full pipe would block
-        for log in logs:
+        worker_port = _free_port()  # the first worker serves its own metrics (timer lag, step latency)
+        for n, log in enumerate(logs):
             with log.open("w") as stderr:
-                workers.append(subprocess.Popen([*netsign, "worker"], cwd=ROOT, env=env,
+                extra = ["--metrics-port", str(worker_port)] if n == 0 else []
+                workers.append(subprocess.Popen([*netsign, "worker", *extra], cwd=ROOT, env=env,
                                                 stdout=subprocess.DEVNULL, stderr=stderr))
         seen = []
 
@@ -140,6 +142,13 @@ def test_two_workers_drain_the_backlog_and_readyz_goes_unready_when_they_stop(du
         assert set(_samples(text, "netsign_worker_stale").values()) == {0.0}
         status, body = _get(port, "/readyz")
         assert status == 200 and json.loads(body)["checks"]["worker"]["fresh"] == 2
+        own = _get(worker_port, "/metrics")[1].decode()
+        first = [int(v) for k, v in swept.items() if 'kind="timers"' in k and f":{workers[0].pid}\"" in k]
+        assert _samples(own, "netsign_timer_lag_seconds_count") == {"": first[0]}
+        # Due an hour before the workers started: every lag is over 30 minutes, under a day.
+        lag = _samples(own, "netsign_timer_lag_seconds_bucket")
+        assert lag['{le="1800.0"}'] == 0 and lag['{le="86400.0"}'] == first[0]
+        assert _samples(own, "netsign_step_duration_seconds_count").get('{kind="timer"}', 0) == first[0]
 
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
