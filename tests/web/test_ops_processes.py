@@ -142,13 +142,7 @@ def test_two_workers_drain_the_backlog_and_readyz_goes_unready_when_they_stop(du
         assert set(_samples(text, "netsign_worker_stale").values()) == {0.0}
         status, body = _get(port, "/readyz")
         assert status == 200 and json.loads(body)["checks"]["worker"]["fresh"] == 2
-        own = _get(worker_port, "/metrics")[1].decode()
-        first = [int(v) for k, v in swept.items() if 'kind="timers"' in k and f":{workers[0].pid}\"" in k]
-        assert _samples(own, "netsign_timer_lag_seconds_count") == {"": first[0]}
-        # Due an hour before the workers started: every lag is over 30 minutes, under a day.
-        lag = _samples(own, "netsign_timer_lag_seconds_bucket")
-        assert lag['{le="1800.0"}'] == 0 and lag['{le="86400.0"}'] == first[0]
-        assert _samples(own, "netsign_step_duration_seconds_count").get('{kind="timer"}', 0) == first[0]
+        _check_the_workers_own_metrics(worker_port, workers[0].pid, swept)
 
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
@@ -163,12 +157,28 @@ def test_two_workers_drain_the_backlog_and_readyz_goes_unready_when_they_stop(du
         stale = _samples(_get(port, "/metrics")[1].decode(), "netsign_worker_stale")
         assert set(stale.values()) == {1.0}  # stopped workers are shown as stale, not removed
 
-        # The workers' logs are JSON lines, each with its worker id; the sweeps say what they fired.
-        events = [json.loads(line) for log in logs for line in log.read_text().splitlines() if line.strip()]
-        fired = sum(e.get("timers", 0) for e in events if e["event"] == "worker swept")
-        assert fired == BACKLOG and all("worker" in e for e in events if e["logger"] == "engine.worker")
+        _check_the_worker_logs(logs)
     finally:
         for process in (*workers, web):
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def _check_the_workers_own_metrics(port: int, pid: int, swept: dict[str, float]) -> None:
+    """``netsign worker --metrics-port``: the histograms of what this one worker did."""
+    own = _get(port, "/metrics")[1].decode()
+    [fired] = [int(v) for k, v in swept.items() if 'kind="timers"' in k and f':{pid}"' in k]
+    assert _samples(own, "netsign_timer_lag_seconds_count") == {"": fired}
+    # Due an hour before the workers started: every lag is over 30 minutes, under a day.
+    lag = _samples(own, "netsign_timer_lag_seconds_bucket")
+    assert lag['{le="1800.0"}'] == 0 and lag['{le="86400.0"}'] == fired
+    assert _samples(own, "netsign_step_duration_seconds_count").get('{kind="timer"}', 0) == fired
+
+
+def _check_the_worker_logs(logs: list[Path]) -> None:
+    """The workers' logs are JSON lines, each with its worker id; the sweeps say what they fired."""
+    events = [json.loads(line) for log in logs for line in log.read_text().splitlines() if line.strip()]
+    fired = sum(e.get("timers", 0) for e in events if e["event"] == "worker swept")
+    assert fired == BACKLOG and all("worker" in e for e in events if e["logger"] == "engine.worker")
+    assert {e["event"] for e in events} >= {"worker started", "worker swept", "worker stopped"}
