@@ -135,9 +135,7 @@ def test_two_workers_drain_the_backlog_and_readyz_goes_unready_when_they_stop(du
             return seen[-1] == 0
         assert _until(drained, 30), f"backlog seen: {seen}"
         # Both workers beat; between them they fired every timer exactly once.
-        text = _until(lambda: (lambda t: t if len(_samples(t, "netsign_worker_stale")) == 2 else None)(
-            _get(port, "/metrics")[1].decode()), 10)
-        swept = _samples(text, "netsign_worker_heartbeat_swept_total")
+        text, swept = _until(lambda: _both_beat_with_every_timer(port), 10) or ("", {})
         assert sum(v for k, v in swept.items() if 'kind="timers"' in k) == BACKLOG
         assert set(_samples(text, "netsign_worker_stale").values()) == {0.0}
         status, body = _get(port, "/readyz")
@@ -163,6 +161,15 @@ def test_two_workers_drain_the_backlog_and_readyz_goes_unready_when_they_stop(du
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def _both_beat_with_every_timer(port: int) -> tuple[str, dict[str, float]] | None:
+    """/metrics once both workers' heartbeats count the whole backlog (a sweep's beat is written when the
+    whole sweep ends, a moment after its last timer), with the per-worker counts."""
+    text = _get(port, "/metrics")[1].decode()
+    swept = _samples(text, "netsign_worker_heartbeat_swept_total")
+    fired = sum(v for k, v in swept.items() if 'kind="timers"' in k)
+    return (text, swept) if len(_samples(text, "netsign_worker_stale")) == 2 and fired >= BACKLOG else None
 
 
 def _check_the_workers_own_metrics(port: int, pid: int, swept: dict[str, float]) -> None:
