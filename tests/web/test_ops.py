@@ -3,6 +3,7 @@ lines an operator reads (web/ops.py, web/logs.py)."""
 from __future__ import annotations
 
 import io
+import os
 import json
 import logging
 from datetime import timedelta
@@ -165,3 +166,13 @@ def test_log_format_is_json_in_production_and_checked(tmp_path):
     assert load(Config, {}, {**production, "NETSIGN_LOG_FORMAT": "text"})["LOG_FORMAT"] == "text"
     with pytest.raises(ConfigError, match="NETSIGN_LOG_FORMAT"):
         load(Config, {}, {"NETSIGN_VAR_DIR": str(tmp_path), "NETSIGN_LOG_FORMAT": "xml"})
+
+
+def test_the_worker_command_logs_events_with_its_worker_id(migrated_app, lines):
+    done = migrated_app.test_cli_runner().invoke(args=["worker", "--once"], catch_exceptions=False)
+    assert done.exit_code == 0 and done.output == ""  # events go to the log, nothing is printed
+    events = {entry["event"]: entry for entry in lines() if entry["logger"] == "web.cli"}
+    assert set(events) == {"worker started", "worker stopped"}
+    stopped = events["worker stopped"]
+    assert stopped["worker"] == events["worker started"]["worker"] and stopped["timers"] == 0
+    assert stopped["worker"].endswith(f":{os.getpid()}")
