@@ -5,7 +5,7 @@ PYTHON ?= python3
 
 .PHONY: setup run test nightly lint-bpmn system-packages
 
-setup: system-packages $(VENV)/.installed node_modules/.installed
+setup: system-packages $(VENV)/.installed node_modules/.installed web/static/build/.built
 
 system-packages:
 	@scripts/install-system-packages
@@ -18,6 +18,11 @@ $(VENV)/.installed: pyproject.toml
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
+	touch $@
+
+# The admin pages' bpmn-js / dmn-js bundles (editor, monitoring viewer), built from node_modules: served by us.
+web/static/build/.built: node_modules/.installed .bpmnlintrc $(wildcard frontend/*.js frontend/*.json frontend/*.css)
+	node frontend/build.mjs
 	touch $@
 
 # Run the system on the embedded default: SQLite, demo data, web + timer worker.

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.util.task import TaskState
 
 from . import snapshot, store
@@ -113,9 +114,23 @@ def _rerun(step: Step, incident: Any) -> None:
     # A failed step's incident may name no task (the instance as a whole): then the step just runs again.
     task = step.workflow.get_task_from_id(UUID(incident.task_id)) if incident.task_id else None
     if task is not None and task.state == TaskState.ERROR:
-        task._set_state(TaskState.READY)
+        if isinstance(task.task_spec, CatchingEvent):
+            _rewait(step, task)
+        else:
+            task._set_state(TaskState.READY)
     step.audit("incident_retried", task_id=incident.task_id, incident=incident.id, attempt=incident.attempts + 1)
     step.run_engine()
+
+
+def _rewait(step: Step, task: Any) -> None:
+    """Run a failed catch event (a timer whose time could not be computed, …) again: it computes what it
+    waits for and waits.  Made READY it would run as if its event had come: a timer would fire at once."""
+    task._set_state(TaskState.WAITING)
+    try:
+        task.task_spec._update(task)
+    except Exception as err:  # noqa: BLE001 - it fails again: the incident counts the attempt
+        task._set_state(TaskState.ERROR)
+        step.failures[task.id] = str(err)
 
 
 # ---------------------------------------------------------------- a worker's step that failed as a whole

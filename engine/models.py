@@ -120,6 +120,31 @@ class Message(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instance.id"))
+    # Kept until then at most (time-to-live); the worker's sweep expires it (consumed by nobody, expired_at set).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A message thrown by a send task or throw event of this instance (never delivered back to it).
+    sender_instance_id: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class ProcessSchedule(Base):
+    """A timer start event of a deployed version: when it next starts an instance (exactly once each)."""
+
+    __tablename__ = "process_schedule"
+    __table_args__ = (sa.Index("ix_process_schedule_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(sa.ForeignKey("process_definition.id"), index=True)
+    process_id: Mapped[str] = mapped_column(sa.String(100))
+    bpmn_id: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Repetitions left after the one due (-1: unbounded); None for a date or duration (one start).
+    cycles_left: Mapped[int | None] = mapped_column(sa.Integer)
+    interval_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    # waiting | done (no repetition left) | replaced (a newer version of the process was deployed)
+    state: Mapped[str] = mapped_column(sa.String(20), default="waiting")
+    started: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
 class Incident(Base):
@@ -151,6 +176,19 @@ class AuditEvent(Base):
     # Not indexed: the trail is read per instance, in id order; an index on time only cost writes.
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class DefinitionDraft(Base):
+    """An analyst's unfinished change to one BPMN/DMN file: saved from the editor, deployed or discarded
+    later. One draft per file name: analysts share it, and the row says who saved it last."""
+
+    __tablename__ = "definition_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    xml: Mapped[str] = mapped_column(sa.Text)
+    saved_by: Mapped[str] = mapped_column(sa.String(100))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class WorkerHeartbeat(Base):

@@ -16,7 +16,8 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent, InboxTask, Incident, ProcessDefinition, ProcessInstance, Timer
+from .models import (AuditEvent, InboxTask, Incident, Message, ProcessDefinition, ProcessInstance, ProcessSchedule,
+                     Timer)
 from .status import UNRESOLVED, InboxState, TimerState
 
 T = TypeVar("T")
@@ -131,6 +132,28 @@ class ReadModel:
             query = query.where(Timer.instance_id == instance_id)
         return _page(self._session, query, [Timer.due_at, Timer.id], [datetime, int],
                      descending=False, after=after, limit=limit)
+
+    def messages(self, *, state: str = "kept", business_key: str | None = None, after: str | None = None,
+                 limit: int = 100) -> Page[Message]:
+        """Messages by id: ``kept`` (no instance took them in yet, with their ``expires_at``), ``expired``
+        (their time-to-live passed first) or ``consumed`` (taken in, or discarded)."""
+        query = sa.select(Message)
+        if state == "kept":
+            query = query.where(Message.consumed_at.is_(None))
+        elif state == "expired":
+            query = query.where(Message.expired_at.is_not(None))
+        elif state == "consumed":
+            query = query.where(Message.consumed_at.is_not(None), Message.expired_at.is_(None))
+        if business_key is not None:
+            query = query.where(Message.business_key == business_key)
+        return _page(self._session, query, [Message.id], [int], descending=False, after=after, limit=limit)
+
+    def schedules(self, *, state: str | None = "waiting") -> list[ProcessSchedule]:
+        """Timer start events of the deployed versions, soonest due first (``waiting``: still to start some)."""
+        query = sa.select(ProcessSchedule)
+        if state is not None:
+            query = query.where(ProcessSchedule.state == state)
+        return list(self._session.scalars(query.order_by(ProcessSchedule.due_at, ProcessSchedule.id)))
 
     def incidents(self, *, statuses: Iterable[str] | None = UNRESOLVED, instance_id: int | None = None,
                   after: str | None = None, limit: int = 100) -> Page[Incident]:

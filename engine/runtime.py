@@ -12,6 +12,7 @@ of live workflows); all SQL is in :mod:`engine.store` (the step path) and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,13 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from . import assignment, budget, incidents, messages, store, tasks, timers
 from .metrics import timed
 from .definitions import Definitions, DeployResult
+from .db import utcnow
 from .errors import NotFound
 from .incidents import DEFAULT_BACKOFF
 from .queries import ReadModel
-from .registry import Registry
+from .registry import Registry, json_safe
 from .serialization import load_state
-from .specs import SpecCache, read_directory
+from .specs import SpecCache, ValidationReport, read_directory, validate_sources
 from .step import StepContext, StepResult, Steps
 from .workflows import WorkflowCache
 
@@ -39,7 +41,8 @@ class ProcessEngine:
 
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, *,
                  backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512,
-                 step_seconds: float = budget.DEFAULT_STEP_SECONDS):
+                 step_seconds: float = budget.DEFAULT_STEP_SECONDS,
+                 message_ttl: timedelta = messages.DEFAULT_MESSAGE_TTL):
         self.session_factory = session_factory
         self.registry = registry
         self.backoff = tuple(backoff)
@@ -47,8 +50,9 @@ class ProcessEngine:
         # A step whose instance has not changed since this process last saved it skips loading its state.
         self.workflows = WorkflowCache(workflow_cache_size)
         # step_seconds: the wall-clock budget of one step's diagram Python (engine.budget).
+        # message_ttl: how long a message no instance waits for is kept (deliver_message(ttl=…) per message).
         self.steps = Steps(session_factory, registry, self.definitions, self.workflows, self.backoff,
-                           step_seconds)
+                           step_seconds, message_ttl)
         # Every list and lookup the outside world reads (pages, API, CLI).
         self.queries = ReadModel(session_factory)
 
@@ -58,15 +62,25 @@ class ProcessEngine:
 
     # ------------------------------------------------------------------ definitions
 
-    def deploy(self, sources: dict[str, str], actor: str = "system") -> list[DeployResult]:
-        """Deploy every executable process found in ``sources``.
+    def deploy(self, sources: dict[str, str], actor: str = "system", reason: str | None = None) -> list[DeployResult]:
+        """Deploy every executable process found in ``sources``; ``reason`` goes into the audit.
 
         A process whose bundle is unchanged gets no new version. Raises
         :class:`DefinitionError` listing every problem, and then stores nothing.
         """
-        parser = self.definitions.check(sources)
         with self.steps.transaction() as session:
-            return self.definitions.save(session.connection(), parser, sources, actor)
+            conn = session.connection()
+            parser = self.definitions.check(sources, self.definitions.deployed_receivers(conn))
+            return self.definitions.save(conn, parser, sources, actor, reason)
+
+    def validate(self, sources: dict[str, str]) -> ValidationReport:
+        """Everything a deploy of ``sources`` checks (with the deployed processes), storing nothing."""
+        session = self.session_factory()
+        try:
+            received = self.definitions.deployed_receivers(session.connection())
+        finally:
+            session.rollback()
+        return validate_sources(sources, self.registry, received)
 
     def deploy_directory(self, directory: str | Path, actor: str = "system") -> list[DeployResult]:
         return self.deploy(read_directory(directory), actor)
@@ -95,7 +109,7 @@ class ProcessEngine:
 
     def deliver_message(self, name: str, business_key: str, payload: dict[str, Any],
                         idempotency_key: str, correlations: dict[str, Any] | None = None, *,
-                        keep: bool = True) -> bool:
+                        keep: bool = True, ttl: timedelta | None = None) -> bool:
         """Record an inbound message and hand it to whichever instance waits for it.
 
         Returns False when the idempotency key was seen before (nothing happens).
@@ -105,10 +119,15 @@ class ProcessEngine:
         A message nobody waits for yet is simply kept. ``correlations`` (property name →
         value) must match a receiver's correlation key; without them they come from the payload.
         ``keep=False`` discards the message, in the same transaction, when no instance takes it in now.
+        ``ttl``: how long it is kept at most (default ``message_ttl``); then the worker expires it.
         """
         with timed("message"):
             return messages.deliver(self.steps, name, business_key, payload, idempotency_key, correlations,
-                                    keep=keep)
+                                    keep=keep, ttl=ttl)
+
+    def expire_messages(self, limit: int = messages.EXPIRE_BATCH) -> int:
+        """Expire kept messages past their time-to-live (one transaction, an audit row each); how many."""
+        return messages.expire(self.steps, limit)
 
     def deliver_pending(self, business_key: str | None = None) -> int:
         """Offer messages that are still kept to the running instances of their business key."""
@@ -123,6 +142,14 @@ class ProcessEngine:
                         incident_id: int | None = None, actor: str = "worker") -> int:
         """Run failed service tasks again; on success the incident is resolved."""
         return incidents.retry(self.steps, limit, only_due=only_due, incident_id=incident_id, actor=actor)
+
+    def record_audit(self, kind: str, actor: str, *, instance_id: int | None = None, **details: Any) -> None:
+        """One audit row, in a transaction of its own, for something refused before it reached any step
+        (a callback with a bad signature, one for an order that no longer waits): the trail shows it."""
+        with self.steps.transaction() as session:
+            store.insert_audit(session.connection(), [{
+                "instance_id": instance_id, "task_id": None, "kind": kind, "actor": actor, "at": utcnow(),
+                "details": json_safe(details)}])
 
     # ------------------------------------------------------------------ inbox operations
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,9 @@ from .dmn_check import check_cell
 from .expressions import ExpressionError, check_python
 from .limits import TIMER_KINDS, check_kind, check_limits
 from .registry import EMPTY_FORM_KEY, Registry
+from .schedules import check_timer_starts
 from .storable import KEYS_HINT, literal_non_string_keys
-from .wiring import unreceived_messages, wire_runtime_connections
+from .wiring import caught_messages, unreceived_messages, wire_runtime_connections
 
 # Uploaded XML is untrusted: no DTDs, no entities, no network.
 SAFE_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
@@ -169,8 +170,10 @@ def check_source(source: str, mode: str, allowed_names: set[str], kind: str | No
     check_limits(tree, source)
 
 
-def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registry) -> list[str]:
-    """Bindings and expression safety of one process and everything it calls."""
+def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registry,
+                     received: set[str] | None = None) -> list[str]:
+    """Bindings and expression safety of one process and everything it calls; ``received``: the messages
+    some process catches (default: those of this process and what it calls)."""
     problems: list[str] = []
     spec = parser.get_spec(process_id)
     specs = {process_id: spec, **parser.get_subprocess_specs(process_id)}
@@ -196,7 +199,8 @@ def check_definition(parser: SpiffBpmnParser, process_id: str, registry: Registr
                     check_source(source, mode, allowed_names, timer_kind)
                 except ExpressionError as err:
                     problems.append(f"{where}: {what} `{source.strip()}` 不安全或无效: {err}")
-    problems += unreceived_messages(specs)
+    problems += check_timer_starts(spec, spec.file or process_id)
+    problems += unreceived_messages(specs, caught_messages(specs.values()) if received is None else received)
     problems += _interrupting_event_subprocesses(parser, specs)
     return problems
 
@@ -292,29 +296,42 @@ def bundle_for(parser: SpiffBpmnParser, sources: dict[str, str], process_id: str
     return {n: sources[n] for n in sorted(names) if n in sources}
 
 
-def check_sources(sources: dict[str, str], registry: Registry) -> tuple[SpiffBpmnParser | None, ValidationReport]:
+def _caught_in(parser: SpiffBpmnParser) -> set[str]:
+    caught: set[str] = set()
+    for process_id in parser.get_process_ids():
+        try:
+            caught |= caught_messages([parser.get_spec(process_id), *parser.get_subprocess_specs(process_id).values()])
+        except ValidationException:
+            continue  # reported by the check of that process
+    return caught
+
+
+def check_sources(sources: dict[str, str], registry: Registry, received_elsewhere: Collection[str] = ()
+                  ) -> tuple[SpiffBpmnParser | None, ValidationReport]:
     """The one check pipeline of ``validate`` and deploy: the parser (None if the files do not parse)
-    and the report of every problem found."""
+    and the report of every problem found.  ``received_elsewhere``: messages deployed processes catch."""
     report = ValidationReport(files=sorted(sources))
     try:
         parser = build_parser(sources)
     except DefinitionError as err:
         report.problems.extend(err.problems)
         return None, report
+    received = _caught_in(parser) | set(received_elsewhere)
     for process_id in parser.get_process_ids():
         try:
             spec = parser.get_spec(process_id)
             report.processes[process_id] = spec.description or process_id
-            report.problems.extend(check_definition(parser, process_id, registry))
+            report.problems.extend(check_definition(parser, process_id, registry, received))
         except ValidationException as err:
             report.problems.append(f"{process_id}: {err}")
     report.problems.extend(check_decisions(sources, registry))
     return parser, report
 
 
-def validate_sources(sources: dict[str, str], registry: Registry) -> ValidationReport:
+def validate_sources(sources: dict[str, str], registry: Registry,
+                     received_elsewhere: Collection[str] = ()) -> ValidationReport:
     """Everything a deploy checks, without storing anything."""
-    parser, report = check_sources(sources, registry)
+    parser, report = check_sources(sources, registry, received_elsewhere)
     if parser is not None and not report.processes:
         report.problems.append("没有找到可执行的流程（isExecutable=\"true\"）")
     return report

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -167,6 +167,7 @@ class Step:
         self.pending: tuple[str, list[Any]] | None = None
         self.result: StepResult | None = None
         self.orphan_error: str | None = None  # an engine error no task could be blamed for
+        self.ttl = messages.DEFAULT_MESSAGE_TTL  # of the messages it throws (Steps.begin sets the engine's)
 
     def audit(self, kind: str, task_id: str | None = None, **details: Any) -> None:
         self.events.append((kind, task_id, details))
@@ -217,8 +218,10 @@ class Steps:
 
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, definitions: Definitions,
                  workflows: WorkflowCache, backoff: tuple[int, ...],
-                 step_seconds: float = budget.DEFAULT_STEP_SECONDS):
+                 step_seconds: float = budget.DEFAULT_STEP_SECONDS,
+                 message_ttl: timedelta = messages.DEFAULT_MESSAGE_TTL):
         self.session_factory = session_factory
+        self.message_ttl = message_ttl
         self.registry = registry
         self.definitions = definitions
         self.workflows = workflows
@@ -239,13 +242,19 @@ class Steps:
                 session.commit()
             except BaseException:
                 session.rollback()
+                session.info.pop(messages.THROWN, None)
                 raise
+        # Messages thrown in it go to the other instances of their business key now that they are stored.
+        thrown = session.info.pop(messages.THROWN, None)
+        if thrown:
+            messages.drain(self, thrown)
 
     def begin(self, session: Session, instance: InstanceRecord, workflow: BpmnWorkflow, actor: str,
               kind: str, before: snapshot.Snapshot | None = None) -> Step:
         """A step on a workflow the caller holds (a new instance)."""
         step = Step(session, instance, workflow, actor, kind, before)
         logcontext.bind(instance_id=instance.id, business_key=instance.business_key, actor=actor)
+        step.ttl = self.message_ttl
         workflow.script_engine = StepScriptEngine(self.registry, step)
         budget.restart()  # the clock starts once the instance is locked and loaded
         return step
@@ -300,6 +309,7 @@ class Steps:
         else:
             instance.status = InstanceStatus.ERROR if found else InstanceStatus.RUNNING
         state = dump_state(workflow)
+        messages.keep_thrown(step, now)
         # Nothing below needs an answer from the database before the end: one round trip on PostgreSQL.
         with store.batch(step.conn):
             check_version = store.save_instance(step.conn, instance, state, now)

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection
 
+from .db import utcnow
 from .errors import Conflict
 from .prepared import Prepared, _dbapi
 from .models import AuditEvent, InboxTask, Incident, Message, ProcessDefinition, ProcessInstance, Timer
@@ -117,9 +118,11 @@ _TIMER_CLOSE = Prepared(
 # A callback delivered twice at the same moment: the second insert finds the key taken and
 # inserts nothing (both SQLite and PostgreSQL know ON CONFLICT), instead of failing the request.
 _MESSAGE_INSERT = Prepared(sa.text(
-    "INSERT INTO message (name, business_key, idempotency_key, payload, correlations, received_at) "
-    "VALUES (:name, :business_key, :idempotency_key, :payload, :correlations, :received_at) "
-    "ON CONFLICT (idempotency_key) DO NOTHING").bindparams(
+    "INSERT INTO message (name, business_key, idempotency_key, payload, correlations, received_at, expires_at, "
+    "sender_instance_id) VALUES (:name, :business_key, :idempotency_key, :payload, :correlations, :received_at, "
+    ":expires_at, :sender_instance_id) ON CONFLICT (idempotency_key) DO NOTHING").bindparams(
+    bindparam("expires_at", type_=_message.c.expires_at.type),
+    bindparam("sender_instance_id", type_=_message.c.sender_instance_id.type),
     bindparam("name", type_=_message.c.name.type), bindparam("business_key", type_=_message.c.business_key.type),
     bindparam("idempotency_key", type_=_message.c.idempotency_key.type),
     bindparam("payload", type_=_message.c.payload.type),
@@ -129,9 +132,12 @@ _RUNNING_BY_KEY = Prepared(
     sa.select(_instance.c.id)
     .where(_instance.c.business_key == bindparam("business_key"), _instance.c.status != InstanceStatus.COMPLETED)
     .order_by(_instance.c.id))
+# A kept message whose time-to-live has passed is never taken in, even before the sweep expires it.
+_UNEXPIRED = sa.or_(_message.c.expires_at.is_(None), _message.c.expires_at > bindparam("now"))
 _PENDING_MESSAGES = Prepared(
-    sa.select(_message.c.id, _message.c.name, _message.c.payload, _message.c.correlations)
-    .where(_message.c.business_key == bindparam("business_key"), _message.c.consumed_at.is_(None))
+    sa.select(_message.c.id, _message.c.name, _message.c.payload, _message.c.correlations,
+              _message.c.sender_instance_id)
+    .where(_message.c.business_key == bindparam("business_key"), _message.c.consumed_at.is_(None), _UNEXPIRED)
     .order_by(_message.c.id))
 _MESSAGE_CONSUMED = Prepared(
     sa.update(_message).where(_message.c.id == bindparam("b_id"))
@@ -246,6 +252,8 @@ def reschedule_timers(conn: Connection, rows: list[dict[str, Any]]) -> None:
 def insert_message(conn: Connection, **values: Any) -> bool:
     """Keep an inbound message; False when its idempotency key was taken meanwhile."""
     values.setdefault("correlations", None)
+    values.setdefault("expires_at", None)
+    values.setdefault("sender_instance_id", None)
     return _MESSAGE_INSERT.execute(conn, values) == 1
 
 
@@ -253,8 +261,8 @@ def running_instances(conn: Connection, business_key: str) -> list[int]:
     return [row.id for row in _RUNNING_BY_KEY.rows(conn, {"business_key": business_key})]
 
 
-def pending_messages(conn: Connection, business_key: str) -> list[Any]:
-    return _PENDING_MESSAGES.rows(conn, {"business_key": business_key})
+def pending_messages(conn: Connection, business_key: str, now: datetime) -> list[Any]:
+    return _PENDING_MESSAGES.rows(conn, {"business_key": business_key, "now": now})
 
 
 def consume_message(conn: Connection, message_id: int, instance_id: int, now: datetime) -> None:
@@ -293,6 +301,15 @@ def definition_sources(conn: Connection, definition_id: int) -> Any:
     return conn.execute(_DEFINITION_SOURCES, {"id": definition_id}).first()
 
 
+def latest_definition_ids(conn: Connection) -> list[int]:
+    """The id of the newest version of every deployed process."""
+    newest = (sa.select(_definition.c.process_id, sa.func.max(_definition.c.version).label("version"))
+              .group_by(_definition.c.process_id).subquery())
+    return list(conn.execute(sa.select(_definition.c.id).join(
+        newest, sa.and_(_definition.c.process_id == newest.c.process_id, _definition.c.version == newest.c.version))
+        .order_by(_definition.c.id)).scalars())
+
+
 def insert_definition(conn: Connection, **values: Any) -> int:
     key = conn.execute(sa.insert(_definition), values).inserted_primary_key
     assert key is not None
@@ -308,10 +325,12 @@ def instance_for_reading(conn: Connection, instance_id: int) -> Any:
 def instances_awaiting(conn: Connection, business_key: str | None) -> list[int]:
     """Running instances that have kept messages (of ``business_key``, or of any key)."""
     query = sa.select(_instance.c.id).where(_instance.c.status != InstanceStatus.COMPLETED).where(
-        sa.exists().where(_message.c.business_key == _instance.c.business_key, _message.c.consumed_at.is_(None)))
+        sa.exists().where(_message.c.business_key == _instance.c.business_key, _message.c.consumed_at.is_(None),
+                          _UNEXPIRED, sa.or_(_message.c.sender_instance_id.is_(None),
+                                             _message.c.sender_instance_id != _instance.c.id)))
     if business_key is not None:
         query = query.where(_instance.c.business_key == business_key)
-    return list(conn.execute(query.order_by(_instance.c.id)).scalars())
+    return list(conn.execute(query.order_by(_instance.c.id), {"now": utcnow()}).scalars())
 
 
 def claim_due_timer(conn: Connection, now: datetime, passed: Collection[int]) -> tuple[int, InstanceRecord] | None:
@@ -374,3 +393,17 @@ def set_assignee(conn: Connection, task_id: str, assignee: str | None) -> None:
 def set_instance_status(conn: Connection, instance_id: int, status: str) -> None:
     """Only the status: the state and its row version stay (a cached workflow of it stays valid)."""
     conn.execute(sa.update(_instance).where(_instance.c.id == instance_id).values(status=status))
+
+
+def claim_expired_messages(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    """Kept messages whose time-to-live has passed, soonest first, at most ``limit``, locked (a second
+    worker passes over them)."""
+    query = (sa.select(_message.c.id, _message.c.name, _message.c.business_key, _message.c.idempotency_key,
+                       _message.c.received_at, _message.c.expires_at)
+             .where(_message.c.consumed_at.is_(None), _message.c.expires_at <= now)
+             .order_by(_message.c.expires_at, _message.c.id).limit(limit).with_for_update(skip_locked=True))
+    return list(conn.execute(query).all())
+
+
+def expire_messages(conn: Connection, ids: list[int], now: datetime) -> None:
+    conn.execute(sa.update(_message).where(_message.c.id.in_(ids)).values(consumed_at=now, expired_at=now))

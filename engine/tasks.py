@@ -27,24 +27,34 @@ from .store import InstanceRecord
 def start(steps: Steps, process_id: str, actor: str, data: dict[str, Any] | None,
           business_key: str | None) -> StepResult:
     with steps.transaction() as session:
-        conn = session.connection()
-        definition = steps.definitions.latest(conn, process_id)
-        spec, subprocess_specs = steps.definitions.specs_for(conn, definition.id)
-        workflow = BpmnWorkflow(spec, subprocess_specs)
-        now = utcnow()
-        instance = InstanceRecord(
-            id=0, definition_id=definition.id, process_id=process_id, business_key=business_key,
-            status=InstanceStatus.RUNNING, end_event=None, started_by=actor, version=1, completed_at=None)
-        # Inserted now (handlers need its id), with its real state written at the end of the step.
-        instance.id = store.insert_instance(
-            conn, definition_id=definition.id, process_id=process_id, business_key=business_key,
-            status=InstanceStatus.RUNNING, state="", started_by=actor, created_at=now, updated_at=now, version=1)
-        step = steps.begin(session, instance, workflow, actor, "start", snapshot.Snapshot())
-        for task in workflow.get_tasks(state=TaskState.READY):
-            task.data.update(data or {})
-        step.audit("instance_started", process_id=process_id, version=definition.version)
-        step.run_engine()
-        return steps.finish(step)
+        definition = steps.definitions.latest(session.connection(), process_id)
+        return start_in(steps, session, definition, process_id, actor, data, business_key)
+
+
+def start_in(steps: Steps, session: Any, definition: Any, process_id: str, actor: str, data: dict[str, Any] | None,
+             business_key: str | None, *, fired_start: str | None = None) -> StepResult:
+    """Start an instance of ``definition`` in the caller's transaction; ``fired_start``: the BPMN id of a
+    timer start event whose time has come (the schedule's), which the instance passes at once."""
+    conn = session.connection()
+    spec, subprocess_specs = steps.definitions.specs_for(conn, definition.id)
+    workflow = BpmnWorkflow(spec, subprocess_specs)
+    now = utcnow()
+    instance = InstanceRecord(
+        id=0, definition_id=definition.id, process_id=process_id, business_key=business_key,
+        status=InstanceStatus.RUNNING, end_event=None, started_by=actor, version=1, completed_at=None)
+    # Inserted now (handlers need its id), with its real state written at the end of the step.
+    instance.id = store.insert_instance(
+        conn, definition_id=definition.id, process_id=process_id, business_key=business_key,
+        status=InstanceStatus.RUNNING, state="", started_by=actor, created_at=now, updated_at=now, version=1)
+    step = steps.begin(session, instance, workflow, actor, "start", snapshot.Snapshot())
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data or {})
+    if fired_start is not None:
+        for task in workflow.get_tasks(spec_name=fired_start):
+            task._set_internal_data(event_fired=True)
+    step.audit("instance_started", process_id=process_id, version=definition.version)
+    step.run_engine()
+    return steps.finish(step)
 
 
 def complete(steps: Steps, task_id: str, data: dict[str, Any], actor: str,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import time
 
-from . import logcontext, metrics, store
+from . import logcontext, metrics, schedules, store
 from .db import utcnow
 from .incidents import Attempt, Element, record_failure
 from .status import TimerState
@@ -29,8 +29,9 @@ def fire_due(steps: Steps, limit: int | None = 100) -> int:
     how many were fired here (not by another worker).
 
     Each instance in a transaction of its own: one that fails gets an incident and the sweep goes on.
+    Due timer start events come first: each starts its instance (:mod:`engine.schedules`) and counts.
     """
-    fired = 0
+    fired = schedules.start_due(steps, limit)
     passed: set[int] = set()  # timers whose step failed in this sweep: never claimed twice by it
     while limit is None or fired < limit:
         attempt = Attempt()

@@ -16,7 +16,7 @@ state is loaded on it, before or after a restart.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
@@ -60,27 +60,34 @@ def _message_definitions(task_spec: Any) -> Iterator[Any]:
             yield item
 
 
-def unreceived_messages(specs: dict[str, Any]) -> list[str]:
-    """Send tasks and throw events whose message nothing in the bundle receives (deploy refuses them).
+def caught_messages(process_specs: Iterable[Any]) -> set[str]:
+    """Names of the messages some catch (event, receive task, event subprocess start) of these specs waits for."""
+    caught: set[str] = set()
+    for process_spec in process_specs:
+        for task_spec in process_spec.task_specs.values() if process_spec is not None else ():
+            if isinstance(task_spec, CatchingEvent):
+                caught.update(definition.name for definition in _message_definitions(task_spec))
+    return caught
 
-    The engine hands thrown messages only to catches within the same instance;
-    a message no catch of the bundle waits for would silently go nowhere.
+
+def unreceived_messages(specs: dict[str, Any], received: set[str]) -> list[str]:
+    """Send tasks and throw events whose message no deployed process receives (deploy refuses them).
+
+    ``received``: the messages some process of the bundle or of the deployed definitions catches.  A
+    message no catch of its own instance takes is kept for the other instances of its business key
+    (:func:`engine.messages.keep_thrown`); one that nothing anywhere receives would silently go nowhere.
     """
-    caught, thrown = set(), []
-    for process_id, process_spec in specs.items():
-        if process_spec is None:
-            continue
-        for task_spec in process_spec.task_specs.values():
-            for definition in _message_definitions(task_spec):
-                if isinstance(task_spec, CatchingEvent):
-                    caught.add(definition.name)
-                elif isinstance(task_spec, ThrowingEvent):
-                    thrown.append((process_spec.file or process_id, task_spec, definition.name))
     problems = []
-    for where, task_spec, name in thrown:
-        if name not in caught:
-            label = task_spec.bpmn_name or task_spec.bpmn_id
-            problems.append(f"{where}: {type(task_spec).__name__}「{label}」({task_spec.bpmn_id}): "
-                            f"发送任务或抛出事件的消息在本流程中没有接收方（消息「{name}」）；"
-                            f"请在本流程中添加接收该消息的事件，或改用服务任务调用外部系统")
+    for process_id, process_spec in specs.items():
+        for task_spec in process_spec.task_specs.values() if process_spec is not None else ():
+            if not isinstance(task_spec, ThrowingEvent):
+                continue
+            for definition in _message_definitions(task_spec):
+                if definition.name in received:
+                    continue
+                label = task_spec.bpmn_name or task_spec.bpmn_id
+                problems.append(f"{process_spec.file or process_id}: {type(task_spec).__name__}「{label}」"
+                                f"({task_spec.bpmn_id}): 发送任务或抛出事件的消息没有任何流程接收（消息「{definition.name}」）："
+                                f"本次部署和已部署的流程中都没有接收该消息的事件或接收任务；"
+                                f"请先部署接收方流程，或改用服务任务调用外部系统")
     return problems

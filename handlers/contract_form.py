@@ -66,6 +66,8 @@ def _people_rules(data: dict, errors: RowErrors) -> None:
     """One person once among the buyers; every seller and buyer with a phone number of their own."""
     seen_ids: dict[str, int] = {}
     for index, buyer in enumerate(data.get("buyers") or []):
+        if not buyer.get("id_number"):
+            continue  # that row's own message already names the field
         key = comparable_id(buyer["id_number"])
         if key in seen_ids:
             errors.add("buyers", index, "id_number",
@@ -77,6 +79,8 @@ def _people_rules(data: dict, errors: RowErrors) -> None:
     positions = {"sellers": 0, "buyers": 0}
     for field, side, row in parties:
         index, positions[field] = positions[field], positions[field] + 1
+        if not row.get("phone"):
+            continue
         key = comparable_phone(row["phone"])
         if key in seen_phones:
             errors.add(field, index, "phone", f"联系电话与{seen_phones[key]}相同：{OWN_PHONE}")
@@ -115,10 +119,12 @@ class ContractForm(FormSchema):
     dispute_resolution = choice("争议解决方式", ["仲裁", "诉讼"], required=True)
     supplementary_terms = text("补充条款", 5000, load_default=None, allow_none=True)
 
-    @validates_schema
+    # Run with the field errors too (not only once they are fixed): every problem of the form in one round.
+    # ``data`` then holds only the fields that were valid, so each rule checks what it reads is there.
+    @validates_schema(skip_on_field_errors=False)
     def _rules(self, data, **_):
         errors: dict = {}
-        if data.get("deposit") is not None and data["deposit"] > data["price"]:
+        if data.get("deposit") is not None and data.get("price") is not None and data["deposit"] > data["price"]:
             errors["deposit"] = ["定金不能超过成交价格"]
         rows = RowErrors()
         _people_rules(data, rows)

@@ -2,7 +2,8 @@
 
 ``seed_demo`` is idempotent. The cases cover the guide's situations: a mainland
 owner; an owner whose certificate still carries a 15-digit first-generation ID;
-an HK owner who queries by 姓名+不动产单元号; a jointly owned home; a home with a
+an HK owner who queries by 姓名+不动产单元号; an HK owner with no account yet, who registers
+(「立即注册」); a jointly owned home; a home with a
 pending gift (refused); a land parcel (refused).
 """
 from __future__ import annotations
@@ -30,6 +31,8 @@ ZHAO_MIN_ID = resident_id("44200019920214302")
 SUN_LEI_ID = resident_id("44200019900707331")
 ZHOU_TING_ID = resident_id("44200019950101264")
 CHAN_HK_PERMIT = "H12345678"
+# 黄丽华 owns a demo home but has no account yet: she tries 「立即注册」 (账号密码) and 用户关联.
+WONG_HK_PERMIT = "H87654321"
 COMPANY_USCC = "91442000MA4W3C5X17"
 
 CITIZENS = [
@@ -76,6 +79,12 @@ PROPERTIES: list[dict[str, Any]] = [
          location="中山市南区城南二路6号海景湾1幢2301房", use="住宅", floor="23/32",
          building_area=Decimal("128.00"), inner_area=Decimal("104.50"), land_use_type="出让",
          land_use_term="2015-01-01至2085-12-31"),
+    dict(certificate_no="粤(2024)中山市不动产权第0305566号", check_code="118822",
+         unit_no="442000008001GB00555F00080808",
+         owners=[_owner("黄丽华", WONG_HK_PERMIT, id_type="港澳居民来往内地通行证")],
+         location="中山市西区富华道32号星汇云锦5幢801房", use="住宅", floor="8/18",
+         building_area=Decimal("89.20"), inner_area=Decimal("72.60"), land_use_type="出让",
+         land_use_term="2012-03-01至2082-02-28"),
     dict(certificate_no="粤(2022)中山市不动产权第0567890号", check_code="915372",
          unit_no="442000002004GB00321F00040502",
          owners=[_owner("王强", WANG_QIANG_ID, "50"), _owner("刘芳", LIU_FANG_ID, "50")],

@@ -22,6 +22,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from .deadlines import beijing
 from .models import Contract
+from .validation import format_share
 
 FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 FONT = "WenQuanYiZenHei"
@@ -103,7 +104,7 @@ def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tup
     for party in contract.sellers:
         parties.append(("甲方（卖方）", f"{party.name}　{party.id_type}：{shown(party.id_number)}　电话：{shown(party.phone) or '—'}"))
     for party in contract.buyers:
-        share = f"　份额：{party.share}%" if party.share is not None else ""
+        share = f"　份额：{format_share(party.share)}%" if party.share is not None else ""
         parties.append(("乙方（买方）", f"{party.name}　{party.id_type}：{shown(party.id_number)}　电话：{shown(party.phone) or '—'}{share}"))
     parties.append(("共有性质", contract.co_ownership or "—"))
     price = contract.price

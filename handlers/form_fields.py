@@ -20,19 +20,37 @@ def choice(label: str, options, **kwargs) -> fields.String:
 
 
 def text(label: str, max_len: int = 200, validate_also=None, **kwargs) -> fields.String:
-    """A text field; ``required`` text must also be non-blank."""
-    checks = [validate.Length(min=1 if kwargs.get("required") else 0, max=max_len,
-                              error=f"{label}为必填项，且不能超过{max_len}个字")]
-    if validate_also is not None:
-        checks.append(validate_also)
-    return fields.String(validate=checks, error_messages=msgs(label), metadata={"label": label}, **kwargs)
+    """A text field; ``required`` text must also be non-blank. One message per problem: an empty required
+    field is 「必填」 only (not also 「格式不正确」), a long one 「不能超过…个字」, else the field's own check."""
+    required = kwargs.get("required", False)
+
+    def check(value: str) -> None:
+        if not value.strip():
+            if required:
+                raise ValidationError(f"{label}为必填项")
+            return
+        if len(value) > max_len:
+            raise ValidationError(f"{label}不能超过{max_len}个字")
+        if validate_also is not None:
+            validate_also(value)
+
+    return fields.String(validate=check, error_messages=msgs(label), metadata={"label": label}, **kwargs)
+
+
+class Number(fields.Decimal):
+    """A decimal as people type it: 「2,000,000」, 「2，000，000」 and 「2 000 000」 mean 2000000."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.replace(",", "").replace("，", "").replace(" ", "").replace("\u3000", "")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def money(label: str, **kwargs) -> fields.Decimal:
     # "special" is marshmallow's message for NaN and Infinity; its default is English.
-    messages = dict(msgs(label), special=f"{label}应为金额数字（不能是NaN或无穷大）")
-    return fields.Decimal(places=None, as_string=False, error_messages=messages, metadata={"label": label},
-                          **kwargs)
+    messages = dict(msgs(label), invalid=f"{label}应为数字，例如 2000000 或 2,000,000",
+                    special=f"{label}应为金额数字（不能是NaN或无穷大）")
+    return Number(places=None, as_string=False, error_messages=messages, metadata={"label": label}, **kwargs)
 
 
 def amount(label: str, **kwargs) -> fields.Decimal:

@@ -81,6 +81,31 @@ class Account(Base):
         return self.password_hash is not None and check_password_hash(self.password_hash, password)
 
 
+class PlatformAccount(Base):
+    """An account of the sandbox 统一身份认证平台, made by 「立即注册」 (账号密码 for 港澳台 and foreign people, or
+    法人 for a unit). It is the platform's record: the netsign ``Account`` is made or linked from it by 用户关联."""
+
+    __tablename__ = "platform_account"
+    __table_args__ = (sa.UniqueConstraint("id_type", "id_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unified_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # 账号密码 | 法人
+    # The name signed in with: a chosen account name, or a unit's 统一社会信用代码.
+    username: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    id_type: Mapped[str] = mapped_column(sa.String(30))
+    id_number: Mapped[str] = mapped_column(sa.String(30))
+    phone: Mapped[str] = mapped_column(sa.String(30))
+    legal_representative: Mapped[str | None] = mapped_column(sa.String(100))
+    legal_representative_id: Mapped[str | None] = mapped_column(sa.String(30))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
 class RegistryProperty(Base):
     """A record of the sandbox 不动产登记 registry (the real registry is an external system)."""
 

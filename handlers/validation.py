@@ -184,6 +184,36 @@ def check_uscc(code: str) -> str:
     return code
 
 
+def check_certificate_name(name: str) -> str:
+    """A name as the property certificate prints it: simplified Chinese (陳家明 → 陈家明) or Latin letters.
+
+    The guide asks 港澳台 and foreign people to register with the owner's name exactly as on the
+    certificate, in simplified characters; a traditional spelling would never match the registry.
+    """
+    import zhconv  # type: ignore[import-untyped]  # imported here: its tables load on first use, and only registration needs them
+
+    text = normalize_text(name)
+    if not text:
+        raise FormatError("不能为空")
+    if len(text) > 50:
+        raise FormatError("不能超过50个字")
+    if not re.fullmatch(r"[\u4e00-\u9fff·•A-Za-z .,'-]+", text):
+        raise FormatError("只能包含汉字、英文字母、空格和「·」")
+    simplified = zhconv.convert(text, "zh-cn")
+    if simplified != text:
+        raise FormatError(f"须为简体字，与产权证上的产权人姓名一致：应写作「{simplified}」")
+    return text
+
+
+def check_new_password(password: str) -> str:
+    """A password for a new account: 8–64 characters with letters and digits."""
+    if not 8 <= len(password or "") <= 64:
+        raise FormatError("应为8至64位")
+    if not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
+        raise FormatError("须同时包含字母和数字")
+    return password
+
+
 # ---------------------------------------------------------------- certificates and units
 
 def normalize_text(value: str) -> str:
@@ -239,6 +269,11 @@ def positive_money(value, digits: int = 14, places: int = 2) -> Decimal:
     if amount != amount.quantize(step):
         raise FormatError(f"最多保留{'两' if places == 2 else places}位小数")
     return amount.quantize(step)
+
+
+def format_share(share) -> str:
+    """A share as it was entered: 60 (not 60.0000), 33.33."""
+    return f"{Decimal(share).normalize():f}"
 
 
 def shares_add_up(shares: list[Decimal]) -> bool:

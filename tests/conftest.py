@@ -52,9 +52,9 @@ def session_factory(sa_engine):
 
 
 def pytest_bpmn_coverage_html(coverage, sources):
-    """The diagrams with taken flows green and missing ones red (drawn by the web's SVG renderer)."""
+    """The diagrams with taken flows green and missing ones red (drawn by the admin pages' bpmn-js viewer)."""
     try:
-        from web.diagram import render_coverage_html
+        from web.coverage_report import render_coverage_html
     except ImportError:
         return None
     return render_coverage_html(coverage, sources)

@@ -3,14 +3,12 @@ diagram, timers (Beijing time), incidents with retry, and the audit trail."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from markupsafe import Markup
 
 from handlers.deadlines import beijing
 from handlers.usecases import Refused, admin
 
 from .auth import roles_required
 from .context import actor, services
-from .diagram import render_svg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -62,10 +60,9 @@ def instances():
 @roles_required("admin")
 def instance(instance_id):
     page = admin.instance_page(services(), actor(), instance_id)
-    diagrams = []
-    for name, xml in page.bpmn_sources.items():
-        svg = render_svg(xml, done=page.done, current=page.current)
-        diagrams.append((name, Markup(svg) if svg else None))
+    # Drawn in the browser by bpmn-js (web/static/build/viewer.js): the path passed and the open tasks.
+    diagrams = [(name, {"xml": xml, "done": sorted(page.done), "current": sorted(page.current)})
+                for name, xml in page.bpmn_sources.items()]
     return render_template("admin/instance.html", instance=page.instance, definition=page.definition,
                            diagrams=diagrams, events=page.events, tasks=page.tasks, timers=page.timers,
                            incidents=page.incidents, beijing=beijing)

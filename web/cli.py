@@ -18,7 +18,7 @@ from flask.cli import with_appcontext
 
 from engine import metrics, worker
 from engine.heartbeat import default_worker_id
-from engine.specs import DefinitionError, read_directory, validate_sources
+from engine.specs import DefinitionError, read_directory
 from handlers.deadlines import BEIJING
 from handlers.usecases import admin
 from handlers.usecases.admin import seed
@@ -89,7 +89,7 @@ def deploy_command(paths, actor):
 @with_appcontext
 def validate_command(paths):
     """Check diagrams as a deploy would (XSD, DOCTYPE, bindings, expressions) without storing anything."""
-    report = validate_sources(_sources_from(paths), services().registry)
+    report = _engine().validate(_sources_from(paths))  # with the deployed processes, as a deploy checks
     for process_id, name in report.processes.items():
         click.echo(f"process {process_id}「{name}」")
     for problem in report.problems:
@@ -130,9 +130,21 @@ def tasks_command(role):
 @click.command("timers")
 @with_appcontext
 def timers_command():
-    """List waiting timers with their due times in Beijing time."""
+    """List waiting timers, and timer start events, with their due times in Beijing time."""
     for t in admin.timers(services(), SYSTEM, limit=500):
         click.echo(f"#{t.instance_id:<5} {t.name:16} due {_beijing(t.due_at)}")
+    for s in services().queries.schedules():
+        click.echo(f"start {s.process_id} {s.name:16} due {_beijing(s.due_at)}  started={s.started}")
+
+
+@click.command("messages")
+@click.option("--expired", is_flag=True, help="List the messages whose time-to-live passed instead.")
+@with_appcontext
+def messages_command(expired):
+    """List kept messages (no instance took them in yet) with when they expire, in Beijing time."""
+    for m in services().queries.messages(state="expired" if expired else "kept", limit=500):
+        click.echo(f"{m.id:<5} {m.name:24} {m.business_key:18} received {_beijing(m.received_at)}  "
+                   f"{'expired' if expired else 'expires'} {_beijing(m.expired_at if expired else m.expires_at)}")
 
 
 @click.command("incidents")
@@ -238,4 +250,4 @@ def serve_command(host, port, worker_count):
 
 
 COMMANDS = [init_command, deploy_command, validate_command, definitions_command, instances_command,
-            tasks_command, timers_command, incidents_command, worker_command, serve_command]
+            tasks_command, timers_command, messages_command, incidents_command, worker_command, serve_command]

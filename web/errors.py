@@ -44,7 +44,8 @@ def describe(err: Exception) -> tuple[int, str, dict]:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    # The API, and the admin pages' own JSON calls (the editor posts JSON and reads the answer in script).
+    return request.path.startswith("/api/") or request.is_json
 
 
 def answer(err: Exception):

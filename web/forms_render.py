@@ -77,7 +77,8 @@ def parse(schema_cls, form, prefix: str = "") -> dict:
     """Posted form → the dict the schema loads.
 
     An empty optional field becomes None when the schema allows it, and is left
-    out otherwise, so the schema's default applies.
+    out otherwise, so the schema's default applies; an empty required field is left
+    out, so its message is 「…为必填项」, never 「格式不正确」.
     """
     data: dict = {}
     for name, f in schema_cls().fields.items():
@@ -92,8 +93,8 @@ def parse(schema_cls, form, prefix: str = "") -> dict:
             continue  # filled by the view from stored uploads
         else:
             value = form.get(key, "").strip()
-            if value != "" or f.required:
+            if value != "":
                 data[name] = value
-            elif f.allow_none:
+            elif f.allow_none and not f.required:
                 data[name] = None
     return data

@@ -54,6 +54,12 @@ def login_legal_person():
     return _after_unified_login(account)
 
 
+def _to_association(identity: Identity):
+    """Signed in on the platform, no netsign account linked yet: 用户关联 (guide 1.1 (五))."""
+    session["unified_identity"] = accounts.identity_to_session(identity)
+    return redirect(url_for(".associate"))
+
+
 @bp.post("/login/yss-new")
 def login_yss_new():
     """A person the platform knows but who has no netsign account yet: go to the association page."""
@@ -97,6 +103,8 @@ def login_password():
                                             request.form.get("password", ""))
     except Refused as err:
         return _refused_to_login(err)
+    if isinstance(account, Identity):
+        return _to_association(account)
     if account.login_kind == accounts.STAFF_KIND:
         sign_in(account)
         return redirect(url_for("inbox.index") if set(account.role_list()) & set(STAFF_ROLES)
@@ -105,6 +113,8 @@ def login_password():
 
 
 def _after_unified_login(account):
+    if isinstance(account, Identity):
+        return _to_association(account)
     sign_in(account)
     flash(f"统一身份认证成功：{account.name}", "info")
     return redirect(request.args.get("next") or url_for(".home"))

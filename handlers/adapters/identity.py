@@ -17,6 +17,8 @@ class Identity:
     unified_id: str
     name: str
     id_number: str
+    id_type: str = "居民身份证"
+    login_kind: str = "粤省事"  # how the person signed in to the platform: 粤省事 | 账号密码 | 法人
 
 
 class IdentityPlatform(abc.ABC):

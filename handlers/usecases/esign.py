@@ -2,6 +2,7 @@
 sandbox signing page that a party's QR code opens (read the document, 微警认证, face check, sign)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 
@@ -30,6 +31,8 @@ class SigningPage:
 def receive_callback(services: Services, body: bytes, signature_header: str | None) -> bool:
     """Verify a callback and hand it to the engine as ``esign_party_signed``; False if it is a repeat."""
     if not services.adapters.esign.verify(body, signature_header):
+        services.engine.record_audit("esign_callback_refused", "esign", reason="签名无效", bytes=len(body),
+                                     sha256=hashlib.sha256(body).hexdigest())
         CALLBACKS.labels(REFUSED, "signature").inc()
         raise Unauthenticated("回调签名无效")
     try:
@@ -37,6 +40,8 @@ def receive_callback(services: Services, body: bytes, signature_header: str | No
     except OrderClosed as err:
         # The audit trail of a refused callback: which order, in which state (it is never kept).
         log.warning("esign callback refused: %s", err)
+        services.engine.record_audit("esign_callback_refused", "esign", reason=str(err),
+                                     sha256=hashlib.sha256(body).hexdigest())
         CALLBACKS.labels(REFUSED, "order_closed").inc()
         raise Conflict(str(err)) from err
     except DomainError as err:

@@ -4,7 +4,7 @@ One row per `netsign worker` process (host:pid), rewritten after every sweep wit
 its counts; /readyz and /metrics read it.
 
 Revision ID: d2f4a6c8e0b1
-Revises: b3d5f7a9c1e2
+Revises: c4e8a1f7d2b9
 Create Date: 2026-11-28 06:00:00
 
 """
@@ -16,7 +16,7 @@ from engine.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = 'd2f4a6c8e0b1'
-down_revision = 'b3d5f7a9c1e2'
+down_revision = 'c4e8a1f7d2b9'
 branch_labels = None
 depends_on = None
 

@@ -21,11 +21,11 @@ def test_rows_come_back_converted_as_through_sqlalchemy(session_factory):
     # The same key again: nothing is inserted, nothing fails.
     assert not store.insert_message(conn, name="paid", business_key="K1", payload={"again": True},
                                     idempotency_key="k-2", received_at=received)
-    [first, second] = store.pending_messages(conn, "K1")
+    [first, second] = store.pending_messages(conn, "K1", received)
     assert (first.name, first.payload) == ("paid", {"金额": "1.00", "n": [1, 2]})
     assert first.id < second.id
     store.consume_message(conn, first.id, None, received)
-    assert [m.id for m in store.pending_messages(conn, "K1")] == [second.id]
+    assert [m.id for m in store.pending_messages(conn, "K1", received)] == [second.id]
     session.commit()
     # What the ORM reads back is what the cursor wrote: an aware UTC time, the same JSON.
     row = session.scalar(sa.select(Message).where(Message.idempotency_key == "k-1"))

@@ -221,3 +221,28 @@ def test_cancel_and_the_last_signature_racing_in_threads_have_one_outcome(servic
         assert final.status == ORDER_CANCELLED and outcome["cancel"] is None
         assert {s.party_id: s.status for s in final.signatures}[last_party] == "待签字"
         assert all(m.name != "esign_order_cancel" for m in kept_messages(services))
+
+
+def refused_callbacks(services) -> list[dict]:
+    from engine.models import AuditEvent
+    services.session.expire_all()
+    return [e.details for e in services.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.kind == "esign_callback_refused").order_by(AuditEvent.id))]
+
+
+def test_refused_callbacks_leave_an_audit_row(services):
+    from handlers.usecases import Unauthenticated
+    seller = actor(services, "张伟")
+    order = to_order(services, seller)
+    body, _ = callback(services, order.signatures[0])
+    with pytest.raises(Unauthenticated):
+        esign.receive_callback(services, body, "00" * 32)
+    [forged] = refused_callbacks(services)
+    assert forged["reason"] == "签名无效" and forged["bytes"] == len(body)
+    old_callback = callback(services, order.signatures[0])
+    citizen.cancel_order(services, seller, order.contract.contract_no)
+    with pytest.raises(Conflict):
+        esign.receive_callback(services, *old_callback)
+    stale = refused_callbacks(services)[-1]
+    assert order.order_no in stale["reason"] and "已注销" in stale["reason"]
+    assert kept_messages(services) == []

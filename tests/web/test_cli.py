@@ -50,6 +50,13 @@ def test_init_lists_and_worker(cli_app):
     assert run(cli_app, "instances", "--status", "completed").output == ""
     assert run(cli_app, "timers").output == "" and run(cli_app, "incidents").output == ""
     assert run(cli_app, "incidents", "--retry", "999").output == "retried 0\n"
+    assert run(cli_app, "messages").output == ""
+    with cli_app.app_context():
+        cli_app.extensions["netsign"].engine.deliver_message("esign_party_signed", "ZS-NOBODY", {}, "cli-kept-1")
+        db.session.remove()
+    [kept] = run(cli_app, "messages").output.splitlines()
+    assert "esign_party_signed" in kept and "ZS-NOBODY" in kept and "expires" in kept
+    assert run(cli_app, "messages", "--expired").output == ""
 
 
 def test_validate_reports_problems_with_element_names(cli_app, tmp_path):

@@ -1,7 +1,9 @@
 """Staff inbox and admin pages: roles, the offline filing at the window, deploy checks, the instance page."""
 from __future__ import annotations
 
+import html
 import io
+import json
 import re
 from pathlib import Path
 
@@ -112,6 +114,13 @@ def test_admin_deploy_shows_report_before_storing(app, client, account_id):
         db.session.remove()
 
 
+def monitored_diagrams(page: str) -> list[dict]:
+    """The data of every bpmn-js viewer on an admin page, with its file name."""
+    found = re.findall(r'<div class="bpmn-monitor" data-file="([^"]+)">.*?<script type="application/json">(.*?)</script>',
+                       page, re.S)
+    return [{"file": name, **json.loads(html.unescape(data))} for name, data in found]
+
+
 def test_admin_instance_page_draws_the_diagram(app, client, account_id):
     seller = app.test_client()
     login_as(seller, account_id("张伟"))
@@ -122,9 +131,13 @@ def test_admin_instance_page_draws_the_diagram(app, client, account_id):
             ProcessInstance.process_id == "online_signing")).one()
         db.session.remove()
     page = client.get(f"/admin/instances/{instance_id}").data.decode()
-    assert "<svg" in page and "选择业务类型" in page and 'class="current"' in page
+    # Each file of the version is handed to the bpmn-js viewer with the nodes passed and the open task.
+    drawn = {d["file"]: d for d in monitored_diagrams(page)}
+    assert "build/viewer.js" in page and set(drawn) >= {"online_signing.bpmn", "property_verification.bpmn"}
+    verification = drawn["property_verification.bpmn"]
+    assert "选择业务类型" in verification["xml"] and verification["current"] == ["Activity_select_business_type"]
     # The nodes the start passed: drawn as done, and listed in order in the audit trail.
-    assert page.count('class="done"') == 2
+    assert len(verification["done"]) == 2 and drawn["online_signing.bpmn"]["done"] == verification["done"]
     assert "卖方发起签约 → 开始房源验证" in page
     assert client.get("/admin/instances/999999").status_code == 404
     assert "online_signing" in client.get("/admin/instances?process_id=online_signing").data.decode()
@@ -176,3 +189,22 @@ def test_admin_retries_an_incident_from_the_instance_page(app, client, account_i
     client.post(f"/admin/incidents/{incident_id}/retry")
     assert "确认房源" in seller.get("/todo").data.decode()
     assert client.post("/admin/incidents/99999/retry").status_code == 404
+
+
+def test_the_definition_page_shows_where_instances_wait(app, client, account_id):
+    seller = app.test_client()
+    login_as(seller, account_id("张伟"))
+    seller.post("/start/online_signing")
+    seller.post("/start/online_signing")
+    login_as(client, account_id("系统管理员"))
+    with app.app_context():
+        definition_id = db.session.scalars(sa.select(ProcessInstance.definition_id).where(
+            ProcessInstance.process_id == "online_signing")).first()
+        db.session.remove()
+    assert f'/admin/definitions/{definition_id}"' in client.get("/admin/").data.decode()
+    page = client.get(f"/admin/definitions/{definition_id}").data.decode()
+    badges = {d["file"]: d["badges"] for d in monitored_diagrams(page)}
+    assert badges["property_verification.bpmn"]["Activity_select_business_type"] == "等待 2"
+    assert client.get("/admin/definitions/999999").status_code == 404
+    login_as(seller, account_id("张伟"))
+    assert seller.get(f"/admin/definitions/{definition_id}").status_code == 403

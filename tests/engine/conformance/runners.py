@@ -24,8 +24,8 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine import ProcessEngine, Registry
-from engine.models import AuditEvent, Incident
-from engine.testing import ProcessHarness
+from engine.models import AuditEvent, Incident, ProcessInstance
+from engine.testing import Case, ProcessHarness
 
 from .scenarios import BASE_TIME, DIAGRAMS, Advance, Complete, Scenario, Send
 
@@ -203,7 +203,10 @@ def deploy_and_check(session_factory, scenario: Scenario):
     def make():
         return ProcessEngine(session_factory, registry, backoff=(60, 600))
 
-    make().deploy(sources_of(scenario))
+    # At the runs' start time: a timer start event's schedule is computed at deploy, as Spiff computes it
+    # when the workflow is created.
+    with time_machine.travel(datetime.fromisoformat(BASE_TIME), tick=True):
+        make().deploy(sources_of(scenario))
     return make
 
 
@@ -227,14 +230,35 @@ def _task_id(harness, case, action: Complete) -> str:
     raise AssertionError(f"no open task {action.name!r} matching {action.where}; open: {case.current_tasks()}")
 
 
+def _started_by_timer(harness, scenario: Scenario):
+    """The instance the worker started for the scenario's timer start event, or None (not yet)."""
+    session = harness.session
+    ids = list(session.scalars(sa.select(ProcessInstance.id).where(ProcessInstance.process_id == scenario.diagram)))
+    session.rollback()
+    assert len(ids) <= 1, f"a timer start event started {len(ids)} instances"
+    return Case(harness, ids[0]) if ids else None
+
+
 def run_in_engine(make_engine, scenario: Scenario) -> dict:
     harness = ProcessHarness(make_engine, restart_each_step=True)
     steps = []
     with time_machine.travel(datetime.fromisoformat(BASE_TIME), tick=True) as traveller:
-        case = harness.start(scenario.diagram, data=dict(scenario.start_data), business_key="CASE-1")
-        nodes, last = _nodes_after(harness.session, case.id, 0)
-        steps.append(nodes)
+        if scenario.timer_start:
+            case = None
+            steps.append(Counter())
+        else:
+            case = harness.start(scenario.diagram, data=dict(scenario.start_data), business_key="CASE-1")
+            nodes, last = _nodes_after(harness.session, case.id, 0)
+            steps.append(nodes)
         for action in scenario.actions:
+            if case is None:
+                assert isinstance(action, Advance), "nothing to act on before the timer starts the instance"
+                traveller.shift(timedelta(seconds=action.seconds))
+                harness.fire_timers()
+                case = _started_by_timer(harness, scenario)
+                nodes, last = _nodes_after(harness.session, case.id, 0) if case else (Counter(), 0)
+                steps.append(nodes)
+                continue
             if isinstance(action, Advance):
                 traveller.shift(timedelta(seconds=action.seconds))
                 harness.fire_timers()

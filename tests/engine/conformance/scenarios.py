@@ -16,11 +16,13 @@ BASE_TIME = "2026-02-01T00:00:00+00:00"
 
 # Why the engine may refuse a diagram at deploy.  The README lists the same reasons for analysts.
 REFUSAL_REASONS = {
-    "message_goes_nowhere": "发送任务或抛出事件的消息在本流程中没有接收方",
+    "message_goes_nowhere": "发送任务或抛出事件的消息没有任何流程接收",
     # Stored state is JSON: {1: "a"} would come back as {"1": "a"} after a reload.
     "integer_dict_keys": "字典使用了非字符串键",
     # SpiffWorkflow 3.2 ignores isInterrupting: the main flow would go on beside the event subprocess.
     "interrupting_event_subprocess": "是中断式的，但 SpiffWorkflow 3.2 不会中断主流程",
+    # No instance data exists before a timer start event fires: its time must be a literal.
+    "computed_timer_start": "的时间必须是字符串常量",
 }
 
 
@@ -55,6 +57,9 @@ class Scenario:
     extra_files: tuple[str, ...] = ()
     refused: str | None = None  # a key of REFUSAL_REASONS
     name: str = ""  # tells apart several scenarios of one diagram
+    # Started by its timer start event (deployed at BASE_TIME; the worker starts the instance when due),
+    # not by the runner.
+    timer_start: bool = False
 
     @property
     def id(self) -> str:
@@ -124,6 +129,10 @@ SCENARIOS = [
     Scenario("c_timer_date", ("timer-date", "intermediateCatchEvent"), (Advance(10 * DAY), Advance(19 * DAY))),
     Scenario("c_timer_duration", ("timer-duration", "intermediateCatchEvent"),
              (Complete("申请"), Advance(2 * DAY), Advance(DAY + 5), Complete("确认"))),
+    Scenario("c_timer_start_duration", ("timerStartEvent-duration", "userTask"),
+             (Advance(HOUR), Advance(HOUR + 5), Complete("核对清单", {"ok": True})), timer_start=True),
+    Scenario("c_timer_start_date", ("timerStartEvent-date",), (Advance(DAY), Advance(DAY + 5)), timer_start=True),
+    Scenario("c_timer_start_computed", ("timerStartEvent-computed",), refused="computed_timer_start"),
     Scenario("c_message_correlation", ("message-correlation", "receiveTask"),
              (Send("c_deposit", {"ref": "A", "amount": 100}), Send("c_balance", {"ref": "B", "amount": 1}),
               Send("c_balance", {"ref": "A", "amount": 900}))),
@@ -137,6 +146,14 @@ SCENARIOS = [
     Scenario("c_throw_catch", ("throwEvent",), (Complete("准备材料", {"pages": 12}),)),
     Scenario("c_send_receive", ("sendTask", "receiveTask"), (Complete("填写", {"text": "你好"}),)),
     Scenario("c_send_nowhere", ("sendTask",), refused="message_goes_nowhere"),
+    # The pair: the sender's message goes to a receiver in another instance (test_cross_instance.py); alone,
+    # each behaves as in SpiffWorkflow (the sender's message is kept: no receiver instance runs yet).
+    Scenario("c_handover_sender", ("sendTask-other-instance", "userTask"),
+             (Complete("填写交接单", {"boxes": 3, "note": "急件"}),), extra_files=("c_handover_receiver.bpmn",)),
+    Scenario("c_handover_throw", ("throwEvent-other-instance",),
+             (Complete("填写交接单", {"boxes": 1, "note": "补交"}),), extra_files=("c_handover_receiver.bpmn",)),
+    Scenario("c_handover_receiver", ("receiveTask-from-other-instance", "receiveTask"),
+             (Send("c_handover", {"boxes": 2, "note": "外部送达"}),)),
     Scenario("c_variable_name", ("userTask-variableName",), (Complete("填写联系人", {"name": "王五"}),)),
     Scenario("c_data_objects", ("dataObject",), (Complete("审核"),)),
     Scenario("c_lanes", ("lanes", "manualTask"), (Complete("提交申请", {"why": "x"}), Complete("审核申请"),

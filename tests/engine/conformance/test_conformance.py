@@ -43,7 +43,9 @@ def test_every_construct_has_a_diagram():
                 "eventSubProcess-interrupting", "eventSubProcess-non-interrupting",
                 "boundaryTimer-interrupting", "boundaryTimer-non-interrupting",
                 "timer-date", "timer-duration", "timer-cycle", "message-correlation", "sendTask", "throwEvent",
-                "userTask-variableName", "dataObject", "lanes", "integer-dict-keys"}
+                "userTask-variableName", "dataObject", "lanes", "integer-dict-keys",
+                "timerStartEvent-date", "timerStartEvent-duration", "timerStartEvent-computed",
+                "sendTask-other-instance", "throwEvent-other-instance", "receiveTask-from-other-instance"}
     assert required <= set(constructs), required - set(constructs)
     for scenario in SCENARIOS:
         assert sources_of(scenario)
