@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _Message
 from SpiffWorkflow.util.task import TaskState
 
-from . import messaging, store
+from . import messaging, metrics, store
 from .db import utcnow
 from .incidents import Attempt, record_failure
 from .registry import json_safe
@@ -111,7 +111,7 @@ def deliver_pending(steps: Steps, business_key: str | None = None) -> int:
     for instance_id in instance_ids:
         attempt = Attempt()
         try:
-            with steps.transaction() as session:
+            with metrics.timed("message"), steps.transaction() as session:
                 offered += _take_in(steps, session, instance_id, attempt)
         except _BackingOff:
             continue

@@ -206,3 +206,18 @@ class InstanceSnapshot(Base):
     taken_by: Mapped[str] = mapped_column(sa.String(100))
     reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reverted_by: Mapped[str | None] = mapped_column(sa.String(100))
+
+
+class WorkerHeartbeat(Base):
+    """One row per worker process (``host:pid``), written after every sweep; readiness and metrics read it.
+    A row whose beat is old is shown as stale; it is deleted only once it is much older (engine.heartbeat)."""
+
+    __tablename__ = "worker_heartbeat"
+
+    id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sweeps: Mapped[int] = mapped_column(sa.Integer, default=0)
+    timers: Mapped[int] = mapped_column(sa.Integer, default=0)
+    messages: Mapped[int] = mapped_column(sa.Integer, default=0)
+    retries: Mapped[int] = mapped_column(sa.Integer, default=0)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from . import assignment, budget, dates, incidents, messages, migration, operations, store, tasks, timers
+from .metrics import timed
 from .definitions import Definitions, DeployResult
 from .db import utcnow
 from .errors import NotFound
@@ -100,7 +101,8 @@ class ProcessEngine:
 
     def start(self, process_id: str, actor: str, data: dict[str, Any] | None = None,
               business_key: str | None = None) -> StepResult:
-        return tasks.start(self.steps, process_id, actor, data, business_key)
+        with timed("start"):
+            return tasks.start(self.steps, process_id, actor, data, business_key)
 
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str,
                       roles: Iterable[str] | None = None) -> StepResult:
@@ -109,7 +111,8 @@ class ProcessEngine:
         ``roles``: when given, the task's lane role must be one of them (staff
         inboxes). Citizen ownership is checked by the caller before this call.
         """
-        return tasks.complete(self.steps, task_id, data, actor, roles)
+        with timed("complete"):
+            return tasks.complete(self.steps, task_id, data, actor, roles)
 
     def deliver_message(self, name: str, business_key: str, payload: dict[str, Any],
                         idempotency_key: str, correlations: dict[str, Any] | None = None, *,
@@ -125,8 +128,9 @@ class ProcessEngine:
         ``keep=False`` discards the message, in the same transaction, when no instance takes it in now.
         ``ttl``: how long it is kept at most (default ``message_ttl``); then the worker expires it.
         """
-        return messages.deliver(self.steps, name, business_key, payload, idempotency_key, correlations,
-                                keep=keep, ttl=ttl)
+        with timed("message"):
+            return messages.deliver(self.steps, name, business_key, payload, idempotency_key, correlations,
+                                    keep=keep, ttl=ttl)
 
     def expire_messages(self, limit: int = messages.EXPIRE_BATCH) -> int:
         """Expire kept messages past their time-to-live (one transaction, an audit row each); how many."""

@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
-from . import budget, dates, health, incidents, messages, projections, snapshot, store
+from . import budget, dates, health, incidents, logcontext, messages, projections, snapshot, store
 from .db import utcnow, write_intent
 from .definitions import Definitions
 from .errors import NotFound
@@ -243,7 +243,7 @@ class Steps:
             if session.new or session.dirty or session.deleted:
                 raise RuntimeError("engine step started with unsaved changes in the session")
             session.rollback()  # end a read-only transaction so the step starts fresh and locked
-        with write_intent(), self.workflows.tracking(), budget.step_budget(self.step_seconds):
+        with write_intent(), self.workflows.tracking(), budget.step_budget(self.step_seconds), logcontext.scope():
             try:
                 yield session
                 session.commit()
@@ -260,6 +260,7 @@ class Steps:
               kind: str, before: snapshot.Snapshot | None = None) -> Step:
         """A step on a workflow the caller holds (a new instance)."""
         step = Step(session, instance, workflow, actor, kind, before)
+        logcontext.bind(instance_id=instance.id, business_key=instance.business_key, actor=actor)
         step.ttl = self.message_ttl
         workflow.script_engine = StepScriptEngine(self.registry, step, self.date_helpers)
         budget.restart()  # the clock starts once the instance is locked and loaded

@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import messaging, snapshot, store
+from . import logcontext, messaging, snapshot, store
 from .assignment import check_four_eyes
 from .db import utcnow
 from .errors import ClosedByTimer, Conflict, FormInvalid, NotAllowed, NotFound
@@ -65,6 +65,7 @@ def complete(steps: Steps, task_id: str, data: dict[str, Any], actor: str,
         row, locked = store.lock_task(session.connection(), str(task_id))
         if row is None:
             raise NotFound("任务不存在")
+        logcontext.bind(task=row.name, task_id=row.id)
         if locked is not None and locked.status == InstanceStatus.SUSPENDED:
             raise Conflict(f"该业务已被管理员暂停，暂不能办理「{row.name}」；恢复后可继续办理")
         if locked is not None and locked.status == InstanceStatus.CANCELLED:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import schedules, store
+import time
+
+from . import logcontext, metrics, schedules, store
 from .db import utcnow
 from .incidents import Attempt, Element, record_failure
 from .status import TimerState
@@ -33,8 +35,9 @@ def fire_due(steps: Steps, limit: int | None = 100) -> int:
     passed: set[int] = set()  # timers whose step failed in this sweep: never claimed twice by it
     while limit is None or fired < limit:
         attempt = Attempt()
+        started, lag = time.perf_counter(), [0.0]
         try:
-            outcome = _fire_next(steps, attempt, passed)
+            outcome = _fire_next(steps, attempt, passed, lag)
         except Exception as err:
             # One instance that cannot take its timer must not stop the others'.
             if attempt.instance_id is None or attempt.timer_id is None:
@@ -44,11 +47,14 @@ def fire_due(steps: Steps, limit: int | None = 100) -> int:
             continue
         if outcome == _NONE_DUE:
             break
-        fired += outcome == _FIRED
+        if outcome == _FIRED:
+            fired += 1
+            metrics.STEP_OF["timer"].observe(time.perf_counter() - started)
+            metrics.TIMER_LAG.observe(lag[0])
     return fired
 
 
-def _fire_next(steps: Steps, attempt: Attempt, passed: set[int]) -> int:
+def _fire_next(steps: Steps, attempt: Attempt, passed: set[int], lag: list[float]) -> int:
     with steps.transaction() as session:
         conn = session.connection()
         claimed = store.claim_due_timer(conn, utcnow(), passed)
@@ -61,6 +67,8 @@ def _fire_next(steps: Steps, attempt: Attempt, passed: set[int]) -> int:
         if timer.state != TimerState.WAITING or timer.due_at > utcnow():
             return _GONE
         attempt.element = Element(timer.task_id, timer.bpmn_id, timer.name)
+        lag[0] = max(0.0, (utcnow() - timer.due_at).total_seconds())
+        logcontext.bind(task=timer.name, task_id=timer.task_id)
         with steps.on(session, locked.id, "worker", "timer", instance=locked) as step:
             attempt.step = step
             step.audit("timer_due", task_id=timer.task_id, bpmn_id=timer.bpmn_id, name=timer.name,

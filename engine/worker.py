@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from . import logcontext, metrics
+from .heartbeat import Heartbeat
+
 if TYPE_CHECKING:
     from .runtime import ProcessEngine
 
@@ -35,10 +38,21 @@ def sweep(engine: ProcessEngine, batch: int = BATCH) -> dict[str, int]:
 
 def run(engine: ProcessEngine, *, once: bool = False, interval: float = 5.0, limit: int | None = None,
         stop: Callable[[], bool] = lambda: False,
-        after_sweep: Callable[[dict[str, int]], None] = lambda done: None) -> dict[str, int]:
+        after_sweep: Callable[[dict[str, int]], None] = lambda done: None,
+        worker_id: str | None = None, beat: bool = True) -> dict[str, int]:
     """Sweep until stopped (``once``: until a sweep finds nothing, or ``limit`` timers were fired);
-    what was done in all.  ``after_sweep`` gets each sweep's counts (also of a failed sweep: empty)."""
+    what was done in all.  ``after_sweep`` gets each sweep's counts (also of a failed sweep: empty).
+
+    With ``beat`` the worker keeps its heartbeat row (``worker_id``, default ``host:pid``) after every sweep."""
+    heart = Heartbeat(engine.transaction, worker_id) if beat else None
+    with logcontext.scope(worker=heart.worker_id if heart else worker_id):
+        return _loop(engine, heart, once, interval, limit, stop, after_sweep)
+
+
+def _loop(engine: ProcessEngine, heart: Heartbeat | None, once: bool, interval: float, limit: int | None,
+          stop: Callable[[], bool], after_sweep: Callable[[dict[str, int]], None]) -> dict[str, int]:
     total = {"timers": 0, "messages": 0, "retries": 0, "expired": 0}
+    started = False
     while not stop():
         batch = BATCH if limit is None else min(BATCH, limit - total["timers"])
         try:
@@ -51,15 +65,36 @@ def run(engine: ProcessEngine, *, once: bool = False, interval: float = 5.0, lim
         except Exception:  # keep sweeping; the failed step was rolled back
             log.exception("worker sweep failed")
             done = {}
+        started = _beat(heart, done, started)
         after_sweep(done)
         for kind, count in done.items():
             total[kind] += count
+            metrics.SWEPT.labels(kind).inc(count)
+        if any(done.values()):
+            log.info("worker swept", extra={**done})
         busy = any(done.values())
         if once and (not busy or (limit is not None and total["timers"] >= limit)):
             break
         if not busy:
             _sleep(interval, stop)
     return total
+
+
+def _beat(heart: Heartbeat | None, done: dict[str, int], started: bool) -> bool:
+    """Write the heartbeat (its first beat writes the row afresh); whether the row was started.  A database
+    that is down is already said once a sweep above: the heartbeat then just stays old."""
+    if heart is None:
+        return started
+    try:
+        if not started:
+            heart.start()
+        heart.beat(done)
+        return True
+    except sa.exc.DBAPIError:
+        return started
+    except Exception:
+        log.exception("worker heartbeat failed")
+        return started
 
 
 def _sleep(seconds: float, stop: Callable[[], bool]) -> None:

@@ -13,9 +13,10 @@ import handlers.models  # noqa: F401,E402
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# The .ini's logging only when nobody configured logging before: under `netsign` (web/logs.py, one handler
+# named "netsign") the migration logs like every other line, and no logger of the app is disabled.
+if not any(h.get_name() == "netsign" for h in logging.getLogger().handlers):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -206,3 +206,33 @@ class MigrationQuery(Schema):
         unknown = EXCLUDE
 
     to_definition_id = fields.Integer(metadata={"description": "目标定义版本 ID；省略为最新版本"})
+
+
+class HealthOut(Schema):
+    status = fields.String(metadata={"description": "ok：进程存活（不访问数据库）"})
+
+
+class WorkerBeatOut(Schema):
+    id = fields.String(metadata={"description": "主机名:进程号"})
+    last_beat = fields.String(metadata={"description": "最后一次心跳（UTC, ISO 8601）"})
+    age_seconds = fields.Float()
+    stale = fields.Boolean()
+    sweeps = fields.Integer()
+
+
+class ReadyCheckOut(Schema):
+    ok = fields.Boolean(required=True)
+    error = fields.String(metadata={"description": "未就绪的原因"})
+    current = fields.List(fields.String(), metadata={"description": "schema：数据库的 Alembic 版本"})
+    head = fields.List(fields.String(), metadata={"description": "schema：迁移脚本的最新版本"})
+    stale_after_seconds = fields.Float(metadata={"description": "worker：心跳过期的阈值"})
+    fresh = fields.Integer(metadata={"description": "worker：心跳新鲜的 worker 数"})
+    workers = fields.List(fields.Nested(WorkerBeatOut))
+
+
+class ReadyOut(Schema):
+    ready = fields.Boolean(required=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.Nested(ReadyCheckOut),
+                         metadata={"description": "database（可连接）、schema（Alembic 版本为最新：current/head）、"
+                                                  "worker（心跳：workers 列出每个 worker 的 id、last_beat、"
+                                                  "age_seconds、stale）"})

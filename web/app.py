@@ -15,7 +15,7 @@ from handlers import models as domain
 from handlers.bootstrap import Settings, bootstrap
 from handlers.validation import mask_id_number
 
-from . import admin, api, auth, cli, editor, errors, i18n, inbox, monitor, portal, register, sandbox
+from . import admin, api, auth, cli, editor, errors, i18n, inbox, logs, monitor, ops, portal, register, sandbox
 from .config import ROOT, Config, load
 from .extensions import db, migrate
 
@@ -40,6 +40,7 @@ def create_app(config_object: type = Config, **overrides: Any) -> Flask:
         proxies = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
+    logs.init_app(app)  # first: every later before_request already logs with the request's id
     csrf = CSRFProtect(app)  # every form; the JSON API is exempt (HMAC callback, SameSite session cookie)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
@@ -53,11 +54,13 @@ def create_app(config_object: type = Config, **overrides: Any) -> Flask:
     app.extensions["netsign_registry"] = services.registry
 
     auth.init_app(app)
+    app.before_request(logs.bind_actor)
     i18n.init_app(app)
     errors.init_app(app)
-    for blueprint in (portal.bp, register.bp, inbox.bp, admin.bp, editor.bp, monitor.bp, sandbox.bp, api.bp):
+    for blueprint in (portal.bp, register.bp, inbox.bp, admin.bp, editor.bp, monitor.bp, sandbox.bp, api.bp, ops.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
+    csrf.exempt(ops.bp)
     auth.throttle_logins(app)
     for command in cli.COMMANDS:
         app.cli.add_command(command)

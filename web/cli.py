@@ -5,6 +5,7 @@ definitions, instances, inbox tasks, timers and incidents, run the worker, serve
 """
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
@@ -15,8 +16,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from engine import worker
-from engine.db import utcnow
+from engine import metrics, worker
+from engine.heartbeat import default_worker_id
 from engine.specs import DefinitionError, read_directory
 from handlers.deadlines import BEIJING
 from handlers.usecases import admin, instances as ops
@@ -24,6 +25,8 @@ from handlers.usecases.admin import seed
 from handlers.usecases.policy import SYSTEM
 
 from .context import services
+
+log = logging.getLogger(__name__)
 
 
 def _engine():
@@ -161,31 +164,39 @@ def incidents_command(retry_id):
 @click.option("--once", is_flag=True, help="Drain what is due (sweep until a sweep finds nothing), then exit.")
 @click.option("--limit", type=click.IntRange(min=1), help="With --once: stop after this many timers.")
 @click.option("--interval", type=float, help="Seconds to sleep after a sweep that found nothing (default NETSIGN_WORKER_INTERVAL).")
+@click.option("--metrics-port", type=click.IntRange(min=1, max=65535),
+              help="Serve this worker's own Prometheus metrics (step latency, timer lag, swept counts) on this port.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
 @with_appcontext
-def worker_command(once, limit, interval):
+def worker_command(once, limit, interval, metrics_port, metrics_host):
     """Fire due timers, deliver kept messages, retry incidents; sweep again at once while work is due.
 
     Run as many workers as you like: they split the work (FOR UPDATE SKIP LOCKED on PostgreSQL) and
-    each timer fires exactly once.
+    each timer fires exactly once. Each keeps a heartbeat row (host:pid) that /readyz and /metrics read.
     """
     interval = interval or current_app.config["WORKER_INTERVAL_SECONDS"]
     stop = {"now": False}
+    worker_id = default_worker_id()
 
     def _stop(*_):
         stop["now"] = True
 
     def _after_sweep(done: dict[str, int]) -> None:
-        if any(done.values()):
-            click.echo(f"{_beijing(utcnow())} worker: {done}")
         services().end_session()  # a sweep's reads must not pin a snapshot into the next one
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, metrics_host, registry=metrics.registry())
+    log.info("worker started", extra={"worker": worker_id, "once": once, "interval": interval,
+                                      "metrics_port": metrics_port})
     started = time.monotonic()
     total = worker.run(_engine(), once=once, interval=interval, limit=limit if once else None,
-                       stop=lambda: stop["now"], after_sweep=_after_sweep)
-    if once and any(total.values()):
-        click.echo(f"{_beijing(utcnow())} worker: drained {total} in {time.monotonic() - started:.2f} s")
+                       stop=lambda: stop["now"], after_sweep=_after_sweep, worker_id=worker_id)
+    log.info("worker stopped", extra={"worker": worker_id, **total,
+                                      "seconds": round(time.monotonic() - started, 2)})
 
 
 def _stop_on_signals() -> None:

@@ -59,6 +59,10 @@ class Config:
     PROPERTY_REGISTRY = "sandbox"
     IDENTITY_PLATFORM = "sandbox"
     ESIGN_SERVICE = "sandbox"
+    # /readyz: a worker whose last sweep is older than this is stale (not ready when every worker is).
+    READY_HEARTBEAT_SECONDS = 60.0
+    # Logs (web/logs.py): "json" or "text"; the default is json in production, text otherwise.
+    LOG_LEVEL = "INFO"
 
 
 class TestConfig(Config):
@@ -92,6 +96,9 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "PROPERTY_REGISTRY": ("NETSIGN_PROPERTY_REGISTRY", str),
     "IDENTITY_PLATFORM": ("NETSIGN_IDENTITY_PLATFORM", str),
     "ESIGN_SERVICE": ("NETSIGN_ESIGN_SERVICE", str),
+    "READY_HEARTBEAT_SECONDS": ("NETSIGN_READY_HEARTBEAT_SECONDS", float),
+    "LOG_FORMAT": ("NETSIGN_LOG_FORMAT", str),
+    "LOG_LEVEL": ("NETSIGN_LOG_LEVEL", str),
 }
 
 
@@ -122,6 +129,9 @@ def load(config_object: type, overrides: Mapping[str, Any], environ: Mapping[str
         config["SESSION_COOKIE_SECURE"] = True  # the session cookie never travels over plain HTTP
         config.setdefault("DEMO_DATA", False)
     config.setdefault("DEMO_DATA", True)
+    config.setdefault("LOG_FORMAT", "json" if production else "text")
+    if config["LOG_FORMAT"] not in ("json", "text"):
+        raise ConfigError(f"拒绝启动：NETSIGN_LOG_FORMAT 应为 json 或 text，而不是「{config['LOG_FORMAT']}」")
     return config
 
 

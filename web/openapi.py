@@ -36,6 +36,9 @@ class Operation:
     security: str | None = "session"  # None: open; "esign": the callback's HMAC header
     paged: bool = False
     description: str = ""
+    # More answers than the errors above: (status, description, schema of its JSON body or None).
+    also: tuple[tuple[str, str, type | None], ...] = ()
+    text: bool = False  # the 200 answer is text/plain (the Prometheus exposition format), not JSON
 
 
 def documented(**kwargs: Any) -> Callable:
@@ -50,7 +53,9 @@ def documented(**kwargs: Any) -> Callable:
 
 def _operation(op: Operation, path_params: list[dict]) -> dict:
     ok: dict = {"description": "OK"}
-    if op.response is not None:
+    if op.text:
+        ok["content"] = {"text/plain": {"schema": {"type": "string"}}}
+    elif op.response is not None:
         ok["content"] = {"application/json": {
             "schema": {"type": "array", "items": op.response} if op.many else op.response}}
     if op.paged:
@@ -59,6 +64,9 @@ def _operation(op: Operation, path_params: list[dict]) -> dict:
     for code in op.errors:
         responses[code] = {"description": ERROR_TEXT[code],
                            "content": {"application/json": {"schema": schemas.ErrorOut}}}
+    for code, text, schema in op.also:
+        responses[code] = {"description": text, **({"content": {"application/json": {"schema": schema}}}
+                                                   if schema is not None else {})}
     operation: dict = {"summary": op.summary, "tags": [op.tag], "responses": responses,
                        "parameters": list(path_params)}
     if op.description:
@@ -84,7 +92,11 @@ def _path_params(rule) -> list[dict]:
     return params
 
 
-def build(app: Flask, prefix: str = "api.") -> dict:
+# The JSON API and the operations endpoints (/healthz, /readyz, /metrics) are in the document.
+PREFIXES = ("api.", "ops.")
+
+
+def build(app: Flask, prefix: str | tuple[str, ...] = PREFIXES) -> dict:
     spec = APISpec(title="中山市存量房买卖合同网签备案 API", version="1.0", openapi_version="3.0.3",
                    plugins=[FlaskPlugin(), MarshmallowPlugin()],
                    info={"description": "登录后的会话 Cookie（session）用于鉴权；粤信签回调以 X-Signature（HMAC-SHA256）鉴权。"
@@ -102,7 +114,7 @@ def build(app: Flask, prefix: str = "api.") -> dict:
     return spec.to_dict()
 
 
-def undocumented(app: Flask, prefix: str = "api.", allowed: tuple[str, ...] = ()) -> list[str]:
+def undocumented(app: Flask, prefix: str | tuple[str, ...] = PREFIXES, allowed: tuple[str, ...] = ()) -> list[str]:
     """API endpoints without an Operation (a test keeps this empty)."""
     return [r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith(prefix)
             and r.endpoint not in allowed and not hasattr(app.view_functions[r.endpoint], "openapi")]

@@ -6,6 +6,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 
+from engine import logcontext
 from engine.db import utcnow
 
 from ..bootstrap import Services
@@ -13,6 +14,7 @@ from ..documents import contract_sections
 from ..models import PARTY_SIGNED, Contract, DomainError, ESignSignature
 from ..signing import MESSAGE, OrderClosed, callback_message, identity_matches, signature_by_token
 from .errors import Conflict, NotFound, Refused, Unauthenticated
+from .ops import ACCEPTED, CALLBACKS, REFUSED
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ def receive_callback(services: Services, body: bytes, signature_header: str | No
     if not services.adapters.esign.verify(body, signature_header):
         services.engine.record_audit("esign_callback_refused", "esign", reason="签名无效", bytes=len(body),
                                      sha256=hashlib.sha256(body).hexdigest())
+        CALLBACKS.labels(REFUSED, "signature").inc()
         raise Unauthenticated("回调签名无效")
     try:
         contract_no, payload, idempotency_key = callback_message(services.session, body)
@@ -39,12 +42,18 @@ def receive_callback(services: Services, body: bytes, signature_header: str | No
         log.warning("esign callback refused: %s", err)
         services.engine.record_audit("esign_callback_refused", "esign", reason=str(err),
                                      sha256=hashlib.sha256(body).hexdigest())
+        CALLBACKS.labels(REFUSED, "order_closed").inc()
         raise Conflict(str(err)) from err
     except DomainError as err:
+        CALLBACKS.labels(REFUSED, "invalid").inc()
         raise Refused(str(err) or "回调内容无效") from err
     except ValueError as err:  # not JSON at all: json's own English message says nothing to the caller
+        CALLBACKS.labels(REFUSED, "not_json").inc()
         raise Refused("回调内容无效：应为 JSON 对象") from err
-    return services.engine.deliver_message(MESSAGE, contract_no, payload, idempotency_key)
+    logcontext.bind(business_key=contract_no)
+    fresh = services.engine.deliver_message(MESSAGE, contract_no, payload, idempotency_key)
+    CALLBACKS.labels(ACCEPTED, "new" if fresh else "duplicate").inc()
+    return fresh
 
 
 def signing_page(services: Services, token: str) -> SigningPage:

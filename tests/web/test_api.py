@@ -58,7 +58,7 @@ def test_openapi_is_generated_from_the_views(app, client):
     assert openapi.undocumented(app, allowed=api.NOT_OPERATIONS) == []
     doc = client.get("/api/v1/openapi.json").get_json()
     routes = {openapi.FlaskPlugin.flaskpath2openapi(r.rule) for r in app.url_map.iter_rules()
-              if r.endpoint.startswith("api.") and r.endpoint not in api.NOT_OPERATIONS}
+              if r.endpoint.startswith(openapi.PREFIXES) and r.endpoint not in api.NOT_OPERATIONS}
     assert set(doc["paths"]) == routes
     instances = doc["paths"]["/api/v1/instances"]["get"]
     assert {p["name"] for p in instances["parameters"]} == {"after", "limit", "status", "business_key", "process_id"}

@@ -29,5 +29,7 @@ def test_no_server_errors(app, account_id):
         def check(case):
             for headers in ({}, *({"Cookie": cookie} for cookie in cookies)):
                 response = case.call(headers=headers)
-                assert response.status_code < 500, f"{case.method} {case.formatted_path} → {response.status_code}"
+                # /readyz answers 503 by design here (no worker runs beside the test): its documented answer.
+                unready = case.formatted_path == "/readyz" and response.status_code == 503
+                assert response.status_code < 500 or unready, f"{case.method} {case.formatted_path} → {response.status_code}"
         check()
