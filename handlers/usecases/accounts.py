@@ -82,6 +82,8 @@ def associate(services: Services, identity: Identity, *, link: bool, id_number: 
             if account.unified_id:
                 raise Refused("该网签账号已关联其他统一身份认证账号")
             account.unified_id = identity.unified_id
+            session.add(AuditEvent(kind="account_linked", actor=str(account.id),
+                                   details={"account_id": account.id, "login_kind": account.login_kind}))
         else:
             taken = session.scalars(sa.select(Account.id).where(
                 Account.id_type == "居民身份证", Account.id_number == identity.id_number)).first()
@@ -90,6 +92,9 @@ def associate(services: Services, identity: Identity, *, link: bool, id_number: 
             account = Account(login_kind="粤省事", unified_id=identity.unified_id, name=identity.name,
                               id_type="居民身份证", id_number=identity.id_number, roles="citizen")
             session.add(account)
+            session.flush()
+            session.add(AuditEvent(kind="account_created", actor=str(account.id),
+                                   details={"account_id": account.id, "login_kind": account.login_kind}))
     return account
 
 

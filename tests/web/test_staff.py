@@ -127,7 +127,11 @@ def test_admin_instance_page_draws_the_diagram(app, client, account_id):
     assert page.count('class="done"') == 2
     assert "卖方发起签约 → 开始房源验证" in page
     assert client.get("/admin/instances/999999").status_code == 404
-    assert "online_signing" in client.get("/admin/instances?process_id=online_signing").data.decode()
+    # The list shows the diagram's name and filters by it (or by the id an old link carries).
+    for query in ("process=签订买卖合同线上", "process_id=online_signing"):
+        listed = client.get(f"/admin/instances?{query}").data.decode()
+        assert f'href="/admin/instances/{instance_id}"' in listed and "<td>签订买卖合同线上</td>" in listed
+    assert f'href="/admin/instances/{instance_id}"' not in client.get("/admin/instances?process=签订买卖合同线下").data.decode()
 
 
 def test_clerk_opens_offline_cancellation_and_hands_over(app, client, account_id):

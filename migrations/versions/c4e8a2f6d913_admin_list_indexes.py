@@ -1,0 +1,51 @@
+"""indexes for the admin lists
+
+The admin lists and the API filter instances by process or status, newest
+first: (process_id, id) and (status, id) replace the single-column indexes, so
+PostgreSQL reads a page in order instead of sorting every running instance.
+The whole audit trail is read by kind or by actor in id order; incidents by
+the day they were opened; people by name (the audit's actor filter).
+
+Revision ID: c4e8a2f6d913
+Revises: b3d5f7a9c1e2
+Create Date: 2026-11-28 06:00:00
+
+"""
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = 'c4e8a2f6d913'
+down_revision = 'b3d5f7a9c1e2'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('process_instance', schema=None) as batch_op:
+        batch_op.drop_index('ix_process_instance_process_id')
+        batch_op.drop_index('ix_process_instance_status')
+        batch_op.create_index('ix_instance_process_id', ['process_id', 'id'], unique=False)
+        batch_op.create_index('ix_instance_status_id', ['status', 'id'], unique=False)
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_kind_id', ['kind', 'id'], unique=False)
+        batch_op.create_index('ix_audit_actor_id', ['actor', 'id'], unique=False)
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.create_index('ix_incident_created', ['created_at'], unique=False)
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.create_index('ix_account_name', ['name'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.drop_index('ix_account_name')
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.drop_index('ix_incident_created')
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_actor_id')
+        batch_op.drop_index('ix_audit_kind_id')
+    with op.batch_alter_table('process_instance', schema=None) as batch_op:
+        batch_op.drop_index('ix_instance_status_id')
+        batch_op.drop_index('ix_instance_process_id')
+        batch_op.create_index('ix_process_instance_status', ['status'], unique=False)
+        batch_op.create_index('ix_process_instance_process_id', ['process_id'], unique=False)
