@@ -7,7 +7,7 @@ fire_due_timers, retry_incidents, claim/release/hand_over; ``engine.queries``, t
 the test harness in :mod:`engine.testing` with its pytest plugin :mod:`engine.pytest_plugin`.
 """
 from .errors import ClosedByTimer, Conflict, EngineError, FormInvalid, NotAllowed, NotFound
-from .queries import BadCursor, Page, ReadModel, Total
+from .queries import BadCursor, Page, ReadModel, Total, capped_count
 from .registry import Registry, ServiceContext
 from .runtime import ProcessEngine, StepResult
 from .specs import DefinitionError, ValidationReport, validate_sources
@@ -15,6 +15,6 @@ from .status import UNRESOLVED, IncidentStatus, InboxState, InstanceStatus, Time
 
 __all__ = [
     "BadCursor", "ClosedByTimer", "Conflict", "DefinitionError", "EngineError", "FormInvalid", "NotAllowed", "NotFound",
-    "Page", "ReadModel", "Total", "IncidentStatus", "InboxState", "InstanceStatus", "TimerState", "UNRESOLVED",
+    "Page", "ReadModel", "Total", "capped_count", "IncidentStatus", "InboxState", "InstanceStatus", "TimerState", "UNRESOLVED",
     "ProcessEngine", "Registry", "ServiceContext", "StepResult", "ValidationReport", "validate_sources",
 ]

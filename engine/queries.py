@@ -128,7 +128,8 @@ class ReadModel:
                    instance_id: int | None = None, process_id: str | None = None, name: str | None = None,
                    business_key: str | None = None, assignee: str | None = None,
                    created_from: datetime | None = None, created_before: datetime | None = None,
-                   newest_first: bool = False, after: str | None = None, limit: int = 50) -> Page[InboxTask]:
+                   newest_first: bool = False, after: str | None = None, limit: int = 50,
+                   total: bool = False) -> Page[InboxTask]:
         """READY user tasks; ``roles`` limits to those lanes, ``started_by`` to instances that person started."""
         query = sa.select(InboxTask).where(InboxTask.state == InboxState.READY)
         if roles is not None:
@@ -148,7 +149,7 @@ class ReadModel:
         if created_before is not None:
             query = query.where(InboxTask.created_at < created_before)
         return _page(self._session, query, [InboxTask.created_at, InboxTask.id], [datetime, str],
-                     descending=newest_first, after=after, limit=limit)
+                     descending=newest_first, after=after, limit=limit, total=total)
 
     def tasks_of_instance(self, instance_id: int) -> list[InboxTask]:
         """Every inbox row of an instance, open and done, in the order they arrived."""

@@ -70,12 +70,12 @@ def definitions(services: Services, actor: Actor) -> list[ProcessDefinition]:
 
 def instances(services: Services, actor: Actor, *, process_id: str | None = None, status: str | None = None,
               business_key: str | None = None, business_key_prefix: str | None = None,
-              after: str | None = None, limit: int = 50) -> Page[ProcessInstance]:
+              after: str | None = None, limit: int = 50, total: bool = False) -> Page[ProcessInstance]:
     actor.require(ADMIN_ROLE)
     return services.queries.instances(process_id=process_id or None, status=status or None,
                                       business_key=business_key or None,
                                       business_key_prefix=(business_key_prefix or "").strip().upper() or None,
-                                      after=after, limit=limit)
+                                      after=after, limit=limit, total=total)
 
 
 def timers(services: Services, actor: Actor, *, after: str | None = None, limit: int = 100) -> Page[Timer]:
