@@ -94,7 +94,8 @@ class InboxTask(Base):
 
 class Timer(Base):
     __tablename__ = "timer"
-    __table_args__ = (sa.Index("ix_timer_due", "state", "due_at"),)
+    # The worker's sweep (due ones first) and the admin list (by due time, then id): one index in that order.
+    __table_args__ = (sa.Index("ix_timer_due", "state", "due_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instance.id"), index=True)

@@ -72,7 +72,17 @@ def _wanted() -> lists.ListFilter:
     args = request.args
     return lists.ListFilter(process=args.get("process") or args.get("process_id"), status=args.get("status"),
                             business_key=args.get("business_key"), kind=args.get("kind"), actor=args.get("actor"),
-                            day_from=_day("from"), day_to=_day("to"), after=args.get("after") or None)
+                            day_from=_day("from"), day_to=_day("to"), after=args.get("after") or None,
+                            limit=_limit())
+
+
+def _limit() -> int:
+    text = request.args.get("limit", "")
+    if not text:
+        return lists.PAGE_SIZE
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 500:
+        raise Invalid("每页条数：应为 1–500 的整数", {"limit": ["应为 1–500 的整数"]})
+    return int(text)
 
 
 def _render_list(template: str, found: lists.AdminList, **extra):

@@ -99,7 +99,8 @@ def instance_page(services: Services, actor: Actor, instance_id: int) -> Instanc
     assert definition is not None  # an instance always keeps its definition row
     tasks = queries.tasks_of_instance(instance_id)
     events = list(queries.audit(instance_id=instance_id, limit=500))
-    refs = [instance.started_by, *(e.actor for e in events), *(t.completed_by or t.assignee for t in tasks)]
+    refs = [instance.started_by, *(e.actor for e in events), *(t.completed_by or t.assignee for t in tasks),
+            *(e.details.get("assignee") for e in events if isinstance(e.details, dict))]
     return InstancePage(
         instance, definition, {n: x for n, x in sorted(definition.sources.items()) if n.endswith(".bpmn")},
         done={node["bpmn_id"] for node in queries.completed_nodes(instance_id)},

@@ -56,6 +56,9 @@ def beijing_start(day: date | None, *, next_day: bool = False) -> datetime | Non
 
 def _listed(services: Services, page: Page[Any], labels: Labels, *refs_of: str) -> AdminList:
     refs = [getattr(item, name) for item in page.items for name in refs_of]
+    # People an event's details name (whose password was reset, whom a task was handed to).
+    refs += [item.details.get(key) for item in page.items if isinstance(getattr(item, "details", None), dict)
+             for key in ("account_id", "assignee")]
     if refs:
         labels.people.update(labels_for(services, refs).people)
     instances = {}

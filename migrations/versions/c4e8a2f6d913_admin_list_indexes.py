@@ -4,7 +4,8 @@ The admin lists and the API filter instances by process or status, newest
 first: (process_id, id) and (status, id) replace the single-column indexes, so
 PostgreSQL reads a page in order instead of sorting every running instance.
 The whole audit trail is read by kind or by actor in id order; incidents by
-the day they were opened; people by name (the audit's actor filter).
+the day they were opened; people by name (the audit's actor filter). The
+timer index gains the id, the tie-breaker of the timer list's order.
 
 Revision ID: c4e8a2f6d913
 Revises: b3d5f7a9c1e2
@@ -32,6 +33,9 @@ def upgrade():
         batch_op.create_index('ix_audit_actor_id', ['actor', 'id'], unique=False)
     with op.batch_alter_table('incident', schema=None) as batch_op:
         batch_op.create_index('ix_incident_created', ['created_at'], unique=False)
+    with op.batch_alter_table('timer', schema=None) as batch_op:
+        batch_op.drop_index('ix_timer_due')
+        batch_op.create_index('ix_timer_due', ['state', 'due_at', 'id'], unique=False)
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.create_index('ix_account_name', ['name'], unique=False)
 
@@ -39,6 +43,9 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.drop_index('ix_account_name')
+    with op.batch_alter_table('timer', schema=None) as batch_op:
+        batch_op.drop_index('ix_timer_due')
+        batch_op.create_index('ix_timer_due', ['state', 'due_at'], unique=False)
     with op.batch_alter_table('incident', schema=None) as batch_op:
         batch_op.drop_index('ix_incident_created')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
