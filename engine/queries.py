@@ -96,8 +96,10 @@ def _page(session: Session, query: sa.Select[Any], keys: Sequence[Any], kinds: S
     return Page(rows, cursor, counted)
 
 
-def _instances_of(process_id: str) -> sa.Select[Any]:
-    return sa.select(ProcessInstance.id).where(ProcessInstance.process_id == process_id)
+def _of_process(instance_id: Any, process_id: str) -> Any:
+    """The row's instance is of ``process_id``: checked per row by primary key as the list walks its own
+    index in order (an ``IN`` list of the process's instances grows with the city)."""
+    return sa.exists().where(ProcessInstance.id == instance_id, ProcessInstance.process_id == process_id)
 
 
 def _prefix(column: Any, prefix: str) -> list[Any]:
@@ -168,7 +170,7 @@ class ReadModel:
         if instance_id is not None:
             query = query.where(Timer.instance_id == instance_id)
         if process_id is not None:
-            query = query.where(Timer.instance_id.in_(_instances_of(process_id)))
+            query = query.where(_of_process(Timer.instance_id, process_id))
         if due_from is not None:
             query = query.where(Timer.due_at >= due_from)
         if due_before is not None:
@@ -187,7 +189,7 @@ class ReadModel:
         if instance_id is not None:
             query = query.where(Incident.instance_id == instance_id)
         if process_id is not None:
-            query = query.where(Incident.instance_id.in_(_instances_of(process_id)))
+            query = query.where(_of_process(Incident.instance_id, process_id))
         if created_from is not None:
             query = query.where(Incident.created_at >= created_from)
         if created_before is not None:

@@ -47,8 +47,13 @@ def test_clerk_and_reviewer_file_an_offline_contract(app, client, account_id):
     login_as(clerk, account_id("窗口受理员甲"))
     inbox = clerk.get("/inbox/").data.decode()
     assert "受理并核验身份" in inbox
+    # The case as the guide names it, not the diagram's id (issue #12 item 7).
+    assert "<td>签订买卖合同线下</td>" in inbox and "<td>offline_signing</td>" not in inbox
     task_id = open_staff_task(app, "受理并核验身份")
     assert clerk.post(f"/inbox/{task_id}/claim", data={"action": "claim"}).status_code == 302
+    history = clerk.get(f"/inbox/{task_id}").data.decode().split("办理记录")[1]
+    assert "<td>业务发起</td><td>张伟</td>" in history and "<td>任务认领</td><td>窗口受理员甲</td>" in history
+    assert "instance_started" not in history and "task_claimed" not in history
     other_clerk = app.test_client()
     login_as(other_clerk, account_id("窗口受理员乙"))
     assert other_clerk.post(f"/inbox/{task_id}", data={"identities_checked": "on"}).status_code == 302
