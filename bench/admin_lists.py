@@ -56,7 +56,8 @@ def build(url: str, count: int) -> None:
                 "instance_id": i, "task_id": None, "kind": kind, "actor": str(i % 5000),
                 "at": START + timedelta(minutes=i, seconds=n), "details": {}}
                 for i in ids for n, kind in enumerate(KINDS)])
-            timers = [{"instance_id": i, "task_id": f"t{i}", "bpmn_id": "deadline", "name": "合同逾期未签",
+            timers = [{"instance_id": i, "process_id": "online_signing" if i % 4 else "online_cancellation",
+                       "task_id": f"t{i}", "bpmn_id": "deadline", "name": "合同逾期未签",
                        "due_at": START + timedelta(days=1, minutes=i), "state": "waiting"} for i in ids if i % 10 == 0]
             incidents = [{"instance_id": i, "task_id": f"x{i}", "bpmn_id": "verify", "task_name": "查询房源",
                           "error": "down", "attempts": 1, "status": "open", "created_at": START + timedelta(minutes=i)}
@@ -88,30 +89,35 @@ LISTS = {
 }
 
 
-def measure(url: str, repeat: int) -> dict[str, float]:
-    sa_engine = create_sa_engine(url)
-    factory = new_session_factory(sa_engine)
-    queries = ReadModel(factory)
-    results = {}
+def measure(small_url: str, large_url: str, repeat: int) -> tuple[dict[str, float], dict[str, float]]:
+    """p50 ms of every list at both sizes, the two sizes taking turns (a busy machine slows both alike)."""
+    sides = []
+    for url in (small_url, large_url):
+        sa_engine = create_sa_engine(url)
+        factory = new_session_factory(sa_engine)
+        sides.append((sa_engine, factory, ReadModel(factory)))
+    results: tuple[dict[str, float], dict[str, float]] = ({}, {})
     for name, run in LISTS.items():
-        times = []
-        run(queries)  # warm the caches and compile the statement: not measured
-        factory().rollback()
-        for _ in range(repeat):
-            started = time.perf_counter()
-            run(queries)
-            times.append(time.perf_counter() - started)
-            factory().rollback()
-        results[name] = statistics.median(times) * 1000
-    factory().close()
-    sa_engine.dispose()
+        times: tuple[list[float], list[float]] = ([], [])
+        for turn in range(repeat + 1):
+            for side, (_, factory, queries) in enumerate(sides):
+                started = time.perf_counter()
+                run(queries)
+                if turn:  # the first turn warms the caches and compiles the statement
+                    times[side].append(time.perf_counter() - started)
+                factory().rollback()
+        for side in (0, 1):
+            results[side][name] = statistics.median(times[side]) * 1000
+    for sa_engine, factory, _ in sides:
+        factory().close()
+        sa_engine.dispose()
     return results
 
 
 def compare(label: str, small_url: str, large_url: str, small: int, large: int, repeat: int) -> str:
     build(small_url, small)
     build(large_url, large)
-    at_small, at_large = measure(small_url, repeat), measure(large_url, repeat)
+    at_small, at_large = measure(small_url, large_url, repeat)
     print(f"\n{label}: p50 ms at {small:,} and {large:,} instances")
     print(f"{'list':30} {'small':>8} {'large':>8} {'ratio':>6}")
     for name in LISTS:

@@ -94,12 +94,16 @@ class InboxTask(Base):
 
 class Timer(Base):
     __tablename__ = "timer"
-    # The worker's sweep (due ones first) and the admin list (by due time, then id): one index in that order.
-    __table_args__ = (sa.Index("ix_timer_due", "state", "due_at", "id"),)
+    # The worker's sweep (due ones first) and the admin list (by due time, then id): one index in that order;
+    # the admin list of one process's timers, the same order within the process.
+    __table_args__ = (sa.Index("ix_timer_due", "state", "due_at", "id"),
+                      sa.Index("ix_timer_process_due", "process_id", "state", "due_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instance.id"), index=True)
     task_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    # The instance's process, copied: listing a process's timers must not look up every instance.
+    process_id: Mapped[str | None] = mapped_column(sa.String(100))
     bpmn_id: Mapped[str] = mapped_column(sa.String(100))
     name: Mapped[str] = mapped_column(sa.String(200))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)

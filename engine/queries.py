@@ -163,14 +163,14 @@ class ReadModel:
     def timers(self, *, state: TimerState | None = TimerState.WAITING, instance_id: int | None = None,
                process_id: str | None = None, due_from: datetime | None = None, due_before: datetime | None = None,
                after: str | None = None, limit: int = 100, total: bool = False) -> Page[Timer]:
-        """Timers by due time, soonest first; ``process_id`` through their instances (by index)."""
+        """Timers by due time, soonest first (of one process: ``ix_timer_process_due``)."""
         query = sa.select(Timer)
         if state is not None:
             query = query.where(Timer.state == state)
         if instance_id is not None:
             query = query.where(Timer.instance_id == instance_id)
         if process_id is not None:
-            query = query.where(_of_process(Timer.instance_id, process_id))
+            query = query.where(Timer.process_id == process_id)
         if due_from is not None:
             query = query.where(Timer.due_at >= due_from)
         if due_before is not None:
