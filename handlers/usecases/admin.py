@@ -1,5 +1,6 @@
 """What an administrator does: deploy diagrams (a validation report first, then confirm), look at
-definitions, instances, timers, incidents and the audit trail, and retry an incident."""
+definitions and one instance (its diagram, tasks, timers, incidents, audit), and retry an incident; the
+lists of the whole system are in :mod:`.lists`."""
 from __future__ import annotations
 
 import json
@@ -76,17 +77,6 @@ def instances(services: Services, actor: Actor, *, process_id: str | None = None
                                       business_key=business_key or None,
                                       business_key_prefix=(business_key_prefix or "").strip().upper() or None,
                                       after=after, limit=limit, total=total)
-
-
-def timers(services: Services, actor: Actor, *, after: str | None = None, limit: int = 100) -> Page[Timer]:
-    actor.require(ADMIN_ROLE)
-    return services.queries.timers(after=after, limit=limit)
-
-
-def incidents(services: Services, actor: Actor, *, after: str | None = None,
-              limit: int = 100) -> Page[Incident]:
-    actor.require(ADMIN_ROLE)
-    return services.queries.incidents(after=after, limit=limit)
 
 
 def instance_page(services: Services, actor: Actor, instance_id: int) -> InstancePage:
