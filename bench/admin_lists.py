@@ -59,7 +59,8 @@ def build(url: str, count: int) -> None:
             timers = [{"instance_id": i, "process_id": "online_signing" if i % 4 else "online_cancellation",
                        "task_id": f"t{i}", "bpmn_id": "deadline", "name": "合同逾期未签",
                        "due_at": START + timedelta(days=1, minutes=i), "state": "waiting"} for i in ids if i % 10 == 0]
-            incidents = [{"instance_id": i, "task_id": f"x{i}", "bpmn_id": "verify", "task_name": "查询房源",
+            incidents = [{"instance_id": i, "process_id": "online_signing" if i % 4 else "online_cancellation",
+                          "task_id": f"x{i}", "bpmn_id": "verify", "task_name": "查询房源",
                           "error": "down", "attempts": 1, "status": "open", "created_at": START + timedelta(minutes=i)}
                          for i in ids if i % 200 == 0]
             for table, rows in ((Timer, timers), (Incident, incidents)):
@@ -79,6 +80,7 @@ LISTS = {
     "timers": lambda q: q.timers(total=True),
     "timers by process": lambda q: q.timers(process_id="online_signing", total=True),
     "incidents": lambda q: q.incidents(total=True),
+    "incidents by process": lambda q: q.incidents(process_id="online_signing", statuses=None, total=True),
     "audit": lambda q: q.audit(newest_first=True, total=True),
     "audit by kind": lambda q: q.audit(kinds=["contract_filed"], newest_first=True, total=True),
     "audit by actor": lambda q: q.audit(actor="42", newest_first=True, total=True),

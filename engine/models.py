@@ -133,11 +133,14 @@ class Message(Base):
 class Incident(Base):
     __tablename__ = "incident"
     __table_args__ = (sa.Index("ix_incident_retry", "status", "next_retry_at"),
-                      sa.Index("ix_incident_created", "created_at"))
+                      sa.Index("ix_incident_created", "created_at"),
+                      sa.Index("ix_incident_process", "process_id", "created_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instance.id"), index=True)
     task_id: Mapped[str] = mapped_column(sa.String(36))
+    # The instance's process, copied on insert: the admin list of one process's incidents is one index.
+    process_id: Mapped[str | None] = mapped_column(sa.String(100))
     bpmn_id: Mapped[str] = mapped_column(sa.String(100))
     task_name: Mapped[str] = mapped_column(sa.String(200))
     error: Mapped[str] = mapped_column(sa.Text)

@@ -96,12 +96,6 @@ def _page(session: Session, query: sa.Select[Any], keys: Sequence[Any], kinds: S
     return Page(rows, cursor, counted)
 
 
-def _of_process(instance_id: Any, process_id: str) -> Any:
-    """The row's instance is of ``process_id``: checked per row by primary key as the list walks its own
-    index in order (an ``IN`` list of the process's instances grows with the city)."""
-    return sa.exists().where(ProcessInstance.id == instance_id, ProcessInstance.process_id == process_id)
-
-
 def _prefix(column: Any, prefix: str) -> list[Any]:
     """``column`` starts with ``prefix``: a range the column's index serves on either database (business keys
     are letters and digits, which every collation orders alike), and the exact LIKE (wildcards escaped)
@@ -189,7 +183,7 @@ class ReadModel:
         if instance_id is not None:
             query = query.where(Incident.instance_id == instance_id)
         if process_id is not None:
-            query = query.where(_of_process(Incident.instance_id, process_id))
+            query = query.where(Incident.process_id == process_id)
         if created_from is not None:
             query = query.where(Incident.created_at >= created_from)
         if created_before is not None:

@@ -6,8 +6,8 @@ PostgreSQL reads a page in order instead of sorting every running instance.
 The whole audit trail is read by kind or by actor in id order; incidents by
 the day they were opened; people by name (the audit's actor filter). The
 timer index gains the id, the tie-breaker of the timer list's order; timers
-carry their instance's process (filled in for the existing ones), so the list
-of one process's timers is one index too.
+and incidents carry their instance's process (filled in for the existing ones),
+so the list of one process's timers or incidents is one index too.
 
 Revision ID: c4e8a2f6d913
 Revises: b3d5f7a9c1e2
@@ -35,7 +35,12 @@ def upgrade():
         batch_op.create_index('ix_audit_kind_id', ['kind', 'id'], unique=False)
         batch_op.create_index('ix_audit_actor_id', ['actor', 'id'], unique=False)
     with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('process_id', sa.String(length=100), nullable=True))
         batch_op.create_index('ix_incident_created', ['created_at'], unique=False)
+    op.execute("UPDATE incident SET process_id = (SELECT process_id FROM process_instance "
+               "WHERE process_instance.id = incident.instance_id)")
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.create_index('ix_incident_process', ['process_id', 'created_at', 'id'], unique=False)
     with op.batch_alter_table('timer', schema=None) as batch_op:
         batch_op.add_column(sa.Column('process_id', sa.String(length=100), nullable=True))
         batch_op.drop_index('ix_timer_due')
@@ -57,7 +62,9 @@ def downgrade():
         batch_op.create_index('ix_timer_due', ['state', 'due_at'], unique=False)
         batch_op.drop_column('process_id')
     with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.drop_index('ix_incident_process')
         batch_op.drop_index('ix_incident_created')
+        batch_op.drop_column('process_id')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_actor_id')
         batch_op.drop_index('ix_audit_kind_id')
