@@ -8,14 +8,14 @@ reset, migration_dry_run, migrate, revert_migration; ``engine.queries``, the
 the test harness in :mod:`engine.testing` with its pytest plugin :mod:`engine.pytest_plugin`.
 """
 from .errors import ClosedByTimer, Conflict, EngineError, FormInvalid, NotAllowed, NotFound
-from .queries import BadCursor, Page, ReadModel
+from .queries import BadCursor, Page, ReadModel, Total, capped_count
 from .registry import Registry, ServiceContext
 from .runtime import ProcessEngine, StepResult
 from .specs import DefinitionError, ValidationReport, validate_sources
-from .status import IncidentStatus, InboxState, InstanceStatus, TimerState
+from .status import UNRESOLVED, IncidentStatus, InboxState, InstanceStatus, TimerState
 
 __all__ = [
     "BadCursor", "ClosedByTimer", "Conflict", "DefinitionError", "EngineError", "FormInvalid", "NotAllowed", "NotFound",
-    "Page", "ReadModel", "IncidentStatus", "InboxState", "InstanceStatus", "TimerState",
+    "Page", "ReadModel", "Total", "capped_count", "IncidentStatus", "InboxState", "InstanceStatus", "TimerState", "UNRESOLVED",
     "ProcessEngine", "Registry", "ServiceContext", "StepResult", "ValidationReport", "validate_sources",
 ]

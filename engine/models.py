@@ -36,13 +36,16 @@ class ProcessDefinition(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
+    # The admin lists filter by process or status, newest (highest id) first: one index each, in that order.
+    __table_args__ = (sa.Index("ix_instance_process_id", "process_id", "id"),
+                      sa.Index("ix_instance_status_id", "status", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(sa.ForeignKey("process_definition.id"), index=True)
-    process_id: Mapped[str] = mapped_column(sa.String(100), index=True)
+    process_id: Mapped[str] = mapped_column(sa.String(100))
     business_key: Mapped[str | None] = mapped_column(sa.String(100), index=True)
     # running | completed | error (an open incident) ; the end event's name is kept in end_event
-    status: Mapped[str] = mapped_column(sa.String(20), default=InstanceStatus.RUNNING, index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default=InstanceStatus.RUNNING)
     end_event: Mapped[str | None] = mapped_column(sa.String(200))
     state: Mapped[str] = mapped_column(sa.Text)
     # Indexed: a citizen's 待办 and task API reach their instances by who started them.
@@ -91,11 +94,16 @@ class InboxTask(Base):
 
 class Timer(Base):
     __tablename__ = "timer"
-    __table_args__ = (sa.Index("ix_timer_due", "state", "due_at"),)
+    # The worker's sweep (due ones first) and the admin list (by due time, then id): one index in that order;
+    # the admin list of one process's timers, the same order within the process.
+    __table_args__ = (sa.Index("ix_timer_due", "state", "due_at", "id"),
+                      sa.Index("ix_timer_process_due", "process_id", "state", "due_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instance.id"), index=True)
     task_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    # The instance's process, copied: listing a process's timers must not look up every instance.
+    process_id: Mapped[str | None] = mapped_column(sa.String(100))
     bpmn_id: Mapped[str] = mapped_column(sa.String(100))
     name: Mapped[str] = mapped_column(sa.String(200))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -149,11 +157,15 @@ class ProcessSchedule(Base):
 
 class Incident(Base):
     __tablename__ = "incident"
-    __table_args__ = (sa.Index("ix_incident_retry", "status", "next_retry_at"),)
+    __table_args__ = (sa.Index("ix_incident_retry", "status", "next_retry_at"),
+                      sa.Index("ix_incident_created", "created_at"),
+                      sa.Index("ix_incident_process", "process_id", "created_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instance.id"), index=True)
     task_id: Mapped[str] = mapped_column(sa.String(36))
+    # The instance's process, copied on insert: the admin list of one process's incidents is one index.
+    process_id: Mapped[str | None] = mapped_column(sa.String(100))
     bpmn_id: Mapped[str] = mapped_column(sa.String(100))
     task_name: Mapped[str] = mapped_column(sa.String(200))
     error: Mapped[str] = mapped_column(sa.Text)
@@ -167,6 +179,8 @@ class Incident(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
+    # The whole trail (admin 审计记录) is read by kind or by actor, in id order; time ranges become id ranges.
+    __table_args__ = (sa.Index("ix_audit_kind_id", "kind", "id"), sa.Index("ix_audit_actor_id", "actor", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instance.id"), index=True)

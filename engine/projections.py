@@ -108,7 +108,8 @@ def write_timers(step: Step, after: Snapshot, now: datetime) -> None:
     for task_id, (waiting, due) in after.timers.items():
         if task_id not in before:
             spec: Any = waiting.task_spec
-            new_rows.append({"instance_id": step.instance.id, "task_id": task_id, "bpmn_id": spec.bpmn_id,
+            new_rows.append({"instance_id": step.instance.id, "process_id": step.instance.process_id,
+                             "task_id": task_id, "bpmn_id": spec.bpmn_id,
                              "name": spec.bpmn_name or spec.bpmn_id, "due_at": due,
                              "state": TimerState.WAITING})
     if closed:

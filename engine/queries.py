@@ -22,12 +22,26 @@ from .status import UNRESOLVED, InboxState, TimerState
 
 T = TypeVar("T")
 MAX_LIMIT = 500
+COUNT_CAP = 1000  # a list's total is counted exactly up to this many rows, then shown as "1000+"
+
+
+@dataclass(frozen=True)
+class Total:
+    """How many rows a list has, without reading them all: exact, at least ``value`` (capped), or estimated."""
+
+    value: int
+    capped: bool = False  # there are more than ``value``
+    estimated: bool = False  # from the database's statistics, not a count
+
+    def __str__(self) -> str:
+        return f"{self.value}+" if self.capped else (f"~{self.value}" if self.estimated else str(self.value))
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None  # give it back as ``after`` for the next page; None on the last page
+    total: Total | None = None  # when the caller asked for it
 
     def __iter__(self) -> Iterator[T]:
         return iter(self.items)
@@ -55,10 +69,19 @@ def _decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
         raise BadCursor("分页参数无效，请从第一页重新查看") from err
 
 
+def capped_count(session: Session, query: sa.Select[Any], key: Any, cap: int = COUNT_CAP) -> Total:
+    """Rows of ``query`` counted up to ``cap``: reads at most ``cap + 1`` index entries, at any size."""
+    inner = query.with_only_columns(key, maintain_column_froms=True).order_by(None).limit(cap + 1).subquery()
+    found = session.scalar(sa.select(sa.func.count()).select_from(inner)) or 0
+    return Total(min(found, cap), capped=found > cap)
+
+
 def _page(session: Session, query: sa.Select[Any], keys: Sequence[Any], kinds: Sequence[type],
-          *, descending: bool, after: str | None, limit: int) -> Page[Any]:
-    """Rows of ``query`` ordered by ``keys`` (the last one unique), ``limit`` after the cursor."""
+          *, descending: bool, after: str | None, limit: int, total: bool = False) -> Page[Any]:
+    """Rows of ``query`` ordered by ``keys`` (the last one unique), ``limit`` after the cursor; with
+    ``total``, the whole list's row count (capped) besides."""
     limit = max(1, min(int(limit), MAX_LIMIT))
+    counted = capped_count(session, query, keys[-1]) if total else None
     if after:
         values = _decode_cursor(after, kinds)
         bound = sa.tuple_(*keys) < sa.tuple_(*values) if descending else sa.tuple_(*keys) > sa.tuple_(*values)
@@ -71,7 +94,16 @@ def _page(session: Session, query: sa.Select[Any], keys: Sequence[Any], kinds: S
     if more:
         last = rows[-1]
         cursor = _encode_cursor([getattr(last, k.key) for k in keys])
-    return Page(rows, cursor)
+    return Page(rows, cursor, counted)
+
+
+def _prefix(column: Any, prefix: str) -> list[Any]:
+    """``column`` starts with ``prefix``: a range the column's index serves on either database (business keys
+    are letters and digits, which every collation orders alike), and the exact LIKE (wildcards escaped)
+    to keep only true prefixes within it."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1) if ord(prefix[-1]) < 0x10FFFF else prefix + "\uffff"
+    return [column >= prefix, column < upper, column.like(escaped + "%", escape="\\")]
 
 
 class ReadModel:
@@ -93,7 +125,8 @@ class ReadModel:
                    instance_id: int | None = None, process_id: str | None = None, name: str | None = None,
                    business_key: str | None = None, assignee: str | None = None,
                    created_from: datetime | None = None, created_before: datetime | None = None,
-                   newest_first: bool = False, after: str | None = None, limit: int = 50) -> Page[InboxTask]:
+                   newest_first: bool = False, after: str | None = None, limit: int = 50,
+                   total: bool = False) -> Page[InboxTask]:
         """READY user tasks; ``roles`` limits to those lanes, ``started_by`` to instances that person started."""
         query = sa.select(InboxTask).where(InboxTask.state == InboxState.READY)
         if roles is not None:
@@ -113,7 +146,7 @@ class ReadModel:
         if created_before is not None:
             query = query.where(InboxTask.created_at < created_before)
         return _page(self._session, query, [InboxTask.created_at, InboxTask.id], [datetime, str],
-                     descending=newest_first, after=after, limit=limit)
+                     descending=newest_first, after=after, limit=limit, total=total)
 
     def tasks_of_instance(self, instance_id: int) -> list[InboxTask]:
         """Every inbox row of an instance, open and done, in the order they arrived."""
@@ -123,15 +156,22 @@ class ReadModel:
     # ------------------------------------------------------------------ timers, incidents
 
     def timers(self, *, state: TimerState | None = TimerState.WAITING, instance_id: int | None = None,
-               after: str | None = None, limit: int = 100) -> Page[Timer]:
-        """Timers by due time, soonest first."""
+               process_id: str | None = None, due_from: datetime | None = None, due_before: datetime | None = None,
+               after: str | None = None, limit: int = 100, total: bool = False) -> Page[Timer]:
+        """Timers by due time, soonest first (of one process: ``ix_timer_process_due``)."""
         query = sa.select(Timer)
         if state is not None:
             query = query.where(Timer.state == state)
         if instance_id is not None:
             query = query.where(Timer.instance_id == instance_id)
+        if process_id is not None:
+            query = query.where(Timer.process_id == process_id)
+        if due_from is not None:
+            query = query.where(Timer.due_at >= due_from)
+        if due_before is not None:
+            query = query.where(Timer.due_at < due_before)
         return _page(self._session, query, [Timer.due_at, Timer.id], [datetime, int],
-                     descending=False, after=after, limit=limit)
+                     descending=False, after=after, limit=limit, total=total)
 
     def messages(self, *, state: str = "kept", business_key: str | None = None, after: str | None = None,
                  limit: int = 100) -> Page[Message]:
@@ -168,14 +208,29 @@ class ReadModel:
         return {str(key): due for key, due in rows}
 
     def incidents(self, *, statuses: Iterable[str] | None = UNRESOLVED, instance_id: int | None = None,
-                  after: str | None = None, limit: int = 100) -> Page[Incident]:
+                  process_id: str | None = None, created_from: datetime | None = None,
+                  created_before: datetime | None = None, after: str | None = None, limit: int = 100,
+                  total: bool = False) -> Page[Incident]:
         """Incidents, oldest first (unresolved ones unless ``statuses`` says otherwise)."""
         query = sa.select(Incident)
         if statuses is not None:
             query = query.where(Incident.status.in_(list(statuses)))
         if instance_id is not None:
             query = query.where(Incident.instance_id == instance_id)
-        return _page(self._session, query, [Incident.id], [int], descending=False, after=after, limit=limit)
+        if process_id is not None:
+            query = query.where(Incident.process_id == process_id)
+        if created_from is not None:
+            query = query.where(Incident.created_at >= created_from)
+        if created_before is not None:
+            query = query.where(Incident.created_at < created_before)
+        return _page(self._session, query, [Incident.created_at, Incident.id], [datetime, int],
+                     descending=False, after=after, limit=limit, total=total)
+
+    def incidents_by_id(self, incident_ids: Iterable[int]) -> list[Incident]:
+        ids = list(incident_ids)
+        if not ids:
+            return []
+        return list(self._session.scalars(sa.select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id)))
 
     def incident(self, incident_id: int) -> Incident | None:
         return self._session.get(Incident, incident_id)
@@ -192,7 +247,7 @@ class ReadModel:
     def instances(self, *, process_id: str | None = None, status: str | None = None,
                   business_key: str | None = None, business_key_prefix: str | None = None,
                   started_by: str | None = None, after: str | None = None,
-                  limit: int = 50) -> Page[ProcessInstance]:
+                  limit: int = 50, total: bool = False) -> Page[ProcessInstance]:
         """Instances, newest first (the state column is left unloaded: lists never need it)."""
         query = sa.select(ProcessInstance).options(sa.orm.defer(ProcessInstance.state))
         for column, value in ((ProcessInstance.process_id, process_id), (ProcessInstance.status, status),
@@ -201,16 +256,40 @@ class ReadModel:
             if value is not None:
                 query = query.where(column == value)
         if business_key_prefix:
-            escaped = business_key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(ProcessInstance.business_key.like(escaped + "%", escape="\\"))
-        return _page(self._session, query, [ProcessInstance.id], [int], descending=True, after=after, limit=limit)
+            query = query.where(*_prefix(ProcessInstance.business_key, business_key_prefix))
+        return _page(self._session, query, [ProcessInstance.id], [int], descending=True, after=after, limit=limit,
+                     total=total)
+
+    def instances_by_id(self, instance_ids: Iterable[int]) -> dict[int, ProcessInstance]:
+        """The instances of a page's rows (timers, incidents) in one query, without their state."""
+        ids = sorted(set(instance_ids))
+        if not ids:
+            return {}
+        rows = self._session.scalars(sa.select(ProcessInstance).options(sa.orm.defer(ProcessInstance.state))
+                                     .where(ProcessInstance.id.in_(ids)))
+        return {row.id: row for row in rows}
 
     def started_by(self, instance_id: int) -> str | None:
         """Who started an instance (the policy of citizen lanes), without loading its state."""
         return self._session.scalar(sa.select(ProcessInstance.started_by).where(ProcessInstance.id == instance_id))
 
+    def instance_counts_capped(self, statuses: Iterable[str]) -> dict[str, Total]:
+        """Instances per status, each counted up to :data:`COUNT_CAP` on the status index."""
+        return {status: capped_count(self._session, sa.select(ProcessInstance.id).where(
+            ProcessInstance.status == status), ProcessInstance.id) for status in statuses}
+
+    def instance_total_estimate(self) -> Total:
+        """How many instances there are, from the database's statistics (PostgreSQL ``reltuples``) or
+        the highest id (SQLite): one lookup, never a count."""
+        session = self._session
+        if session.get_bind().dialect.name == "postgresql":
+            tuples = session.scalar(sa.text("SELECT reltuples::bigint FROM pg_class WHERE relname = 'process_instance'"))
+            if tuples is not None and tuples >= 0:
+                return Total(int(tuples), estimated=True)
+        return Total(session.scalar(sa.select(sa.func.max(ProcessInstance.id))) or 0, estimated=True)
+
     def instance_counts(self) -> dict[str, int]:
-        """Instances per status."""
+        """Instances per status (reads every instance: tests and tools, not pages)."""
         rows = self._session.execute(sa.select(ProcessInstance.status, sa.func.count())
                                      .group_by(ProcessInstance.status)).all()
         return {status: count for status, count in rows}
@@ -247,16 +326,41 @@ class ReadModel:
     # ------------------------------------------------------------------ audit
 
     def audit(self, *, instance_id: int | None = None, kinds: Iterable[str] | None = None,
-              actor: str | None = None, after: str | None = None, limit: int = 200) -> Page[AuditEvent]:
-        """Audit events in the order they happened."""
+              actor: str | None = None, at_from: datetime | None = None, at_before: datetime | None = None,
+              newest_first: bool = False, after: str | None = None, limit: int = 200,
+              total: bool = False) -> Page[AuditEvent]:
+        """Audit events in the order they happened (or newest first): instance events, deploys, password
+        resets, account changes.  One kind or an actor has an index in id order; a time range becomes
+        an id range (ids grow with time), so the trail keeps no time index that every step would write."""
         query = sa.select(AuditEvent)
         if instance_id is not None:
             query = query.where(AuditEvent.instance_id == instance_id)
         if kinds is not None:
-            query = query.where(AuditEvent.kind.in_(list(kinds)))
+            wanted = list(kinds)
+            query = query.where(AuditEvent.kind == wanted[0] if len(wanted) == 1 else AuditEvent.kind.in_(wanted))
         if actor is not None:
             query = query.where(AuditEvent.actor == actor)
-        return _page(self._session, query, [AuditEvent.id], [int], descending=False, after=after, limit=limit)
+        if at_from is not None:
+            query = query.where(AuditEvent.id >= self._first_audit_id(at_from))
+        if at_before is not None:
+            query = query.where(AuditEvent.id < self._first_audit_id(at_before))
+        return _page(self._session, query, [AuditEvent.id], [int], descending=newest_first, after=after,
+                     limit=limit, total=total)
+
+    def _first_audit_id(self, at: datetime) -> int:
+        """The id of the first audit event at or after ``at``: a binary search over the primary key."""
+        session = self._session
+        low = session.scalar(sa.select(sa.func.min(AuditEvent.id))) or 0
+        high = (session.scalar(sa.select(sa.func.max(AuditEvent.id))) or 0) + 1
+        while low < high:
+            middle = (low + high) // 2
+            row = session.execute(sa.select(AuditEvent.id, AuditEvent.at).where(AuditEvent.id >= middle)
+                                  .order_by(AuditEvent.id).limit(1)).first()
+            if row is None or row.at >= at:
+                high = middle
+            else:
+                low = row.id + 1
+        return low
 
     def completed_nodes(self, instance_id: int) -> list[dict[str, Any]]:
         """The flow nodes an instance got past, in order: ``{"bpmn_id", "name"}`` each."""

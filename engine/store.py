@@ -388,7 +388,9 @@ def unresolved_incidents(conn: Connection, instance_id: int) -> list[Any]:
 
 
 def insert_incident(conn: Connection, **values: Any) -> int:
-    key = conn.execute(sa.insert(_incident), values).inserted_primary_key
+    """A new incident row, carrying its instance's process (the admin list filters by it)."""
+    process = sa.select(_instance.c.process_id).where(_instance.c.id == values["instance_id"]).scalar_subquery()
+    key = conn.execute(sa.insert(_incident).values(process_id=process, **values)).inserted_primary_key
     assert key is not None
     return int(key[0])
 

@@ -63,7 +63,7 @@ class Account(Base):
     login_kind: Mapped[str] = mapped_column(sa.String(20))
     unified_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     username: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(100), index=True)  # the admin audit filters people by name
     id_type: Mapped[str] = mapped_column(sa.String(30))
     id_number: Mapped[str] = mapped_column(sa.String(30))
     phone: Mapped[str | None] = mapped_column(sa.String(30))

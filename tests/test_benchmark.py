@@ -49,3 +49,13 @@ def test_scale_benchmark_builds_both_databases_and_prints_its_result_line():
                          r"drain_per_s=(\d+\.\d)", lines[-1])
     assert match, lines[-1]
     assert all(float(value) > 0 for value in match.groups())
+
+
+def test_admin_lists_benchmark_runs_and_prints_its_result_line():
+    command = [sys.executable, str(ROOT / "bench" / "admin_lists.py"), "--small", "50", "--large", "400",
+               "--repeat", "1", "--postgres", ""]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "audit by kind" in done.stdout and "old admin home (count all)" in done.stdout
+    last = done.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"RESULT list_ratio_max=\d+\.\d\d home_ratio=\d+\.\d\d old_home_ratio=\d+\.\d\d", last), last

@@ -1,11 +1,15 @@
 """Admin pages: definitions and versions, deploy with a validation report first, instances with their
-diagram, timers (Beijing time), incidents with retry, and the audit trail."""
+diagram, and the whole system's lists (instances, incidents with bulk retry, timers, the audit trail), each
+a keyset page whose filters the 「下一页」 link keeps.  Names and words come from handlers/labels.py."""
 from __future__ import annotations
+
+from datetime import date, datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from handlers.deadlines import beijing
-from handlers.usecases import Refused, admin, instances as ops
+from handlers.labels import INCIDENT_STATUS, INSTANCE_STATUS
+from handlers.usecases import Invalid, Refused, admin, instances as ops, lists
 
 from .auth import roles_required
 from .context import actor, services
@@ -18,7 +22,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def index():
     page = admin.overview(services(), actor())
     return render_template("admin/index.html", definitions=page.definitions, counts=page.counts,
-                           incidents=page.incidents, beijing=beijing)
+                           incidents=page.incidents, total=page.total, L=page.labels, beijing=beijing)
 
 
 @bp.route("/deploy", methods=["GET", "POST"])
@@ -45,15 +49,86 @@ def deploy_confirm():
     return redirect(url_for(".index"))
 
 
+DAY_LABELS = {"from": "日期从", "to": "日期到"}
+
+
+def _day(arg: str) -> date | None:
+    """A filter day (a Beijing day, as the pages show times); a malformed one is refused (422)."""
+    text = request.args.get(arg, "").strip()
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise Invalid(f"{DAY_LABELS[arg]}：日期格式应为 YYYY-MM-DD", {arg: ["日期格式应为 YYYY-MM-DD"]}) from None
+    if not 1900 <= day.year <= 2999:
+        raise Invalid(f"{DAY_LABELS[arg]}：日期应在 1900—2999 年之间", {arg: ["日期应在 1900—2999 年之间"]})
+    return day
+
+
+def _wanted() -> lists.ListFilter:
+    args = request.args
+    return lists.ListFilter(process=args.get("process") or args.get("process_id"), status=args.get("status"),
+                            business_key=args.get("business_key"), kind=args.get("kind"), actor=args.get("actor"),
+                            day_from=_day("from"), day_to=_day("to"), after=args.get("after") or None,
+                            limit=_limit())
+
+
+def _limit() -> int:
+    text = request.args.get("limit", "")
+    if not text:
+        return lists.PAGE_SIZE
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 500:
+        raise Invalid("每页条数：应为 1–500 的整数", {"limit": ["应为 1–500 的整数"]})
+    return int(text)
+
+
+def _render_list(template: str, found: lists.AdminList, **extra):
+    # The filters as they came, for the 「下一页」 link (which adds ``after``) and the form.
+    kept = {k: v for k, v in request.args.items() if k != "after" and v}
+    return render_template(template, items=found.items, next_cursor=found.next_cursor, total=found.total,
+                           L=found.labels, kept=kept, owners=found.instances, beijing=beijing, **extra)
+
+
 @bp.get("/instances")
 @roles_required("admin")
 def instances():
-    page = admin.instances(services(), actor(), process_id=request.args.get("process_id"),
-                           status=request.args.get("status"),
-                           business_key_prefix=request.args.get("business_key"),
-                           after=request.args.get("after"), limit=50)
-    return render_template("admin/instances.html", instances=page.items, next_cursor=page.next_cursor,
-                           beijing=beijing)
+    found = lists.instances(services(), actor(), _wanted())
+    return _render_list("admin/instances.html", found, statuses=INSTANCE_STATUS)
+
+
+@bp.get("/incidents")
+@roles_required("admin")
+def incidents():
+    found = lists.incidents(services(), actor(), _wanted())
+    return _render_list("admin/incidents.html", found, statuses=INCIDENT_STATUS)
+
+
+@bp.post("/incidents/retry")
+@roles_required("admin")
+def retry_selected():
+    """Bulk retry: the incidents ticked on the page, and nothing else."""
+    chosen = [int(v) for v in request.form.getlist("incident") if v.isascii() and v.isdigit() and len(v) < 10]
+    if not chosen:
+        flash("请先勾选要重试的异常事件", "error")
+    else:
+        retried = lists.retry_selected(services(), actor(), chosen)
+        flash(f"已重试 {retried} 个异常事件" + (f"（{len(chosen) - retried} 个已解决或不存在）"
+                                          if retried < len(chosen) else ""), "info")
+    back = request.form.get("back", "")
+    return redirect(back if back.startswith("/admin/incidents") else url_for(".incidents"))
+
+
+@bp.get("/timers")
+@roles_required("admin")
+def timers():
+    return _render_list("admin/timers.html", lists.timers(services(), actor(), _wanted()))
+
+
+@bp.get("/audit")
+@roles_required("admin")
+def audit():
+    return _render_list("admin/audit.html", lists.audit(services(), actor(), _wanted()), kinds=lists.audit_kinds())
 
 
 @bp.get("/instances/<int:instance_id>")
@@ -66,7 +141,7 @@ def instance(instance_id):
     unfinished = page.instance.status in ("running", "error", "suspended")
     return render_template("admin/instance.html", instance=page.instance, definition=page.definition,
                            diagrams=diagrams, events=page.events, tasks=page.tasks, timers=page.timers,
-                           incidents=page.incidents, beijing=beijing, unfinished=unfinished,
+                           incidents=page.incidents, L=page.labels, beijing=beijing, unfinished=unfinished,
                            reset_points=ops.reset_points(services(), actor(), instance_id)
                            if page.instance.status in ("running", "error") else [],
                            snapshots=ops.snapshots(services(), actor(), instance_id=instance_id))

@@ -11,7 +11,8 @@ from flask import Blueprint, abort, current_app, jsonify, request, send_from_dir
 from marshmallow import Schema, ValidationError
 
 from engine import Page
-from handlers.usecases import Invalid, NotFound, STAFF_ROLES, admin, citizen, esign, instances as ops, tasks
+from handlers.labels import labels_for
+from handlers.usecases import Invalid, NotFound, STAFF_ROLES, admin, citizen, esign, instances as ops, lists, tasks
 from handlers.validation import mask_id_number
 
 from . import api_schemas as out
@@ -32,11 +33,35 @@ def _query(schema: type[Schema]) -> dict:
                       messages) from err
 
 
-def _page(page: Page, schema: Schema):
-    response = jsonify(schema.dump(page.items))
+def _page(page: Page | lists.AdminList, schema: Schema, extra=None):
+    """A page as JSON; ``extra(item)`` adds fields (the ``*_label`` names) to each item's dump."""
+    dumped = schema.dump(page.items)
+    if extra is not None:
+        for data, item in zip(dumped, page.items):
+            data.update(extra(item))
+    response = jsonify(dumped)
     if page.next_cursor:
         response.headers["X-Next-Cursor"] = page.next_cursor
+    if page.total is not None:
+        response.headers["X-Total-Count"] = str(page.total.value)
+        if page.total.capped:
+            response.headers["X-Total-Capped"] = "true"
     return response
+
+
+def _filter(wanted: dict) -> lists.ListFilter:
+    return lists.ListFilter(process=wanted.get("process_id"), status=wanted.get("status"), kind=wanted.get("kind"),
+                            actor=wanted.get("actor"), day_from=wanted.get("from_"), day_to=wanted.get("to"),
+                            after=wanted.get("after"), limit=wanted["limit"])
+
+
+def _of_instance(found: lists.AdminList):
+    """The process of each row's instance (timers, incidents), by id and by name."""
+    def extra(item) -> dict:
+        owner = found.instances.get(item.instance_id)
+        process_id = owner.process_id if owner is not None else None
+        return {"process_id": process_id, "process_label": found.labels.process(process_id)}
+    return extra
 
 
 @bp.post("/esign/callback")
@@ -53,7 +78,8 @@ def esign_callback():
             many=True, query=out.PageQuery, errors=("401", "422"), paged=True)
 def contracts():
     wanted = _query(out.PageQuery)
-    page = citizen.my_contracts_page(services(), actor(), after=wanted.get("after"), limit=wanted["limit"])
+    page = citizen.my_contracts_page(services(), actor(), after=wanted.get("after"), limit=wanted["limit"],
+                                     total=True)
     deadlines = citizen.contract_deadlines(services(), page.items)
     response = jsonify(out.ContractOut(many=True).dump([{
         "contract_no": c.contract_no, "status": c.status, "channel": c.channel, "location": c.home.location,
@@ -62,6 +88,10 @@ def contracts():
                     for p in c.active_parties]} for c in page.items]))
     if page.next_cursor:
         response.headers["X-Next-Cursor"] = page.next_cursor
+    if page.total is not None:
+        response.headers["X-Total-Count"] = str(page.total.value)
+        if page.total.capped:
+            response.headers["X-Total-Capped"] = "true"
     return response
 
 
@@ -72,8 +102,9 @@ def contracts():
 def my_tasks():
     wanted = _query(out.PageQuery)
     page = citizen.my_tasks(services(), actor(), after=wanted.get("after"), limit=wanted["limit"],
-                            newest_first=False)
-    return _page(page, out.TaskOut(many=True))
+                            newest_first=False, total=True)
+    names = labels_for(services())
+    return _page(page, out.TaskOut(many=True), lambda t: {"process_label": names.process(t.process_id)})
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -107,7 +138,12 @@ def release(task_id):
 @roles_required("admin")
 @documented(summary="流程定义及其版本", tag="admin", response=out.DefinitionOut, many=True, errors=("401", "403"))
 def definitions():
-    return jsonify(out.DefinitionOut(many=True).dump(admin.definitions(services(), actor())))
+    found = admin.definitions(services(), actor())
+    names = labels_for(services(), [d.deployed_by for d in found])
+    dumped = out.DefinitionOut(many=True).dump(found)
+    for data, definition in zip(dumped, found):
+        data["deployed_by_label"] = names.person(definition.deployed_by)
+    return jsonify(dumped)
 
 
 @bp.get("/instances")
@@ -116,30 +152,41 @@ def definitions():
             errors=("401", "403", "422"), paged=True)
 def instances():
     wanted = _query(out.InstanceQuery)
-    page = admin.instances(services(), actor(), process_id=wanted.get("process_id"), status=wanted.get("status"),
-                           business_key=wanted.get("business_key"), after=wanted.get("after"),
-                           limit=wanted["limit"])
-    return _page(page, out.InstanceOut(many=True))
+    key = wanted.get("business_key")
+    page = admin.instances(services(), actor(), process_id=labels_for(services()).process_id_for(wanted.get("process_id")),
+                           status=wanted.get("status"), business_key=key,
+                           business_key_prefix=wanted.get("business_key_prefix"), after=wanted.get("after"),
+                           limit=wanted["limit"], total=True)
+    names = labels_for(services(), [i.started_by for i in page.items])
+    return _page(page, out.InstanceOut(many=True), lambda i: {
+        "process_label": names.process(i.process_id), "started_by_label": names.person(i.started_by)})
 
 
 @bp.get("/timers")
 @roles_required("admin")
-@documented(summary="等待中的定时器（先到期的在前）", tag="admin", response=out.TimerOut, many=True,
-            query=out.PageQuery, errors=("401", "403", "422"), paged=True)
+@documented(summary="等待中的定时器（先到期的在前；可按流程和到期日期筛选）", tag="admin", response=out.TimerOut,
+            many=True, query=out.TimerQuery, errors=("401", "403", "422"), paged=True)
 def timers():
-    wanted = _query(out.PageQuery)
-    return _page(admin.timers(services(), actor(), after=wanted.get("after"), limit=wanted["limit"]),
-                 out.TimerOut(many=True))
+    found = lists.timers(services(), actor(), _filter(_query(out.TimerQuery)))
+    return _page(found, out.TimerOut(many=True), _of_instance(found))
 
 
 @bp.get("/incidents")
 @roles_required("admin")
-@documented(summary="未解决的异常事件", tag="admin", response=out.IncidentOut, many=True, query=out.PageQuery,
-            errors=("401", "403", "422"), paged=True)
+@documented(summary="异常事件（默认未解决的；可按流程、状态和发生日期筛选）", tag="admin", response=out.IncidentOut,
+            many=True, query=out.IncidentQuery, errors=("401", "403", "422"), paged=True)
 def incidents():
-    wanted = _query(out.PageQuery)
-    return _page(admin.incidents(services(), actor(), after=wanted.get("after"), limit=wanted["limit"]),
-                 out.IncidentOut(many=True))
+    found = lists.incidents(services(), actor(), _filter(_query(out.IncidentQuery)))
+    return _page(found, out.IncidentOut(many=True), _of_instance(found))
+
+
+@bp.get("/audit")
+@roles_required("admin")
+@documented(summary="审计记录（新的在前）：实例事件、部署、密码重置、账号变更；可按事件、操作人和日期筛选", tag="admin",
+            response=out.AuditOut, many=True, query=out.AuditQuery, errors=("401", "403", "422"), paged=True)
+def audit():
+    found = lists.audit(services(), actor(), _filter(_query(out.AuditQuery)))
+    return _page(found, out.AuditOut(many=True), lambda e: {"actor_label": found.labels.person(e.actor)})
 
 
 @bp.post("/incidents/<int:incident_id>/retry")

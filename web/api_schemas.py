@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 from engine import InstanceStatus
+from handlers import labels
 
 
 class ErrorOut(Schema):
@@ -28,11 +29,15 @@ class ContractOut(Schema):
     parties = fields.List(fields.Nested(PartyOut))
 
 
+LABEL = {"description": "给人看的名称（中文，与页面一致）；机器请读对应的代码字段"}
+
+
 class TaskOut(Schema):
     id = fields.String()
     name = fields.String()
     instance_id = fields.Integer()
     process_id = fields.String()
+    process_label = fields.String(metadata=LABEL)
     business_key = fields.String(allow_none=True)
     role = fields.String(allow_none=True)
     form_key = fields.String()
@@ -62,30 +67,55 @@ class DefinitionOut(Schema):
     hash = fields.String(attribute="content_hash")
     deployed_at = fields.DateTime()
     deployed_by = fields.String()
+    deployed_by_label = fields.String(metadata=LABEL)
 
 
 class InstanceOut(Schema):
     id = fields.Integer()
     process_id = fields.String()
-    status = fields.String()
+    process_label = fields.String(metadata=LABEL)
+    status = fields.String(metadata={"description": "running / completed / error"})
+    status_label = fields.Function(lambda i: labels.instance_status(i.status), metadata=LABEL)
     business_key = fields.String(allow_none=True)
     end_event = fields.String(allow_none=True)
+    started_by = fields.String(metadata={"description": "发起人的账号 id"})
+    started_by_label = fields.String(metadata=LABEL)
     updated_at = fields.DateTime()
 
 
 class TimerOut(Schema):
+    id = fields.Integer()
     instance_id = fields.Integer()
+    process_id = fields.String()
+    process_label = fields.String(metadata=LABEL)
     name = fields.String()
     due_at = fields.DateTime()
+    state = fields.String(metadata={"description": "waiting / fired / cancelled"})
+    state_label = fields.Function(lambda t: labels.word(labels.TIMER_STATE, t.state), metadata=LABEL)
 
 
 class IncidentOut(Schema):
     id = fields.Integer()
     instance_id = fields.Integer()
+    process_id = fields.String()
+    process_label = fields.String(metadata=LABEL)
     task = fields.String(attribute="task_name")
     error = fields.String()
     attempts = fields.Integer()
-    status = fields.String()
+    status = fields.String(metadata={"description": "open / failed / resolved"})
+    status_label = fields.Function(lambda i: labels.word(labels.INCIDENT_STATUS, i.status), metadata=LABEL)
+    created_at = fields.DateTime()
+
+
+class AuditOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    kind = fields.String(metadata={"description": "事件代码，如 task_completed、definition_deployed、password_reset"})
+    kind_label = fields.Function(lambda e: labels.audit_kind(e.kind), metadata=LABEL)
+    actor = fields.String(metadata={"description": "操作人：账号 id，或 init / worker / cli 等"})
+    actor_label = fields.String(metadata=LABEL)
+    instance_id = fields.Integer(allow_none=True)
+    details = fields.Dict()
 
 
 class CallbackOut(Schema):
@@ -166,7 +196,30 @@ class InstanceQuery(PageQuery):
     status = fields.String(validate=validate.OneOf([s.value for s in InstanceStatus]),
                            metadata={"description": "running / completed / error / suspended / cancelled"})
     business_key = fields.String(metadata={"description": "合同编号（完整）"})
-    process_id = fields.String(metadata={"description": "流程标识，如 online_signing"})
+    business_key_prefix = fields.String(metadata={"description": "合同编号的开头部分（按索引前缀匹配）"})
+    process_id = fields.String(metadata={"description": "流程标识，如 online_signing（或流程名称）"})
+
+
+class DayRangeQuery(PageQuery):
+    process_id = fields.String(metadata={"description": "流程标识，如 online_signing（或流程名称）"})
+    from_ = fields.Date(data_key="from", metadata={"description": "日期从（北京时间，YYYY-MM-DD）"})
+    to = fields.Date(metadata={"description": "日期到（含当天，北京时间，YYYY-MM-DD）"})
+
+
+class TimerQuery(DayRangeQuery):
+    """Waiting timers; the days are of the due time."""
+
+
+class IncidentQuery(DayRangeQuery):
+    status = fields.String(validate=validate.OneOf(["open", "failed", "resolved", "all"]),
+                           metadata={"description": "open / failed / resolved / all；省略为未解决（open 和 failed）"})
+
+
+class AuditQuery(PageQuery):
+    kind = fields.String(validate=validate.OneOf(list(labels.AUDIT_KIND)), metadata={"description": "事件代码"})
+    actor = fields.String(metadata={"description": "操作人：账号 id、姓名，或 init / worker / cli"})
+    from_ = fields.Date(data_key="from", metadata={"description": "日期从（北京时间，YYYY-MM-DD）"})
+    to = fields.Date(metadata={"description": "日期到（含当天，北京时间，YYYY-MM-DD）"})
 
 
 class CallbackIn(Schema):

@@ -1,5 +1,6 @@
 """The ``netsign`` command: set up the database, deploy and validate diagrams, look at
-definitions, instances, inbox tasks, timers and incidents, run the worker, serve everything.
+definitions, instances, inbox tasks, timers, incidents and the audit trail (each a page: ``--limit``,
+``--after``), run the worker, serve everything.
 
 ``netsign --help`` lists the commands; each has ``--help`` of its own.
 """
@@ -20,7 +21,8 @@ from engine import metrics, worker
 from engine.heartbeat import default_worker_id
 from engine.specs import DefinitionError, read_directory
 from handlers.deadlines import BEIJING
-from handlers.usecases import admin, instances as ops
+from handlers.labels import labels_for
+from handlers.usecases import admin, instances as ops, lists
 from handlers.usecases.admin import seed
 from handlers.usecases.policy import SYSTEM
 
@@ -102,39 +104,80 @@ def validate_command(paths):
 @with_appcontext
 def definitions_command():
     """List deployed process definitions and their versions."""
-    for d in admin.definitions(services(), SYSTEM):
-        click.echo(f"{d.process_id:24} v{d.version:<3} {d.name}  {d.content_hash[:12]}  {_beijing(d.deployed_at)}  {d.deployed_by}")
+    found = admin.definitions(services(), SYSTEM)
+    names = labels_for(services(), [d.deployed_by for d in found])
+    for d in found:
+        click.echo(f"{d.process_id:24} v{d.version:<3} {d.name}  {d.content_hash[:12]}  {_beijing(d.deployed_at)}  "
+                   f"{names.person(d.deployed_by)}")
+
+
+def _paging(command):
+    """``--limit`` and ``--after`` of every list command (keyset pages, as the API and the admin pages)."""
+    command = click.option("--after", help="Cursor printed at the end of the previous page: show the page after it.")(command)
+    return click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True,
+                        help="Rows per page (1-500).")(command)
+
+
+def _day(text: str | None):
+    return click.DateTime(["%Y-%m-%d"]).convert(text, None, None).date() if text else None
+
+
+def _footer(page) -> None:
+    """How many there are (counted up to 1000) and how to get the next page (nothing for an empty list)."""
+    if page.total is not None and page.items:
+        click.echo(f"-- {page.total.value}{'+' if page.total.capped else ''} in all", err=True)
+    if page.next_cursor:
+        click.echo(f"-- more: --after {page.next_cursor}", err=True)
 
 
 @click.command("instances")
-@click.option("--status", help="running, completed, error, suspended or cancelled")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--status", type=click.Choice(["running", "completed", "error", "suspended", "cancelled"]),
+              help="Only instances in this status.")
+@click.option("--process", help="Process id or name (e.g. online_signing or 签订买卖合同线上).")
+@click.option("--business-key", help="Contract number, or its beginning.")
+@_paging
 @with_appcontext
-def instances_command(status, limit):
+def instances_command(status, process, business_key, limit, after):
     """List process instances, newest first."""
-    for i in admin.instances(services(), SYSTEM, status=status, limit=limit):
+    found = lists.instances(services(), SYSTEM, lists.ListFilter(process=process, status=status,
+                                                                 business_key=business_key, after=after, limit=limit))
+    for i in found.items:
         click.echo(f"#{i.id:<5} {i.process_id:22} {i.status:9} {i.business_key or '-':18} "
                    f"{i.end_event or '':12} {_beijing(i.updated_at)}")
+    _footer(found)
 
 
 @click.command("tasks")
 @click.option("--role", help="Only tasks of this role (seller, buyer, clerk, reviewer).")
+@_paging
 @with_appcontext
-def tasks_command(role):
-    """List open inbox tasks."""
-    for t in services().queries.open_tasks(roles=[role] if role else None, limit=500):
+def tasks_command(role, limit, after):
+    """List open inbox tasks, oldest first."""
+    page = services().queries.open_tasks(roles=[role] if role else None, after=after, limit=limit, total=True)
+    for t in page:
         click.echo(f"{t.id}  #{t.instance_id:<5} {t.role or '-':9} {t.name:16} {t.business_key or '-':18} "
                    f"{t.assignee or '-'}  {_beijing(t.created_at)}")
+    _footer(page)
 
 
 @click.command("timers")
+@click.option("--process", help="Process id or name.")
+@click.option("--due-from", help="Due on or after this day (Beijing, YYYY-MM-DD).")
+@click.option("--due-to", help="Due on or before this day (Beijing, YYYY-MM-DD).")
+@_paging
 @with_appcontext
-def timers_command():
-    """List waiting timers, and timer start events, with their due times in Beijing time."""
-    for t in admin.timers(services(), SYSTEM, limit=500):
+def timers_command(process, due_from, due_to, limit, after):
+    """List waiting timers, soonest first, with their due times in Beijing time; then the timer start
+    events of the deployed versions (on the first page)."""
+    found = lists.timers(services(), SYSTEM, lists.ListFilter(process=process, day_from=_day(due_from),
+                                                              day_to=_day(due_to), after=after, limit=limit))
+    for t in found.items:
         click.echo(f"#{t.instance_id:<5} {t.name:16} due {_beijing(t.due_at)}")
-    for s in services().queries.schedules():
-        click.echo(f"start {s.process_id} {s.name:16} due {_beijing(s.due_at)}  started={s.started}")
+    if not after:
+        for s in services().queries.schedules():
+            if process is None or process in (s.process_id, s.name):
+                click.echo(f"start {s.process_id} {s.name:16} due {_beijing(s.due_at)}  started={s.started}")
+    _footer(found)
 
 
 @click.command("messages")
@@ -149,15 +192,39 @@ def messages_command(expired):
 
 @click.command("incidents")
 @click.option("--retry", "retry_id", type=int, help="Retry this incident now.")
+@click.option("--status", type=click.Choice(["open", "failed", "resolved", "all"]), help="Default: unresolved.")
+@click.option("--process", help="Process id or name.")
+@_paging
 @with_appcontext
-def incidents_command(retry_id):
-    """List open incidents, or retry one."""
+def incidents_command(retry_id, status, process, limit, after):
+    """List incidents (unresolved ones unless --status says otherwise), or retry one."""
     if retry_id:
         click.echo(f"retried {_engine().retry_incidents(incident_id=retry_id, actor='cli')}")
         return
-    for i in admin.incidents(services(), SYSTEM, limit=500):
-        click.echo(f"{i.id:<4} #{i.instance_id:<5} {i.status:7} {i.task_name:14} attempts={i.attempts} "
+    found = lists.incidents(services(), SYSTEM, lists.ListFilter(process=process, status=status, after=after,
+                                                                 limit=limit))
+    for i in found.items:
+        click.echo(f"{i.id:<4} #{i.instance_id:<5} {i.status:8} {i.task_name:14} attempts={i.attempts} "
                    f"next={_beijing(i.next_retry_at)}  {i.error[:80]}")
+    _footer(found)
+
+
+@click.command("audit")
+@click.option("--kind", help="Only this event (e.g. definition_deployed, password_reset, task_completed).")
+@click.option("--actor", help="Account id, a person's name, or init / worker / cli.")
+@click.option("--from", "day_from", help="From this day (Beijing, YYYY-MM-DD).")
+@click.option("--to", "day_to", help="To this day, inclusive.")
+@_paging
+@with_appcontext
+def audit_command(kind, actor, day_from, day_to, limit, after):
+    """List the audit trail, newest first: instance events, deploys, password resets, account changes."""
+    found = lists.audit(services(), SYSTEM, lists.ListFilter(kind=kind, actor=actor, day_from=_day(day_from),
+                                                             day_to=_day(day_to), after=after, limit=limit))
+    for e in found.items:
+        where = f"#{e.instance_id}" if e.instance_id else "-"
+        click.echo(f"{_beijing(e.at)}  {e.kind:22} {found.labels.person(e.actor):10} {where:7} "
+                   f"{found.labels.audit_kind(e.kind)}")
+    _footer(found)
 
 
 @click.command("worker")
@@ -328,5 +395,5 @@ def migrate_command(process_id, to_definition_id, dry_run, instance_ids, prefix,
 
 
 COMMANDS = [init_command, deploy_command, validate_command, definitions_command, instances_command,
-            tasks_command, timers_command, messages_command, incidents_command, worker_command, serve_command,
-            instance_group, migrate_command]
+            tasks_command, timers_command, messages_command, incidents_command, audit_command, worker_command,
+            serve_command, instance_group, migrate_command]

@@ -53,6 +53,7 @@ def init_app(app) -> None:
         return {"current_lang": select_locale()}
 
     app.jinja_env.globals["tr"] = translate  # also inside imported macros
+    app.jinja_env.filters["tr"] = translate
 
 
 def translate(text) -> str:

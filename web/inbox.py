@@ -7,6 +7,7 @@ from datetime import date, datetime
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from engine import EngineError, FormInvalid
+from handlers.labels import labels_for
 from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, tasks
 
 from . import forms_render
@@ -40,8 +41,9 @@ def index():
                                created_from=_day("from"), created_to=_day("to"),
                                newest_first=request.args.get("sort") == "newest", after=request.args.get("after"))
     page = tasks.staff_inbox(services(), actor(), wanted)
-    return render_template("inbox/index.html", tasks=page.items, next_cursor=page.next_cursor,
-                           names=accounts.staff_names(services()),
+    kept = {k: v for k, v in request.args.items() if k != "after" and v}
+    return render_template("inbox/index.html", tasks=page.items, next_cursor=page.next_cursor, kept=kept,
+                           L=labels_for(services()), names=accounts.staff_names(services()),
                            colleagues=accounts.colleagues(services(), actor(), STAFF_ROLES))
 
 
@@ -101,7 +103,8 @@ def task(task_id):
     upload_errors = errors.get("uploads") if isinstance(errors.get("uploads"), dict) else {}
     return render_template("inbox/task.html", task=page.task, fields=fields, contract=page.contract,
                            materials=page.materials, uploads=page.uploads, upload_errors=upload_errors,
-                           history=page.history, prints=page.prints, refusal=page.data.get("window_refusal"),
+                           history=page.history, prints=page.prints,
+                           L=labels_for(services(), [e.actor for e in page.history]), refusal=page.data.get("window_refusal"),
                            review_reason=page.data.get("review_reason"),
                            other_errors={k: v for k, v in errors.items() if k != "uploads"}), 422 if errors else 200
 

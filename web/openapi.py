@@ -21,7 +21,11 @@ from . import api_schemas as schemas
 ERROR_TEXT = {"400": "请求有误", "401": "未登录或签名无效", "403": "没有权限", "404": "不存在或无权查看",
               "409": "任务已由其他人处理或认领", "422": "输入有误（errors 列出每个字段）"}
 NEXT_CURSOR = {"X-Next-Cursor": {"description": "下一页的游标（next_cursor），作为 after 传回；最后一页没有该响应头",
-                                 "schema": {"type": "string"}}}
+                                 "schema": {"type": "string"}},
+               "X-Total-Count": {"description": "符合条件的总条数，按索引计数，最多数到 1000",
+                                 "schema": {"type": "integer"}},
+               "X-Total-Capped": {"description": "为 true 时表示总数超过 X-Total-Count（显示为「1000+」）",
+                                  "schema": {"type": "string"}}}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ checks the one access policy (:mod:`.policy`); runs in one unit of work (an engi
 
 Modules: :mod:`.accounts` (sign-in, 用户关联, password reset), :mod:`.citizen` (portal), :mod:`.tasks`
 (completing, claiming, the staff inbox, uploads, prints), :mod:`.admin` (deploy, instances, incidents,
-read-outs), :mod:`.instances` (cancel, suspend, resume, reset, migrate and revert running instances), :mod:`.esign` (粤信签 callback, the sandbox signing page), :mod:`.ops` (readiness, metrics).
+read-outs), :mod:`.instances` (cancel, suspend, resume, reset, migrate and revert running instances), :mod:`.lists` (the administrator's lists of the whole system, bulk retry), :mod:`.esign` (粤信签 callback, the sandbox signing page), :mod:`.ops` (readiness, metrics).
 """
 from .errors import Conflict, Forbidden, Invalid, NotFound, Refused, Unauthenticated, UseCaseError
 from .policy import ANONYMOUS, CITIZEN_ROLES, STAFF_ROLES, Actor

@@ -160,6 +160,8 @@ def associate(services: Services, identity: Identity, *, link: bool, id_number: 
             if account.unified_id:
                 raise Refused("该网签账号已关联其他统一身份认证账号")
             account.unified_id = identity.unified_id
+            session.add(AuditEvent(kind="account_linked", actor=str(account.id),
+                                   details={"account_id": account.id, "login_kind": account.login_kind}))
         else:
             taken = session.scalars(sa.select(Account.id).where(
                 Account.id_type == identity.id_type, Account.id_number == identity.id_number)).first()
@@ -173,6 +175,9 @@ def associate(services: Services, identity: Identity, *, link: bool, id_number: 
                 account.username, account.password_hash, account.phone = (
                     platform.username, platform.password_hash, platform.phone)
             session.add(account)
+            session.flush()
+            session.add(AuditEvent(kind="account_created", actor=str(account.id),
+                                   details={"account_id": account.id, "login_kind": account.login_kind}))
     return account
 
 

@@ -1,5 +1,6 @@
 """What an administrator does: deploy diagrams (a validation report first, then confirm), look at
-definitions, instances, timers, incidents and the audit trail, and retry an incident."""
+definitions and one instance (its diagram, tasks, timers, incidents, audit), and retry an incident; the
+lists of the whole system are in :mod:`.lists`."""
 from __future__ import annotations
 
 import json
@@ -9,10 +10,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import DefinitionError, InboxState, Page, ValidationReport, validate_sources
+from engine import DefinitionError, InboxState, InstanceStatus, Page, Total, ValidationReport, validate_sources
 from engine.models import AuditEvent, Incident, InboxTask, ProcessDefinition, ProcessInstance, Timer
 
 from ..bootstrap import Services
+from ..labels import Labels, deploy_problem, labels_for
 from .errors import NotFound, Refused
 from .policy import ADMIN_ROLE, Actor
 
@@ -22,8 +24,10 @@ MAX_DEPLOY_BYTES = 2 * 1024 * 1024
 @dataclass
 class Overview:
     definitions: list[ProcessDefinition]
-    counts: dict[str, int]
+    counts: dict[str, Total]  # per status, counted up to a cap
     incidents: int
+    total: Total  # every instance, estimated
+    labels: Labels
 
 
 @dataclass
@@ -48,13 +52,16 @@ class InstancePage:
     tasks: list[InboxTask]
     timers: list[Timer]
     incidents: list[Incident]
+    labels: Labels
 
 
 def overview(services: Services, actor: Actor) -> Overview:
     actor.require(ADMIN_ROLE)
     queries = services.queries
-    return Overview(queries.definitions(newest_first=True), queries.instance_counts(),
-                    queries.unresolved_incident_count())
+    definitions = queries.definitions(newest_first=True)
+    return Overview(definitions, queries.instance_counts_capped(list(InstanceStatus)),
+                    queries.unresolved_incident_count(), queries.instance_total_estimate(),
+                    labels_for(services, [d.deployed_by for d in definitions]))
 
 
 def definitions(services: Services, actor: Actor) -> list[ProcessDefinition]:
@@ -70,23 +77,12 @@ def definitions_of(services: Services, actor: Actor, process_id: str) -> list[Pr
 
 def instances(services: Services, actor: Actor, *, process_id: str | None = None, status: str | None = None,
               business_key: str | None = None, business_key_prefix: str | None = None,
-              after: str | None = None, limit: int = 50) -> Page[ProcessInstance]:
+              after: str | None = None, limit: int = 50, total: bool = False) -> Page[ProcessInstance]:
     actor.require(ADMIN_ROLE)
     return services.queries.instances(process_id=process_id or None, status=status or None,
                                       business_key=business_key or None,
                                       business_key_prefix=(business_key_prefix or "").strip().upper() or None,
-                                      after=after, limit=limit)
-
-
-def timers(services: Services, actor: Actor, *, after: str | None = None, limit: int = 100) -> Page[Timer]:
-    actor.require(ADMIN_ROLE)
-    return services.queries.timers(after=after, limit=limit)
-
-
-def incidents(services: Services, actor: Actor, *, after: str | None = None,
-              limit: int = 100) -> Page[Incident]:
-    actor.require(ADMIN_ROLE)
-    return services.queries.incidents(after=after, limit=limit)
+                                      after=after, limit=limit, total=total)
 
 
 def instance_page(services: Services, actor: Actor, instance_id: int) -> InstancePage:
@@ -98,13 +94,17 @@ def instance_page(services: Services, actor: Actor, instance_id: int) -> Instanc
     definition = queries.definition(instance.definition_id)
     assert definition is not None  # an instance always keeps its definition row
     tasks = queries.tasks_of_instance(instance_id)
+    events = list(queries.audit(instance_id=instance_id, limit=500))
+    refs = [instance.started_by, *(e.actor for e in events), *(t.completed_by or t.assignee for t in tasks),
+            *(e.details.get("assignee") for e in events if isinstance(e.details, dict))]
     return InstancePage(
         instance, definition, {n: x for n, x in sorted(definition.sources.items()) if n.endswith(".bpmn")},
         done={node["bpmn_id"] for node in queries.completed_nodes(instance_id)},
         current={t.bpmn_id for t in tasks if t.state == InboxState.READY},
-        events=list(queries.audit(instance_id=instance_id, limit=500)), tasks=tasks,
+        events=events, tasks=tasks,
         timers=list(queries.timers(state=None, instance_id=instance_id, limit=500)),
-        incidents=list(queries.incidents(statuses=None, instance_id=instance_id, limit=500)))
+        incidents=list(queries.incidents(statuses=None, instance_id=instance_id, limit=500)),
+        labels=labels_for(services, refs))
 
 
 def retry_incident(services: Services, actor: Actor, incident_id: int) -> tuple[int, int]:
@@ -130,6 +130,7 @@ def check_deploy(services: Services, actor: Actor, uploads: list[tuple[str, byte
     # Files already deployed that the upload does not replace (called processes, decision tables).
     bundle = {**services.queries.deployed_sources(), **sources}
     check.report = validate_sources(bundle, services.registry)
+    check.report.problems = [deploy_problem(p, bundle) for p in check.report.problems]
     check.lint = _lint(services.settings.bpmnlint, sources)
     if check.report.ok and not problems:
         pending = Path(services.settings.pending_deploy_dir)
@@ -184,7 +185,7 @@ def confirm_deploy(services: Services, actor: Actor, token: str) -> list:
     try:
         return services.engine.deploy(sources, actor=actor.ref)
     except DefinitionError as err:
-        raise Refused("部署失败：" + "；".join(err.problems)) from err
+        raise Refused("部署失败：" + "；".join(deploy_problem(p, sources) for p in err.problems)) from err
 
 
 def seed(services: Services) -> None:

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 
-from engine import Page, StepResult
+from engine import Page, StepResult, capped_count
 from engine.models import InboxTask
 
 from ..bootstrap import Services
@@ -71,9 +71,11 @@ def my_contracts(services: Services, actor: Actor) -> list[Contract]:
 
 
 def my_contracts_page(services: Services, actor: Actor, *, after: str | None = None,
-                      limit: int = 50) -> Page[Contract]:
-    """My contracts, newest first, a keyset page at a time (the cursor is the last contract's id)."""
+                      limit: int = 50, total: bool = False) -> Page[Contract]:
+    """My contracts, newest first, a keyset page at a time (the cursor is the last contract's id); with
+    ``total``, how many there are (counted up to a cap)."""
     query = visible_contracts(actor)
+    counted = capped_count(services.session, query, Contract.id) if total else None
     if after:
         if not after.isdigit():
             raise Invalid("分页参数无效，请从第一页重新查看", {"after": ["分页参数无效"]})
@@ -81,13 +83,14 @@ def my_contracts_page(services: Services, actor: Actor, *, after: str | None = N
     rows = list(services.session.scalars(query.order_by(Contract.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, str(rows[-1].id) if more else None)
+    return Page(rows, str(rows[-1].id) if more else None, counted)
 
 
 def my_tasks(services: Services, actor: Actor, *, after: str | None = None, limit: int = 50,
-             newest_first: bool = True) -> Page[InboxTask]:
+             newest_first: bool = True, total: bool = False) -> Page[InboxTask]:
     """The open tasks this person may work (a citizen's own cases; staff: their roles' lanes)."""
-    return services.queries.open_tasks(**task_filter(actor), newest_first=newest_first, after=after, limit=limit)
+    return services.queries.open_tasks(**task_filter(actor), newest_first=newest_first, after=after, limit=limit,
+                                       total=total)
 
 
 def home(services: Services, actor: Actor) -> HomePage:

@@ -36,9 +36,9 @@ def _captured(services, run):
     return statements
 
 
-def _full_scans(conn, statement, parameters) -> list[str]:
+def _full_scans(conn, statement, parameters, big_tables=BIG_TABLES) -> list[str]:
     """The plan's lines that read a big table whole (or every open task of the citizen lanes)."""
-    tables = "|".join(BIG_TABLES)
+    tables = "|".join(big_tables)
     if conn.dialect.name == "sqlite":
         plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
         found = [line for line in plan if re.match(rf"SCAN ({tables})\b", line)]

@@ -61,7 +61,9 @@ def test_openapi_is_generated_from_the_views(app, client):
               if r.endpoint.startswith(openapi.PREFIXES) and r.endpoint not in api.NOT_OPERATIONS}
     assert set(doc["paths"]) == routes
     instances = doc["paths"]["/api/v1/instances"]["get"]
-    assert {p["name"] for p in instances["parameters"]} == {"after", "limit", "status", "business_key", "process_id"}
+    assert {p["name"] for p in instances["parameters"]} == {"after", "limit", "status", "business_key",
+                                                            "business_key_prefix", "process_id"}
+    assert "X-Total-Count" in instances["responses"]["200"]["headers"]
     assert "X-Next-Cursor" in instances["responses"]["200"]["headers"]
     assert instances["security"] == [{"session": []}] and "403" in instances["responses"]
     assert doc["components"]["securitySchemes"]["session"] == {"type": "apiKey", "in": "cookie", "name": "session"}

@@ -42,10 +42,10 @@ def test_init_lists_and_worker(cli_app):
     with cli_app.app_context():
         started = cli_app.extensions["netsign"].engine.start("online_signing", "7")
         db.session.remove()
-    [task_line] = run(cli_app, "tasks").output.splitlines()
+    [task_line] = run(cli_app, "tasks").stdout.splitlines()
     assert task_line.startswith(started.ready_tasks[0]["id"]) and "选择业务类型" in task_line and "seller" in task_line
     assert run(cli_app, "tasks", "--role", "clerk").output == ""
-    [instance_line] = run(cli_app, "instances", "--status", "running").output.splitlines()
+    [instance_line] = run(cli_app, "instances", "--status", "running").stdout.splitlines()
     assert instance_line.startswith(f"#{started.instance_id}") and "online_signing" in instance_line
     assert run(cli_app, "instances", "--status", "completed").output == ""
     assert run(cli_app, "timers").output == "" and run(cli_app, "incidents").output == ""
@@ -57,6 +57,26 @@ def test_init_lists_and_worker(cli_app):
     [kept] = run(cli_app, "messages").output.splitlines()
     assert "esign_party_signed" in kept and "ZS-NOBODY" in kept and "expires" in kept
     assert run(cli_app, "messages", "--expired").output == ""
+
+
+def test_list_commands_page_with_limit_and_after(cli_app):
+    run(cli_app, "init", "--demo")
+    before = [line.split()[0] for line in run(cli_app, "instances", "--limit", "500").stdout.splitlines()]
+    with cli_app.app_context():
+        started = [cli_app.extensions["netsign"].engine.start("online_signing", "7").instance_id for _ in range(3)]
+        db.session.remove()
+    first = run(cli_app, "instances", "--process", "签订买卖合同线上", "--limit", "2")
+    lines = first.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [f"#{i}" for i in sorted(started, reverse=True)[:2]]
+    assert f"{len(before) + 3} in all" in first.stderr
+    cursor = first.stderr.split("--after ")[1].split()[0]
+    rest = run(cli_app, "instances", "--process", "online_signing", "--limit", "2", "--after", cursor)
+    assert [line.split()[0] for line in rest.stdout.splitlines()] == [f"#{min(started)}", *before]
+    assert len(before) <= 1  # the module's first test started one: the second page is the last
+    assert "--after" not in rest.stderr  # the last page says nothing about a next one
+    audit = run(cli_app, "audit", "--kind", "definition_deployed", "--actor", "系统初始化", "--limit", "1")
+    assert "definition_deployed" in audit.stdout and "系统初始化" in audit.stdout and "--after" in audit.stderr
+    assert run(cli_app, "tasks", "--limit", "0").exit_code == 2
 
 
 def test_validate_reports_problems_with_element_names(cli_app, tmp_path):

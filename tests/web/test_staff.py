@@ -49,8 +49,13 @@ def test_clerk_and_reviewer_file_an_offline_contract(app, client, account_id):
     login_as(clerk, account_id("窗口受理员甲"))
     inbox = clerk.get("/inbox/").data.decode()
     assert "受理并核验身份" in inbox
+    # The case as the guide names it, not the diagram's id (issue #12 item 7).
+    assert "<td>签订买卖合同线下</td>" in inbox and "<td>offline_signing</td>" not in inbox
     task_id = open_staff_task(app, "受理并核验身份")
     assert clerk.post(f"/inbox/{task_id}/claim", data={"action": "claim"}).status_code == 302
+    history = clerk.get(f"/inbox/{task_id}").data.decode().split("办理记录")[1]
+    assert "<td>业务发起</td><td>张伟</td>" in history and "<td>任务认领</td><td>窗口受理员甲</td>" in history
+    assert "instance_started" not in history and "task_claimed" not in history
     other_clerk = app.test_client()
     login_as(other_clerk, account_id("窗口受理员乙"))
     assert other_clerk.post(f"/inbox/{task_id}", data={"identities_checked": "on"}).status_code == 302
@@ -140,7 +145,11 @@ def test_admin_instance_page_draws_the_diagram(app, client, account_id):
     assert len(verification["done"]) == 2 and drawn["online_signing.bpmn"]["done"] == verification["done"]
     assert "卖方发起签约 → 开始房源验证" in page
     assert client.get("/admin/instances/999999").status_code == 404
-    assert "online_signing" in client.get("/admin/instances?process_id=online_signing").data.decode()
+    # The list shows the diagram's name and filters by it (or by the id an old link carries).
+    for query in ("process=签订买卖合同线上", "process_id=online_signing"):
+        listed = client.get(f"/admin/instances?{query}").data.decode()
+        assert f'href="/admin/instances/{instance_id}"' in listed and "<td>签订买卖合同线上</td>" in listed
+    assert f'href="/admin/instances/{instance_id}"' not in client.get("/admin/instances?process=签订买卖合同线下").data.decode()
 
 
 def test_clerk_opens_offline_cancellation_and_hands_over(app, client, account_id):
