@@ -58,7 +58,7 @@ def verify_property(ctx, adapters: "Adapters", query_mode, certificate_no=None, 
     account = _starter(ctx)
     registry = adapters.property_registry(ctx.session)
     if query_mode == "姓名+不动产单元号":
-        found = registry.by_unit(owner_name or account.name, unit_no)
+        found = registry.by_unit(account.name, unit_no)  # preset and read-only (guide §2.2 (二))
         owner_ok = found is not None and any(
             o["name"] == account.name and same_person_id(account.id_number, o["id_number"], False)
             for o in found.owners)

@@ -23,6 +23,7 @@ class FieldView:
     errors: list = field(default_factory=list)
     rows: list = field(default_factory=list)  # for kind == "rows": list of list[FieldView]
     row_template: list = field(default_factory=list)
+    readonly: bool = False  # preset by the system (e.g. the signed-in owner's name), shown but not changed
 
 
 def _kind(f: mf.Field) -> str:

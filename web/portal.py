@@ -172,7 +172,9 @@ def _next_page(result: StepResult):
     if citizen.contract_key(result.business_key):
         return redirect(url_for(".contract", contract_no=result.business_key))
     if result.end_event:
-        flash(f"业务已结束：{result.end_event}", "info")
+        reason = citizen.refusal_reason(services(), actor(), result)
+        flash(f"业务已结束：{result.end_event}" + (f"。原因：{reason}" if reason else ""),
+              "error" if reason else "info")
     return redirect(url_for(".home"))
 
 
@@ -181,24 +183,31 @@ def _next_page(result: StepResult):
 def task(task_id):
     page = tasks.task_page(services(), actor(), task_id)
     schema = page.schema
-    confirm_only = set(schema().fields) == {"confirmed"}
-    values, errors, form_errors = page.prefill, {}, None
+    # A form with a 「确定」 (guide: 「提交」 then 「确定」) asks before it completes: a <dialog> with JS,
+    # the same page with the question and its 「确定」 button without.
+    asks = "confirmed" in schema().fields
+    values, errors, form_errors, asking = page.prefill, {}, None, False
     if request.method == "POST":
         values = forms_render.parse(schema, request.form)
-        if confirm_only:
-            values["confirmed"] = True  # 「提交」 was clicked and 「确定」 answered in the dialog
-        try:
-            return _next_page(tasks.complete_task(services(), actor(), task_id, values))
-        except FormInvalid as err:
-            errors, form_errors = err.errors, "请按提示修改后重新提交"
-        except EngineError as err:
-            flash(err.message, "error")
-            return redirect(url_for(".home"))
-    fields = forms_render.describe(schema, values, errors)
-    if confirm_only:
-        fields = [f for f in fields if f.name != "confirmed"]
+        errors = schema().validate({**values, "confirmed": True}) if asks and not values.get("confirmed") else {}
+        if errors:
+            form_errors = "请按提示修改后重新提交"
+        elif asks and not values.get("confirmed"):
+            asking = True
+        else:
+            try:
+                return _next_page(tasks.complete_task(services(), actor(), task_id, values))
+            except FormInvalid as err:
+                errors, form_errors = err.errors, "请按提示修改后重新提交"
+            except EngineError as err:
+                flash(err.message, "error")
+                return redirect(url_for(".home"))
+    fields = [f for f in forms_render.describe(schema, values, errors) if f.name != "confirmed"]
+    for f in fields:
+        f.readonly = f.name in page.shown.readonly
     return render_template("portal/task.html", task=page.task, fields=fields, contract=page.contract,
-                           hint=page.hint, form_errors=form_errors, confirm=confirm_only,
+                           hint=page.hint, form_errors=form_errors, asks=asks, asking=asking, shown=page.shown,
+                           beijing=beijing,
                            submit_label=SUBMIT_LABELS.get(page.task.form_key, "保存并继续")), 422 if errors else 200
 
 

@@ -14,7 +14,7 @@ from ..bootstrap import Services
 from ..models import (ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, Contract, ESignOrder, ESignSignature,
                       RegistryProperty, normalize_contract_no)
 from ..qr import qr_data_uri
-from ..services import cancellation_busy
+from ..services import OUT_OF_SCOPE, cancellation_busy
 from ..validation import comparable_id
 from .errors import Invalid, NotFound, Refused
 from .policy import CITIZEN_ROLES, Actor, contract_for, require_contract_owner, task_filter, task_for, visible_contracts
@@ -132,6 +132,25 @@ def _home_of_application(services: Services, task: InboxTask) -> str | None:
     if home is not None:
         return home.location
     return data.get("certificate_no") or data.get("unit_no") or None
+
+
+def refusal_reason(services: Services, actor: Actor, result: StepResult) -> str | None:
+    """Why an application ended without going on (赠与, 土地, someone else's home, a live contract),
+    in the words the flow recorded; None when it did not end or is not the actor's."""
+    if not result.end_event or services.queries.started_by(result.instance_id) != actor.ref:
+        return None
+    workflow = services.engine.load_workflow(result.instance_id)
+    data = max(workflow.get_tasks(), key=lambda t: t.last_state_change).data
+    verification = data.get("verification") or {}
+    created = data.get("contract") if isinstance(data.get("contract"), dict) else {}
+    if verification.get("message"):
+        return verification["message"]
+    if created.get("message"):
+        return created["message"]
+    business_type = data.get("business_type")
+    if business_type and business_type != "存量房买卖":
+        return f"{business_type}：{OUT_OF_SCOPE}"
+    return None
 
 
 def withdraw(services: Services, actor: Actor, task_id: str) -> str:
