@@ -182,7 +182,7 @@ def _signatures(contract: Contract, styles) -> Table:
     return table
 
 
-def _document(title: str, contract: Contract, body) -> bytes:
+def _document(title: str, contract: Contract, body, *, signature_lines: bool = True) -> bytes:
     styles = _styles()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, title=title, author=CENTRE,
@@ -190,7 +190,8 @@ def _document(title: str, contract: Contract, body) -> bytes:
     story = [Paragraph(title, styles["title"]),
              Paragraph(f"合同编号：{_text(contract.contract_no)}　　{CENTRE}", styles["sub"]), Spacer(1, 6)]
     story.extend(body(styles))
-    story += [Spacer(1, 10), Paragraph("当事人签字", styles["head"]), _signatures(contract, styles)]
+    if signature_lines:
+        story += [Spacer(1, 10), Paragraph("当事人签字", styles["head"]), _signatures(contract, styles)]
     doc.build(story)
     return buffer.getvalue()
 
@@ -243,6 +244,24 @@ def termination_agreement_pdf(contract: Contract) -> bytes:
             f"房屋坐落于{_text(contract.home.location)}。现经双方协商一致，同意终止履行该合同，并共同申请注销该合同的网签备案。"
             "双方就合同终止后的定金、房款返还等事宜已自行协商处理完毕，互不追究。", styles["body"])]
     return _document("存量房买卖合同终止协议", contract, body)
+
+
+NEXT_STEP = "存量房买卖合同网签备案完成，买卖双方可前往相关部门办理不动产转移登记手续。"
+
+
+def signed_contract_pdf(contract: Contract, order) -> bytes:
+    """The contract as filed online (已签约): its 备案编号 and date, each party's e-signature, the terms,
+    and the next step (guide §2.2 (九)). ``order`` is the fully signed e-contract order."""
+    def body(styles):
+        signed = [(f"{s.party.side} {s.party.name}", f"{s.status}　{beijing(s.signed_at) if s.signed_at else '—'}")
+                  for s in order.signatures]
+        out = [Paragraph("备案信息", styles["head"]), _table([
+            ("备案编号", contract.filing_no or "—"), ("备案日期", beijing(contract.filed_at) + "（北京时间）" if contract.filed_at else "—"),
+            ("合同状态", contract.status), ("电子合同订单号", order.order_no), *signed], styles)]
+        for heading, rows in contract_sections(contract):
+            out += [Paragraph(heading, styles["head"]), _table(rows, styles)]
+        return out + [Spacer(1, 8), Paragraph(NEXT_STEP, styles["body"])]
+    return _document("广东省房地产买卖合同（已网签备案）", contract, body, signature_lines=False)
 
 
 # form key → (title, renderer): the print buttons of the window.

@@ -124,6 +124,7 @@ class Contract(Base):
     deletion_reason: Mapped[str | None] = mapped_column(sa.String(200))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    filing_no: Mapped[str | None] = mapped_column(sa.String(30), unique=True)  # 备案编号, given at 已签约
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_reason: Mapped[str | None] = mapped_column(sa.String(500))
     # The process instance of the one cancellation now running, if any: claimed by a conditional UPDATE

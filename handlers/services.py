@@ -248,7 +248,9 @@ def file_contract(ctx, contract_id) -> dict:
             raise DomainError("电子合同订单尚未完成签字，不能备案")
         contract.status = FILED
         contract.filed_at = ctx.now()
-        ctx.audit("contract_filed", contract_no=contract.contract_no)
+        # 备案编号: the Beijing day of filing and the contract's row id, unique and never reused.
+        contract.filing_no = f"ZSBA{contract.filed_at.astimezone(BEIJING):%Y%m%d}{contract.id:06d}"
+        ctx.audit("contract_filed", contract_no=contract.contract_no, filing_no=contract.filing_no)
     return contract.summary()
 
 

@@ -64,6 +64,16 @@ def contracts():
     return response
 
 
+@bp.get("/contracts/<contract_no>/signing")
+@login_required
+@documented(summary="签名状态（合同页面据此自动刷新）：合同与电子合同订单状态、各当事人签名状态、本人的待办",
+            tag="contracts", response=out.SigningStatusOut, errors=("401", "403", "404"))
+def signing_status(contract_no):
+    response = jsonify(out.SigningStatusOut().dump(citizen.signing_status(services(), actor(), contract_no)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/tasks")
 @login_required
 @documented(summary="我可以办理的任务（工作人员：本角色的任务；市民：本人发起业务中的任务）", tag="tasks",

@@ -62,6 +62,7 @@ def create_app(config_object: type = Config, **overrides: Any) -> Flask:
         app.cli.add_command(command)
     # Templates compare statuses with the names the code uses, never with their spelled-out values.
     app.jinja_env.globals.update(DRAFT=domain.DRAFT, SUBMITTED=domain.SUBMITTED, FILED=domain.FILED,
-                                 ORDER_WAITING=domain.ORDER_WAITING, INCIDENT_RESOLVED=IncidentStatus.RESOLVED,
+                                 ORDER_WAITING=domain.ORDER_WAITING, ORDER_SIGNED=domain.ORDER_SIGNED,
+                                 INCIDENT_RESOLVED=IncidentStatus.RESOLVED,
                                  INSTANCE_STATUSES=[s.value for s in InstanceStatus])
     return app

@@ -1,7 +1,7 @@
 """Citizen portal: 统一认证登录 (sandbox), 用户关联, 首页, 待办业务, starting flows, task forms, the contract page."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 
 from engine import EngineError, FormInvalid, StepResult
 from handlers.adapters.identity import Identity
@@ -18,6 +18,8 @@ SUBMIT_LABELS = {"property_query": "查询", "confirm_property": "签订合同",
                  "generate_order": "生成电子合同订单", "final_submit": "提交", "cancel_select": "下一步",
                  "cancel_reason": "提交", "business_type": "下一步"}
 CITIZEN_LANES = ("卖方", "买方")
+CANCEL_ORDER_QUESTION = ("确定注销电子合同订单吗？注销后已完成的签名作废；如需修改合同，请到「待办业务」选择「修改合同」，"
+                         "修改完成后重新生成电子合同订单；如需终止合同，请选择「删除合同」。")
 
 
 # ---------------------------------------------------------------- sign-in (sandbox unified identity)
@@ -216,7 +218,29 @@ def task(task_id):
 def contract(contract_no):
     page = citizen.contract_page(services(), actor(), contract_no, with_qr=bool(request.args.get("qr")))
     return render_template("portal/contract.html", contract=page.contract, order=page.order, codes=page.codes,
-                           tasks=page.tasks, beijing=beijing, is_owner=page.is_owner)
+                           tasks=page.tasks, beijing=beijing, is_owner=page.is_owner,
+                           cancel_question=CANCEL_ORDER_QUESTION)
+
+
+@bp.get("/contract/<contract_no>/signed.pdf")
+@login_required
+def signed_contract(contract_no):
+    """The signed contract (已签约) as a PDF: 备案编号, 备案日期, the signatures, the terms, the next step."""
+    try:
+        filename, pdf = citizen.signed_contract(services(), actor(), contract_no)
+    except Refused as err:
+        flash(err.message, "error")
+        return redirect(url_for(".contract", contract_no=contract_no))
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.get("/contract/<contract_no>/cancel-order")
+@login_required
+def confirm_cancel_order(contract_no):
+    """「注销电子合同订单」 without JS: the question on a page of its own, 「确定」 posts."""
+    page = citizen.contract_page(services(), actor(), contract_no)
+    return render_template("portal/confirm.html", contract=page.contract, question=CANCEL_ORDER_QUESTION,
+                           action=url_for(".cancel_order", contract_no=page.contract.contract_no))
 
 
 @bp.post("/contract/<contract_no>/cancel-order")

@@ -11,8 +11,9 @@ from engine import Page, StepResult
 from engine.models import InboxTask
 
 from ..bootstrap import Services
-from ..models import (ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, Contract, ESignOrder, ESignSignature,
+from ..models import (FILED, ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, Contract, ESignOrder, ESignSignature,
                       RegistryProperty, normalize_contract_no)
+from ..documents import signed_contract_pdf
 from ..qr import qr_data_uri
 from ..services import OUT_OF_SCOPE, cancellation_busy
 from ..validation import comparable_id
@@ -59,7 +60,7 @@ class ContractPage:
     order: ESignOrder | None
     tasks: list[InboxTask]
     is_owner: bool
-    codes: list[tuple[ESignSignature, str]] = field(default_factory=list)  # the actor's own QR code(s)
+    codes: list[tuple[ESignSignature, str, str]] = field(default_factory=list)  # the actor's own (QR, link)
 
 
 def my_contracts(services: Services, actor: Actor) -> list[Contract]:
@@ -202,9 +203,37 @@ def contract_page(services: Services, actor: Actor, contract_no: str, *, with_qr
     page = ContractPage(contract, order, tasks, is_owner=contract.created_by == actor.account_id)
     if with_qr and order is not None and order.status == ORDER_WAITING:
         # A signing token is as good as the party's signature: each person sees only their own.
-        page.codes = [(s, qr_data_uri(services.adapters.esign.signing_url(s.token)))
-                      for s in order.signatures if _is_actor(actor, s)]
+        urls = [(s, services.adapters.esign.signing_url(s.token)) for s in order.signatures if _is_actor(actor, s)]
+        page.codes = [(s, qr_data_uri(url), url) for s, url in urls]
     return page
+
+
+def signing_status(services: Services, actor: Actor, contract_no: str) -> dict:
+    """What the contract page polls while the parties sign: the contract's and the order's status, each
+    party's signature status (no ID numbers), and the actor's open tasks here (「提交」 once all signed)."""
+    page = contract_page(services, actor, contract_no)
+    order = page.order
+    return {
+        "contract_no": page.contract.contract_no, "status": page.contract.display_status,
+        "order": None if order is None else {
+            "order_no": order.order_no, "purpose": order.purpose, "status": order.status,
+            "signatures": [{"side": s.party.side, "name": s.party.name, "status": s.status} for s in order.signatures]},
+        "all_signed": order is not None and order.status == ORDER_SIGNED,
+        "tasks": [{"id": t.id, "name": t.name} for t in page.tasks],
+    }
+
+
+def signed_contract(services: Services, actor: Actor, contract_no: str) -> tuple[str, bytes]:
+    """The signed contract of a party's filed contract, as (file name, PDF): 备案编号, 备案日期, each
+    party's signature of the order, the terms and the next step (不动产转移登记)."""
+    contract = contract_for(services.session, actor, normalize_contract_no(contract_no))
+    order = services.session.scalars(sa.select(ESignOrder).where(
+        ESignOrder.contract_id == contract.id, ESignOrder.purpose == "签约", ESignOrder.status == ORDER_SIGNED)
+        .order_by(ESignOrder.id.desc())).first()
+    if contract.status != FILED or order is None:
+        raise Refused(f"合同{contract.contract_no}当前状态为「{contract.display_status}」，"
+                      "只有线上签约且状态为「已签约」的合同可以下载已签约的合同")
+    return f"contract-{contract.contract_no}.pdf", signed_contract_pdf(contract, order)
 
 
 def _is_actor(actor: Actor, signature: ESignSignature) -> bool:
