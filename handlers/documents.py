@@ -89,6 +89,16 @@ def _money(value) -> str:
     return f"{Decimal(value):,.2f} 元" if value is not None else "—"
 
 
+def _supervision(contract: Contract) -> str:
+    """「资金监管」 as the contract states it: the bank, and the agreement number or where it stands."""
+    if not contract.fund_supervised:
+        return "否"
+    text = "是，" + (contract.supervision_bank or "")
+    if contract.supervision_agreement_no:
+        return f"{text}（资金监管协议编号 {contract.supervision_agreement_no}）"
+    return f"{text}（{contract.supervision_status}）" if contract.supervision_status else text
+
+
 def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tuple[str, list[tuple[str, str]]]]:
     """The contract as (section title, [(label, value)]): the print form and the e-sign page use it.
 
@@ -120,7 +130,7 @@ def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tup
             ("成交价格（小写）", _money(price)),
             ("成交价格（大写）", capital_amount(price) if price is not None else "—"),
             ("付款方式", contract.payment_method or "—"), ("定金", _money(contract.deposit)),
-            ("资金监管", ("是，" + (contract.supervision_bank or "")) if contract.fund_supervised else "否"),
+            ("资金监管", _supervision(contract)),
         ]),
         ("交付与责任", [
             ("房屋交付日期", contract.delivery_date.isoformat() if contract.delivery_date else "—"),
@@ -262,6 +272,33 @@ def signed_contract_pdf(contract: Contract, order) -> bytes:
             out += [Paragraph(heading, styles["head"]), _table(rows, styles)]
         return out + [Spacer(1, 8), Paragraph(NEXT_STEP, styles["body"])]
     return _document("广东省房地产买卖合同（已网签备案）", contract, body, signature_lines=False)
+
+
+BRANCH_STEPS = [
+    "买卖双方在存量房网签系统“资金监管信息”中选择“是”，监管银行选择“农村商业银行”，按顺序完成合同填写并提交。",
+    "买卖双方本人持有效身份证件（原件）、本合同及本手册，到中山农村商业银行任一营业网点（线下支行）办理存量房交易资金监管。",
+    "支行工作人员核验身份后，与买卖双方签订资金监管协议，并开立监管账户；买方按协议约定将交易资金存入监管账户。",
+    "办理不动产转移登记后，按资金监管协议约定划转交易资金。",
+    "如有疑问，请咨询 0760-88363077。",
+]
+ONLINE_STEPS = [
+    "在存量房网签系统“资金监管信息”中选择“是”，监管银行选择“建设银行”。",
+    "在“签署资金监管协议”页面点击“跳转建设银行龙存管”，进入建设银行“龙存管”系统。",
+    "买卖双方在“龙存管”系统核验身份后在线签署资金监管协议，实现“全线上”办理；协议编号自动记录在合同上。",
+    "返回存量房网签系统点击“下一步”，继续确认注意事项并提交合同。",
+]
+
+
+def supervision_manual_pdf(contract: Contract, *, online: bool) -> bytes:
+    """《用户操作手册》 of fund supervision at the chosen bank, with this contract's facts."""
+    def body(styles):
+        steps = ONLINE_STEPS if online else BRANCH_STEPS
+        return [_table([("监管银行", contract.supervision_bank or "—"), ("房屋坐落", contract.home.location),
+                        ("成交价格", _money(contract.price)), ("资金监管", _supervision(contract))], styles),
+                Paragraph("办理步骤", styles["head"]),
+                *[Paragraph(f"{i}. {_text(step)}", styles["body"]) for i, step in enumerate(steps, start=1)]]
+    return _document(f"存量房交易资金监管《用户操作手册》（{contract.supervision_bank or ''}）", contract, body,
+                     signature_lines=False)
 
 
 # form key → (title, renderer): the print buttons of the window.

@@ -22,6 +22,7 @@ from .models import (CANCELLED, DELETED, DRAFT, FILED, LIVE_STATUSES, ORDER_CANC
                      ORDER_SIGNED, ORDER_SUPERSEDED, ORDER_WAITING, SUBMITTED, Account, Contract, ContractParty, ContractSequence, DomainError, ESignOrder,
                      ESignSignature, RegistryProperty, normalize_contract_no)
 from .signing import MESSAGE as SIGNED_MESSAGE
+from .supervision import open_fund_supervision
 from .validation import same_person_id
 
 if TYPE_CHECKING:
@@ -362,9 +363,10 @@ SERVICES: dict[str, Callable[..., dict]] = {
     "check_cancellation": check_cancellation,
     "cancel_filing": cancel_filing,
     "withdraw_cancellation": withdraw_cancellation,
+    "open_fund_supervision": open_fund_supervision,
 }
 # Handlers that talk to an external system get the adapters bound at start-up.
-USES_ADAPTERS = {"verify_property", "create_esign_order"}
+USES_ADAPTERS = {"verify_property", "create_esign_order", "open_fund_supervision"}
 
 
 def bound_services(adapters: "Adapters") -> dict[str, Callable[..., dict]]:

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, jsonify, request, send_from_dir
 from marshmallow import Schema, ValidationError
 
 from engine import Page
-from handlers.usecases import Invalid, NotFound, STAFF_ROLES, admin, citizen, esign, tasks
+from handlers.usecases import Invalid, NotFound, STAFF_ROLES, admin, citizen, esign, supervision, tasks
 from handlers.validation import mask_id_number
 
 from . import api_schemas as out
@@ -44,6 +44,15 @@ def _page(page: Page, schema: Schema):
             body=out.CallbackIn, errors=("400", "401", "409"), security="esign")
 def esign_callback():
     fresh = esign.receive_callback(services(), request.get_data(), request.headers.get("X-Signature"))
+    return jsonify(accepted=True, duplicate=not fresh)
+
+
+@bp.post("/bank/callback")
+@documented(summary="资金监管银行回调：资金监管协议已签署（SIGNED），记录协议编号（请求头 X-Signature: HMAC-SHA256）",
+            tag="fund-supervision", response=out.CallbackOut, body=out.BankCallbackIn, errors=("400", "401", "409"),
+            security="esign")
+def bank_callback():
+    fresh = supervision.receive_callback(services(), request.get_data(), request.headers.get("X-Signature"))
     return jsonify(accepted=True, duplicate=not fresh)
 
 

@@ -153,6 +153,14 @@ class CallbackIn(Schema):
     signed_at = fields.String(metadata={"description": "签名时间（ISO 8601）"})
 
 
+class BankCallbackIn(Schema):
+    event = fields.String(required=True, metadata={"description": "SIGNED：买卖双方已签署资金监管协议"})
+    bank = fields.String(required=True, metadata={"description": "监管银行，如 建设银行"})
+    reference = fields.String(required=True, metadata={"description": "监管申请编号（开立时由银行给出）"})
+    agreement_no = fields.String(required=True, metadata={"description": "资金监管协议编号"})
+    signed_at = fields.String(metadata={"description": "签署时间（ISO 8601）"})
+
+
 class TaskDataIn(Schema):
     """The task's form data; its fields are those of the form schema named by the task's ``form_key``."""
 

@@ -14,7 +14,7 @@ from engine.db import configure_sqlite
 from handlers import models as domain
 from handlers.bootstrap import Settings, bootstrap
 
-from . import admin, api, auth, cli, errors, i18n, inbox, portal, sandbox
+from . import admin, api, auth, cli, errors, i18n, inbox, portal, sandbox, sandbox_bank
 from .config import ROOT, Config, load
 from .extensions import db, migrate
 
@@ -54,7 +54,7 @@ def create_app(config_object: type = Config, **overrides: Any) -> Flask:
     auth.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
-    for blueprint in (portal.bp, inbox.bp, admin.bp, sandbox.bp, api.bp):
+    for blueprint in (portal.bp, inbox.bp, admin.bp, sandbox.bp, sandbox_bank.bp, api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     auth.throttle_logins(app)

@@ -23,6 +23,7 @@ SANDBOXES = {
     "identity": ("SANDBOX_IDENTITY", "IDENTITY_PLATFORM", "统一身份认证沙箱（任何人可冒充任何人）"),
     "esign": ("SANDBOX_ESIGN", "ESIGN_SERVICE", "粤信签沙箱页面"),
     "property_registry": ("SANDBOX_PROPERTY_REGISTRY", "PROPERTY_REGISTRY", "不动产登记沙箱"),
+    "fund_supervision": ("SANDBOX_BANK", "BANK_SERVICE", "资金监管银行沙箱（建设银行「龙存管」）"),
 }
 
 
@@ -57,6 +58,7 @@ class Config:
     PROPERTY_REGISTRY = "sandbox"
     IDENTITY_PLATFORM = "sandbox"
     ESIGN_SERVICE = "sandbox"
+    BANK_SERVICE = "sandbox"
 
 
 class TestConfig(Config):
@@ -89,6 +91,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "PROPERTY_REGISTRY": ("NETSIGN_PROPERTY_REGISTRY", str),
     "IDENTITY_PLATFORM": ("NETSIGN_IDENTITY_PLATFORM", str),
     "ESIGN_SERVICE": ("NETSIGN_ESIGN_SERVICE", str),
+    "BANK_SERVICE": ("NETSIGN_BANK_SERVICE", str),
 }
 
 

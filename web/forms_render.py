@@ -53,7 +53,7 @@ def describe(schema_cls, values: dict | None = None, errors: dict | None = None,
         if value is None and f.load_default is not missing and not callable(f.load_default):
             value = f.load_default  # e.g. 证件类型 starts at 居民身份证
         view = FieldView(prefix + name, f.metadata.get("label", name), kind, f.required, value,
-                         f.metadata.get("choices", []), _messages(errors.get(name)))
+                         f.metadata.get("choices", []), messages(errors.get(name)))
         if kind == "rows":
             nested = f.inner.nested
             rows = values.get(name) or [{}]
@@ -66,11 +66,11 @@ def describe(schema_cls, values: dict | None = None, errors: dict | None = None,
     return views
 
 
-def _messages(value) -> list:
+def messages(value) -> list:
     if value is None:
         return []
     if isinstance(value, dict):
-        return [f"{k}：{'；'.join(_messages(v))}" for k, v in value.items()]
+        return [f"{k}：{'；'.join(messages(v))}" for k, v in value.items()]
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 

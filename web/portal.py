@@ -6,7 +6,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from engine import EngineError, FormInvalid, StepResult
 from handlers.adapters.identity import Identity
 from handlers.deadlines import beijing
-from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, citizen, tasks
+from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, citizen, supervision, tasks
 
 from . import forms_render
 from .auth import login_failed, login_required, sign_in, sign_out
@@ -14,7 +14,7 @@ from .context import actor, services
 
 bp = Blueprint("portal", __name__)
 
-SUBMIT_LABELS = {"property_query": "查询", "confirm_property": "签订合同", "submit_confirm": "提交",
+SUBMIT_LABELS = {"supervision_online": "下一步", "supervision_branch": "下一步", "property_query": "查询", "confirm_property": "签订合同", "submit_confirm": "提交",
                  "generate_order": "生成电子合同订单", "final_submit": "提交", "cancel_select": "下一步",
                  "cancel_reason": "提交", "business_type": "下一步"}
 CITIZEN_LANES = ("卖方", "买方")
@@ -188,7 +188,8 @@ def task(task_id):
     # A form with a 「确定」 (guide: 「提交」 then 「确定」) asks before it completes: a <dialog> with JS,
     # the same page with the question and its 「确定」 button without.
     asks = "confirmed" in schema().fields
-    values, errors, form_errors, asking = page.prefill, {}, None, False
+    values, form_errors, asking = page.prefill, None, False
+    errors: dict = {}
     if request.method == "POST":
         values = forms_render.parse(schema, request.form)
         errors = schema().validate({**values, "confirmed": True}) if asks and not values.get("confirmed") else {}
@@ -200,7 +201,10 @@ def task(task_id):
             try:
                 return _next_page(tasks.complete_task(services(), actor(), task_id, values))
             except FormInvalid as err:
-                errors, form_errors = err.errors, "请按提示修改后重新提交"
+                errors = err.errors
+                # A message about no field of the form (e.g. 「资金监管协议尚未签署完成」) is said on its own.
+                loose = [m for k, v in errors.items() if k not in schema().fields for m in forms_render.messages(v)]
+                form_errors = "；".join(loose) or "请按提示修改后重新提交"
             except EngineError as err:
                 flash(err.message, "error")
                 return redirect(url_for(".home"))
@@ -228,6 +232,18 @@ def signed_contract(contract_no):
     """The signed contract (已签约) as a PDF: 备案编号, 备案日期, the signatures, the terms, the next step."""
     try:
         filename, pdf = citizen.signed_contract(services(), actor(), contract_no)
+    except Refused as err:
+        flash(err.message, "error")
+        return redirect(url_for(".contract", contract_no=contract_no))
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.get("/contract/<contract_no>/supervision-manual.pdf")
+@login_required
+def supervision_manual(contract_no):
+    """《用户操作手册》 of the chosen bank's fund supervision, with the contract's facts."""
+    try:
+        filename, pdf = supervision.supervision_manual(services(), actor(), contract_no)
     except Refused as err:
         flash(err.message, "error")
         return redirect(url_for(".contract", contract_no=contract_no))

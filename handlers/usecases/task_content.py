@@ -24,7 +24,8 @@ TRAIL = [
     ("填写买卖合同", {"Activity_fill_contract"}),
     ("申请人信息", {"Activity_fill_applicant"}),
     ("好差评信息", {"Activity_fill_rating"}),
-    ("资金监管信息", {"Activity_fill_fund_supervision"}),
+    ("资金监管信息", {"Activity_fill_fund_supervision", "Activity_sign_supervision_online",
+                "Activity_supervision_branch_guidance"}),
     ("注意事项", {"Activity_confirm_notes"}),
     ("提交", {"Activity_submit_contract"}),
     ("生成电子合同订单", {"Activity_generate_order"}),
@@ -49,6 +50,11 @@ class TaskContent:
     summary: list = field(default_factory=list)  # contract_sections of the contract
     identity: tuple[str, str] | None = None  # (权属人姓名, 证件号码) of the signed-in person
     readonly: set[str] = field(default_factory=set)
+    # Fund supervision: the bank's page where the parties sign online (「龙存管」), where the case stands,
+    # and whether a 《用户操作手册》 is offered.
+    supervision_url: str | None = None
+    supervision_status: str | None = None
+    manual: bool = False
 
 
 def trail(task: InboxTask) -> list[Step]:
@@ -85,6 +91,13 @@ def content(services: Services, actor: Actor, task: InboxTask, contract: Contrac
     elif property_id:
         shown.home = services.session.get(RegistryProperty, property_id)
         shown.sellers = [o["name"] for o in (shown.home.owners if shown.home else [])]
+    if task.form_key in ("supervision_online", "supervision_branch") and contract is not None:
+        bank = services.adapters.banks.get(contract.supervision_bank or "")
+        if bank is not None and contract.supervision_ref:
+            shown.supervision_url = bank.case(contract.supervision_ref).url
+        shown.supervision_status = contract.supervision_agreement_no and (
+            f"{contract.supervision_status}（协议编号 {contract.supervision_agreement_no}）") or contract.supervision_status
+        shown.manual = True
     if task.form_key in SUMMARY_FORMS and contract is not None:
         shown.summary = contract_sections(contract)
     return shown, data

@@ -31,7 +31,7 @@ def walk_to_signing(client, zhao_id_number):
     url = follow_task(client, client.post(url, data=dict(CONTRACT, **{"buyers-0-id_number": zhao_id_number})))
     url = follow_task(client, client.post(url, data={"applicant_name": "张伟", "applicant_phone": "13800001111"}))
     url = follow_task(client, client.post(url, data={"rating_level": "非常满意"}))
-    url = follow_task(client, client.post(url, data={"fund_supervised": "on", "supervision_bank": "建设银行"}))
+    url = follow_task(client, client.post(url, data={}))  # 不选择资金监管 (the bank paths: test_fund_supervision_pages)
     url = follow_task(client, client.post(url, data={"acknowledged": "on"}))
     url = follow_task(client, client.post(url, data={"confirmed": "1"}))  # 提交 → 确定
     return follow_task(client, client.post(url, data={}))  # 生成电子合同订单 → contract page
