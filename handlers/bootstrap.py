@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine import ProcessEngine, ReadModel, Registry
 from engine.budget import DEFAULT_STEP_SECONDS
 
+from .adapters.bank import BranchBank, SandboxLongCunGuan, SupervisionBank
 from .adapters.esign import ESignService
 from .adapters.identity import IdentityPlatform, SandboxIdentityPlatform
 from .adapters.registry import PropertyRegistry, SandboxPropertyRegistry
@@ -41,6 +42,7 @@ class Settings:
     property_registry: str = "sandbox"
     identity_platform: str = "sandbox"
     esign_service: str = "sandbox"
+    bank_service: str = "sandbox"  # the fund-supervision banks (建设银行「龙存管」, 农村商业银行)
     # Wall-clock budget of one step's diagram Python (engine.budget); NETSIGN_STEP_SECONDS.
     step_seconds: float = DEFAULT_STEP_SECONDS
     # The zone of the diagrams' date helpers (engine.dates: natural days end at its midnight); NETSIGN_TIME_ZONE.
@@ -60,12 +62,19 @@ class Adapters:
     property_registry: Callable[[Session], PropertyRegistry]
     identity: IdentityPlatform
     esign: ESignService
+    # Supervising bank's name (as the fund-supervision form offers it) → its adapter.
+    banks: dict[str, SupervisionBank] = field(default_factory=dict)
 
 
 PROPERTY_REGISTRIES: dict[str, Callable[[Session], PropertyRegistry]] = {"sandbox": SandboxPropertyRegistry}
 IDENTITY_PLATFORMS: dict[str, Callable[[], IdentityPlatform]] = {"sandbox": SandboxIdentityPlatform}
 ESIGN_SERVICES: dict[str, Callable[[Settings], ESignService]] = {
     "sandbox": lambda s: ESignService(s.esign_callback_secret or secrets.token_hex(32), s.public_base_url)}
+# The sandbox 「龙存管」 signs its callbacks with the installation's callback key (a real bank adapter
+# brings its own); 农村商业银行 works at its branches and sends none.
+BANK_SERVICES: dict[str, Callable[[Settings], dict[str, SupervisionBank]]] = {
+    "sandbox": lambda s: {bank.name: bank for bank in (
+        SandboxLongCunGuan(s.esign_callback_secret or secrets.token_hex(32), s.public_base_url), BranchBank())}}
 
 
 def _choose(kind: str, choices: dict, name: str):
@@ -78,7 +87,8 @@ def build_adapters(settings: Settings) -> Adapters:
     return Adapters(
         property_registry=_choose("PROPERTY_REGISTRY", PROPERTY_REGISTRIES, settings.property_registry),
         identity=_choose("IDENTITY_PLATFORM", IDENTITY_PLATFORMS, settings.identity_platform)(),
-        esign=_choose("ESIGN_SERVICE", ESIGN_SERVICES, settings.esign_service)(settings))
+        esign=_choose("ESIGN_SERVICE", ESIGN_SERVICES, settings.esign_service)(settings),
+        banks=_choose("BANK_SERVICE", BANK_SERVICES, settings.bank_service)(settings))
 
 
 @dataclass

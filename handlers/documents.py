@@ -90,6 +90,16 @@ def _money(value) -> str:
     return f"{Decimal(value):,.2f} 元" if value is not None else "—"
 
 
+def _supervision(contract: Contract) -> str:
+    """「资金监管」 as the contract states it: the bank, and the agreement number or where it stands."""
+    if not contract.fund_supervised:
+        return "否"
+    text = "是，" + (contract.supervision_bank or "")
+    if contract.supervision_agreement_no:
+        return f"{text}（资金监管协议编号 {contract.supervision_agreement_no}）"
+    return f"{text}（{contract.supervision_status}）" if contract.supervision_status else text
+
+
 def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tuple[str, list[tuple[str, str]]]]:
     """The contract as (section title, [(label, value)]): the print form and the e-sign page use it.
 
@@ -121,7 +131,7 @@ def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tup
             ("成交价格（小写）", _money(price)),
             ("成交价格（大写）", capital_amount(price) if price is not None else "—"),
             ("付款方式", contract.payment_method or "—"), ("定金", _money(contract.deposit)),
-            ("资金监管", ("是，" + (contract.supervision_bank or "")) if contract.fund_supervised else "否"),
+            ("资金监管", _supervision(contract)),
         ]),
         ("交付与责任", [
             ("房屋交付日期", contract.delivery_date.isoformat() if contract.delivery_date else "—"),
@@ -183,7 +193,7 @@ def _signatures(contract: Contract, styles) -> Table:
     return table
 
 
-def _document(title: str, contract: Contract, body) -> bytes:
+def _document(title: str, contract: Contract, body, *, signature_lines: bool = True) -> bytes:
     styles = _styles()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, title=title, author=CENTRE,
@@ -191,7 +201,8 @@ def _document(title: str, contract: Contract, body) -> bytes:
     story = [Paragraph(title, styles["title"]),
              Paragraph(f"合同编号：{_text(contract.contract_no)}　　{CENTRE}", styles["sub"]), Spacer(1, 6)]
     story.extend(body(styles))
-    story += [Spacer(1, 10), Paragraph("当事人签字", styles["head"]), _signatures(contract, styles)]
+    if signature_lines:
+        story += [Spacer(1, 10), Paragraph("当事人签字", styles["head"]), _signatures(contract, styles)]
     doc.build(story)
     return buffer.getvalue()
 
@@ -244,6 +255,51 @@ def termination_agreement_pdf(contract: Contract) -> bytes:
             f"房屋坐落于{_text(contract.home.location)}。现经双方协商一致，同意终止履行该合同，并共同申请注销该合同的网签备案。"
             "双方就合同终止后的定金、房款返还等事宜已自行协商处理完毕，互不追究。", styles["body"])]
     return _document("存量房买卖合同终止协议", contract, body)
+
+
+NEXT_STEP = "存量房买卖合同网签备案完成，买卖双方可前往相关部门办理不动产转移登记手续。"
+
+
+def signed_contract_pdf(contract: Contract, order) -> bytes:
+    """The contract as filed online (已签约): its 备案编号 and date, each party's e-signature, the terms,
+    and the next step (guide §2.2 (九)). ``order`` is the fully signed e-contract order."""
+    def body(styles):
+        signed = [(f"{s.party.side} {s.party.name}", f"{s.status}　{beijing(s.signed_at) if s.signed_at else '—'}")
+                  for s in order.signatures]
+        out = [Paragraph("备案信息", styles["head"]), _table([
+            ("备案编号", contract.filing_no or "—"), ("备案日期", beijing(contract.filed_at) + "（北京时间）" if contract.filed_at else "—"),
+            ("合同状态", contract.status), ("电子合同订单号", order.order_no), *signed], styles)]
+        for heading, rows in contract_sections(contract):
+            out += [Paragraph(heading, styles["head"]), _table(rows, styles)]
+        return out + [Spacer(1, 8), Paragraph(NEXT_STEP, styles["body"])]
+    return _document("广东省房地产买卖合同（已网签备案）", contract, body, signature_lines=False)
+
+
+BRANCH_STEPS = [
+    "买卖双方在存量房网签系统“资金监管信息”中选择“是”，监管银行选择“农村商业银行”，按顺序完成合同填写并提交。",
+    "买卖双方本人持有效身份证件（原件）、本合同及本手册，到中山农村商业银行任一营业网点（线下支行）办理存量房交易资金监管。",
+    "支行工作人员核验身份后，与买卖双方签订资金监管协议，并开立监管账户；买方按协议约定将交易资金存入监管账户。",
+    "办理不动产转移登记后，按资金监管协议约定划转交易资金。",
+    "如有疑问，请咨询 0760-88363077。",
+]
+ONLINE_STEPS = [
+    "在存量房网签系统“资金监管信息”中选择“是”，监管银行选择“建设银行”。",
+    "在“签署资金监管协议”页面点击“跳转建设银行龙存管”，进入建设银行“龙存管”系统。",
+    "买卖双方在“龙存管”系统核验身份后在线签署资金监管协议，实现“全线上”办理；协议编号自动记录在合同上。",
+    "返回存量房网签系统点击“下一步”，继续确认注意事项并提交合同。",
+]
+
+
+def supervision_manual_pdf(contract: Contract, *, online: bool) -> bytes:
+    """《用户操作手册》 of fund supervision at the chosen bank, with this contract's facts."""
+    def body(styles):
+        steps = ONLINE_STEPS if online else BRANCH_STEPS
+        return [_table([("监管银行", contract.supervision_bank or "—"), ("房屋坐落", contract.home.location),
+                        ("成交价格", _money(contract.price)), ("资金监管", _supervision(contract))], styles),
+                Paragraph("办理步骤", styles["head"]),
+                *[Paragraph(f"{i}. {_text(step)}", styles["body"]) for i, step in enumerate(steps, start=1)]]
+    return _document(f"存量房交易资金监管《用户操作手册》（{contract.supervision_bank or ''}）", contract, body,
+                     signature_lines=False)
 
 
 # form key → (title, renderer): the print buttons of the window.

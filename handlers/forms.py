@@ -10,6 +10,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from .contract_form import BuyerSchema, ContractForm, SellerSchema, contract_for_edit, save_contract_form
 from .form_fields import FormSchema, choice, flag, msgs, must_be_true, text
+from .supervision import SupervisionSignedForm, check_supervision_signed
 from .validation import FormatError, normalize_certificate_no, validate_unit_no
 
 __all__ = ["FORMS", "BuyerSchema", "ContractForm", "SellerSchema", "save_contract_form"]
@@ -108,10 +109,15 @@ class FundSupervisionForm(FormSchema):
 
 
 def save_fund_supervision(ctx, data: dict) -> dict:
+    """The choice; a case opened at another bank (an earlier round) no longer counts. The diagram's
+    gateway then takes the chosen bank's path."""
     contract = contract_for_edit(ctx)
+    bank = data.get("supervision_bank")
+    if contract.supervision_bank != bank:
+        contract.supervision_ref = contract.supervision_agreement_no = contract.supervision_status = None
     contract.fund_supervised = data["fund_supervised"]
-    contract.supervision_bank = data.get("supervision_bank")
-    return {"fund_supervised": data["fund_supervised"]}
+    contract.supervision_bank = bank
+    return {"fund_supervised": data["fund_supervised"], "supervision_bank": bank}
 
 
 class NotesForm(FormSchema):
@@ -230,6 +236,8 @@ FORMS = {
     "applicant_info": (ApplicantInfoForm, save_applicant),
     "rating": (RatingForm, save_rating),
     "fund_supervision": (FundSupervisionForm, save_fund_supervision),
+    "supervision_online": (SupervisionSignedForm, check_supervision_signed),
+    "supervision_branch": (EmptyForm, None),
     "notes": (NotesForm, save_notes),
     "submit_confirm": (ConfirmForm, None),
     "generate_order": (EmptyForm, None),

@@ -37,6 +37,8 @@ ORDER_CLOSED_MESSAGES = {
     ORDER_SUPERSEDED: "该电子合同订单已作废（已生成新的电子合同订单），请使用新订单的签署二维码",
 }
 PARTY_WAITING, PARTY_SIGNED = "待签字", "签名成功"
+# Where a contract's fund supervision stands.
+SUPERVISION_TO_SIGN, SUPERVISION_SIGNED, SUPERVISION_AT_BRANCH = "待签署资金监管协议", "已签署资金监管协议", "待到线下支行办理"
 # Shown instead of 已签约 while a cancellation (online or offline) of the contract runs.
 CANCELLING = "注销中"
 # A home has at most one contract in these states (the guide: a new contract only after the old one
@@ -149,6 +151,7 @@ class Contract(Base):
     deletion_reason: Mapped[str | None] = mapped_column(sa.String(200))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    filing_no: Mapped[str | None] = mapped_column(sa.String(30), unique=True)  # 备案编号, given at 已签约
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_reason: Mapped[str | None] = mapped_column(sa.String(500))
     # The process instance of the one cancellation now running, if any: claimed by a conditional UPDATE
@@ -169,6 +172,11 @@ class Contract(Base):
     rating: Mapped[dict | None] = mapped_column(sa.JSON)
     fund_supervised: Mapped[bool | None] = mapped_column(sa.Boolean)
     supervision_bank: Mapped[str | None] = mapped_column(sa.String(30))
+    # The bank's supervision case (handlers/adapters/bank.py): its reference, the agreement number the
+    # bank's SIGNED callback gives (建设银行「龙存管」), and where it stands (SUPERVISION_* below).
+    supervision_ref: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    supervision_agreement_no: Mapped[str | None] = mapped_column(sa.String(40))
+    supervision_status: Mapped[str | None] = mapped_column(sa.String(30))
     notes_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     home: Mapped[RegistryProperty] = relationship()

@@ -22,6 +22,7 @@ from .models import (CANCELLED, DELETED, DRAFT, FILED, LIVE_STATUSES, ORDER_CANC
                      ORDER_SIGNED, ORDER_SUPERSEDED, ORDER_WAITING, SUBMITTED, Account, Contract, ContractParty, ContractSequence, DomainError, ESignOrder,
                      ESignSignature, RegistryProperty, normalize_contract_no)
 from .signing import MESSAGE as SIGNED_MESSAGE
+from .supervision import open_fund_supervision
 from .validation import same_person_id
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def verify_property(ctx, adapters: "Adapters", query_mode, certificate_no=None, 
     account = _starter(ctx)
     registry = adapters.property_registry(ctx.session)
     if query_mode == "姓名+不动产单元号":
-        found = registry.by_unit(owner_name or account.name, unit_no)
+        found = registry.by_unit(account.name, unit_no)  # preset and read-only (guide §2.2 (二))
         owner_ok = found is not None and any(
             o["name"] == account.name and same_person_id(account.id_number, o["id_number"], False)
             for o in found.owners)
@@ -248,7 +249,9 @@ def file_contract(ctx, contract_id) -> dict:
             raise DomainError("电子合同订单尚未完成签字，不能备案")
         contract.status = FILED
         contract.filed_at = ctx.now()
-        ctx.audit("contract_filed", contract_no=contract.contract_no)
+        # 备案编号: the Beijing day of filing and the contract's row id, unique and never reused.
+        contract.filing_no = f"ZSBA{contract.filed_at.astimezone(BEIJING):%Y%m%d}{contract.id:06d}"
+        ctx.audit("contract_filed", contract_no=contract.contract_no, filing_no=contract.filing_no)
     return contract.summary()
 
 
@@ -371,9 +374,10 @@ SERVICES: dict[str, Callable[..., dict]] = {
     "check_cancellation": check_cancellation,
     "cancel_filing": cancel_filing,
     "withdraw_cancellation": withdraw_cancellation,
+    "open_fund_supervision": open_fund_supervision,
 }
 # Handlers that talk to an external system get the adapters bound at start-up.
-USES_ADAPTERS = {"verify_property", "create_esign_order"}
+USES_ADAPTERS = {"verify_property", "create_esign_order", "open_fund_supervision"}
 
 
 def bound_services(adapters: "Adapters") -> dict[str, Callable[..., dict]]:

@@ -12,7 +12,8 @@ from marshmallow import Schema, ValidationError
 
 from engine import Page
 from handlers.labels import labels_for
-from handlers.usecases import Invalid, NotFound, STAFF_ROLES, admin, citizen, esign, instances as ops, lists, tasks
+from handlers.usecases import (Invalid, NotFound, STAFF_ROLES, admin, citizen, esign, instances as ops, lists,
+                               supervision, tasks)
 from handlers.validation import mask_id_number
 
 from . import api_schemas as out
@@ -72,6 +73,15 @@ def esign_callback():
     return jsonify(accepted=True, duplicate=not fresh)
 
 
+@bp.post("/bank/callback")
+@documented(summary="资金监管银行回调：资金监管协议已签署（SIGNED），记录协议编号（请求头 X-Signature: HMAC-SHA256）",
+            tag="fund-supervision", response=out.CallbackOut, body=out.BankCallbackIn, errors=("400", "401", "409"),
+            security="esign")
+def bank_callback():
+    fresh = supervision.receive_callback(services(), request.get_data(), request.headers.get("X-Signature"))
+    return jsonify(accepted=True, duplicate=not fresh)
+
+
 @bp.get("/contracts")
 @login_required
 @documented(summary="我的合同（我创建的或作为当事人的，新的在前）", tag="contracts", response=out.ContractOut,
@@ -92,6 +102,16 @@ def contracts():
         response.headers["X-Total-Count"] = str(page.total.value)
         if page.total.capped:
             response.headers["X-Total-Capped"] = "true"
+    return response
+
+
+@bp.get("/contracts/<contract_no>/signing")
+@login_required
+@documented(summary="签名状态（合同页面据此自动刷新）：合同与电子合同订单状态、各当事人签名状态、本人的待办",
+            tag="contracts", response=out.SigningStatusOut, errors=("401", "403", "404"))
+def signing_status(contract_no):
+    response = jsonify(out.SigningStatusOut().dump(citizen.signing_status(services(), actor(), contract_no)))
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -32,6 +32,32 @@ class ContractOut(Schema):
 LABEL = {"description": "给人看的名称（中文，与页面一致）；机器请读对应的代码字段"}
 
 
+class SignatureStatusOut(Schema):
+    side = fields.String(metadata={"description": "卖方 / 买方"})
+    name = fields.String()
+    status = fields.String(metadata={"description": "待签字 / 签名成功"})
+
+
+class OrderStatusOut(Schema):
+    order_no = fields.String()
+    purpose = fields.String(metadata={"description": "签约 / 注销"})
+    status = fields.String(metadata={"description": "已创建订单，待签字 / 订单已经完成签字 / 已注销 / 已失效 / 已作废"})
+    signatures = fields.List(fields.Nested(SignatureStatusOut))
+
+
+class OpenTaskOut(Schema):
+    id = fields.String()
+    name = fields.String()
+
+
+class SigningStatusOut(Schema):
+    contract_no = fields.String()
+    status = fields.String(metadata={"description": "合同状态（注销办理期间为「注销中」）"})
+    order = fields.Nested(OrderStatusOut, allow_none=True, metadata={"description": "最新的电子合同订单"})
+    all_signed = fields.Boolean(metadata={"description": "订单已经完成签字：请确认信息无误后点击「提交」"})
+    tasks = fields.List(fields.Nested(OpenTaskOut), metadata={"description": "本人在该合同上的待办（如「提交」）"})
+
+
 class TaskOut(Schema):
     id = fields.String()
     name = fields.String()
@@ -228,6 +254,14 @@ class CallbackIn(Schema):
     party_id = fields.Integer(required=True)
     token = fields.String(required=True)
     signed_at = fields.String(metadata={"description": "签名时间（ISO 8601）"})
+
+
+class BankCallbackIn(Schema):
+    event = fields.String(required=True, metadata={"description": "SIGNED：买卖双方已签署资金监管协议"})
+    bank = fields.String(required=True, metadata={"description": "监管银行，如 建设银行"})
+    reference = fields.String(required=True, metadata={"description": "监管申请编号（开立时由银行给出）"})
+    agreement_no = fields.String(required=True, metadata={"description": "资金监管协议编号"})
+    signed_at = fields.String(metadata={"description": "签署时间（ISO 8601）"})
 
 
 class TaskDataIn(Schema):

@@ -15,7 +15,8 @@ from handlers import models as domain
 from handlers.bootstrap import Settings, bootstrap
 from handlers.validation import mask_id_number
 
-from . import admin, api, auth, cli, editor, errors, i18n, inbox, logs, monitor, ops, portal, register, sandbox
+from . import (admin, api, auth, cli, editor, errors, i18n, inbox, logs, monitor, ops, portal, register, sandbox,
+               sandbox_bank)
 from .config import ROOT, Config, load
 from .extensions import db, migrate
 
@@ -57,7 +58,8 @@ def create_app(config_object: type = Config, **overrides: Any) -> Flask:
     app.before_request(logs.bind_actor)
     i18n.init_app(app)
     errors.init_app(app)
-    for blueprint in (portal.bp, register.bp, inbox.bp, admin.bp, editor.bp, monitor.bp, sandbox.bp, api.bp, ops.bp):
+    for blueprint in (portal.bp, register.bp, inbox.bp, admin.bp, editor.bp, monitor.bp, sandbox.bp, sandbox_bank.bp,
+                      api.bp, ops.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     csrf.exempt(ops.bp)
@@ -67,6 +69,7 @@ def create_app(config_object: type = Config, **overrides: Any) -> Flask:
     # Templates compare statuses with the names the code uses, never with their spelled-out values.
     app.jinja_env.filters["mask_id"] = mask_id_number
     app.jinja_env.globals.update(DRAFT=domain.DRAFT, SUBMITTED=domain.SUBMITTED, FILED=domain.FILED,
-                                 ORDER_WAITING=domain.ORDER_WAITING, INCIDENT_RESOLVED=IncidentStatus.RESOLVED,
+                                 ORDER_WAITING=domain.ORDER_WAITING, ORDER_SIGNED=domain.ORDER_SIGNED,
+                                 INCIDENT_RESOLVED=IncidentStatus.RESOLVED,
                                  INSTANCE_STATUSES=[s.value for s in InstanceStatus])
     return app

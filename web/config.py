@@ -23,6 +23,7 @@ SANDBOXES = {
     "identity": ("SANDBOX_IDENTITY", "IDENTITY_PLATFORM", "统一身份认证沙箱（任何人可冒充任何人）"),
     "esign": ("SANDBOX_ESIGN", "ESIGN_SERVICE", "粤信签沙箱页面"),
     "property_registry": ("SANDBOX_PROPERTY_REGISTRY", "PROPERTY_REGISTRY", "不动产登记沙箱"),
+    "fund_supervision": ("SANDBOX_BANK", "BANK_SERVICE", "资金监管银行沙箱（建设银行「龙存管」）"),
 }
 
 
@@ -63,6 +64,7 @@ class Config:
     READY_HEARTBEAT_SECONDS = 60.0
     # Logs (web/logs.py): "json" or "text"; the default is json in production, text otherwise.
     LOG_LEVEL = "INFO"
+    BANK_SERVICE = "sandbox"
 
 
 class TestConfig(Config):
@@ -99,6 +101,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "READY_HEARTBEAT_SECONDS": ("NETSIGN_READY_HEARTBEAT_SECONDS", float),
     "LOG_FORMAT": ("NETSIGN_LOG_FORMAT", str),
     "LOG_LEVEL": ("NETSIGN_LOG_LEVEL", str),
+    "BANK_SERVICE": ("NETSIGN_BANK_SERVICE", str),
 }
 
 

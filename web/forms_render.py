@@ -23,6 +23,7 @@ class FieldView:
     errors: list = field(default_factory=list)
     rows: list = field(default_factory=list)  # for kind == "rows": list of list[FieldView]
     row_template: list = field(default_factory=list)
+    readonly: bool = False  # preset by the system (e.g. the signed-in owner's name), shown but not changed
 
 
 def _kind(f: mf.Field) -> str:
@@ -52,7 +53,7 @@ def describe(schema_cls, values: dict | None = None, errors: dict | None = None,
         if value is None and f.load_default is not missing and not callable(f.load_default):
             value = f.load_default  # e.g. 证件类型 starts at 居民身份证
         view = FieldView(prefix + name, f.metadata.get("label", name), kind, f.required, value,
-                         f.metadata.get("choices", []), _messages(errors.get(name)))
+                         f.metadata.get("choices", []), messages(errors.get(name)))
         if kind == "rows":
             nested = f.inner.nested
             rows = values.get(name) or [{}]
@@ -65,11 +66,11 @@ def describe(schema_cls, values: dict | None = None, errors: dict | None = None,
     return views
 
 
-def _messages(value) -> list:
+def messages(value) -> list:
     if value is None:
         return []
     if isinstance(value, dict):
-        return [f"{k}：{'；'.join(_messages(v))}" for k, v in value.items()]
+        return [f"{k}：{'；'.join(messages(v))}" for k, v in value.items()]
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 

@@ -1,12 +1,12 @@
 """Citizen portal: 统一认证登录 (sandbox), 用户关联, 首页, 待办业务, starting flows, task forms, the contract page."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 
 from engine import EngineError, FormInvalid, StepResult
 from handlers.adapters.identity import Identity
 from handlers.deadlines import beijing
-from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, citizen, tasks
+from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, citizen, supervision, tasks
 
 from . import forms_render
 from .auth import login_failed, login_required, sign_in, sign_out
@@ -14,10 +14,12 @@ from .context import actor, services
 
 bp = Blueprint("portal", __name__)
 
-SUBMIT_LABELS = {"property_query": "查询", "confirm_property": "签订合同", "submit_confirm": "提交",
+SUBMIT_LABELS = {"supervision_online": "下一步", "supervision_branch": "下一步", "property_query": "查询", "confirm_property": "签订合同", "submit_confirm": "提交",
                  "generate_order": "生成电子合同订单", "final_submit": "提交", "cancel_select": "下一步",
                  "cancel_reason": "提交", "business_type": "下一步"}
 CITIZEN_LANES = ("卖方", "买方")
+CANCEL_ORDER_QUESTION = ("确定注销电子合同订单吗？注销后已完成的签名作废；如需修改合同，请到「待办业务」选择「修改合同」，"
+                         "修改完成后重新生成电子合同订单；如需终止合同，请选择「删除合同」。")
 
 
 # ---------------------------------------------------------------- sign-in (sandbox unified identity)
@@ -182,7 +184,9 @@ def _next_page(result: StepResult):
     if citizen.contract_key(result.business_key):
         return redirect(url_for(".contract", contract_no=result.business_key))
     if result.end_event:
-        flash(f"业务已结束：{result.end_event}", "info")
+        reason = citizen.refusal_reason(services(), actor(), result)
+        flash(f"业务已结束：{result.end_event}" + (f"。原因：{reason}" if reason else ""),
+              "error" if reason else "info")
     return redirect(url_for(".home"))
 
 
@@ -191,24 +195,35 @@ def _next_page(result: StepResult):
 def task(task_id):
     page = tasks.task_page(services(), actor(), task_id)
     schema = page.schema
-    confirm_only = set(schema().fields) == {"confirmed"}
-    values, errors, form_errors = page.prefill, {}, None
+    # A form with a 「确定」 (guide: 「提交」 then 「确定」) asks before it completes: a <dialog> with JS,
+    # the same page with the question and its 「确定」 button without.
+    asks = "confirmed" in schema().fields
+    values, form_errors, asking = page.prefill, None, False
+    errors: dict = {}
     if request.method == "POST":
         values = forms_render.parse(schema, request.form)
-        if confirm_only:
-            values["confirmed"] = True  # 「提交」 was clicked and 「确定」 answered in the dialog
-        try:
-            return _next_page(tasks.complete_task(services(), actor(), task_id, values))
-        except FormInvalid as err:
-            errors, form_errors = err.errors, "请按提示修改后重新提交"
-        except EngineError as err:
-            flash(err.message, "error")
-            return redirect(url_for(".home"))
-    fields = forms_render.describe(schema, values, errors)
-    if confirm_only:
-        fields = [f for f in fields if f.name != "confirmed"]
+        errors = schema().validate({**values, "confirmed": True}) if asks and not values.get("confirmed") else {}
+        if errors:
+            form_errors = "请按提示修改后重新提交"
+        elif asks and not values.get("confirmed"):
+            asking = True
+        else:
+            try:
+                return _next_page(tasks.complete_task(services(), actor(), task_id, values))
+            except FormInvalid as err:
+                errors = err.errors
+                # A message about no field of the form (e.g. 「资金监管协议尚未签署完成」) is said on its own.
+                loose = [m for k, v in errors.items() if k not in schema().fields for m in forms_render.messages(v)]
+                form_errors = "；".join(loose) or "请按提示修改后重新提交"
+            except EngineError as err:
+                flash(err.message, "error")
+                return redirect(url_for(".home"))
+    fields = [f for f in forms_render.describe(schema, values, errors) if f.name != "confirmed"]
+    for f in fields:
+        f.readonly = f.name in page.shown.readonly
     return render_template("portal/task.html", task=page.task, fields=fields, contract=page.contract,
-                           hint=page.hint, form_errors=form_errors, confirm=confirm_only,
+                           hint=page.hint, form_errors=form_errors, asks=asks, asking=asking, shown=page.shown,
+                           beijing=beijing,
                            submit_label=SUBMIT_LABELS.get(page.task.form_key, "保存并继续")), 422 if errors else 200
 
 
@@ -217,7 +232,41 @@ def task(task_id):
 def contract(contract_no):
     page = citizen.contract_page(services(), actor(), contract_no, with_qr=bool(request.args.get("qr")))
     return render_template("portal/contract.html", contract=page.contract, order=page.order, codes=page.codes,
-                           tasks=page.tasks, beijing=beijing, is_owner=page.is_owner, deadline=page.deadline)
+                           tasks=page.tasks, beijing=beijing, is_owner=page.is_owner, deadline=page.deadline,
+                           cancel_question=CANCEL_ORDER_QUESTION)
+
+
+@bp.get("/contract/<contract_no>/signed.pdf")
+@login_required
+def signed_contract(contract_no):
+    """The signed contract (已签约) as a PDF: 备案编号, 备案日期, the signatures, the terms, the next step."""
+    try:
+        filename, pdf = citizen.signed_contract(services(), actor(), contract_no)
+    except Refused as err:
+        flash(err.message, "error")
+        return redirect(url_for(".contract", contract_no=contract_no))
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.get("/contract/<contract_no>/supervision-manual.pdf")
+@login_required
+def supervision_manual(contract_no):
+    """《用户操作手册》 of the chosen bank's fund supervision, with the contract's facts."""
+    try:
+        filename, pdf = supervision.supervision_manual(services(), actor(), contract_no)
+    except Refused as err:
+        flash(err.message, "error")
+        return redirect(url_for(".contract", contract_no=contract_no))
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.get("/contract/<contract_no>/cancel-order")
+@login_required
+def confirm_cancel_order(contract_no):
+    """「注销电子合同订单」 without JS: the question on a page of its own, 「确定」 posts."""
+    page = citizen.contract_page(services(), actor(), contract_no)
+    return render_template("portal/confirm.html", contract=page.contract, question=CANCEL_ORDER_QUESTION,
+                           action=url_for(".cancel_order", contract_no=page.contract.contract_no))
 
 
 @bp.post("/contract/<contract_no>/cancel-order")

@@ -12,10 +12,11 @@ from engine import Page, StepResult, capped_count
 from engine.models import InboxTask
 
 from ..bootstrap import Services
-from ..models import (ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, Contract, ESignOrder, ESignSignature,
+from ..models import (FILED, ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, Contract, ESignOrder, ESignSignature,
                       RegistryProperty, normalize_contract_no)
+from ..documents import signed_contract_pdf
 from ..qr import qr_data_uri
-from ..services import cancellation_busy
+from ..services import OUT_OF_SCOPE, cancellation_busy
 from ..validation import comparable_id
 from .errors import Invalid, NotFound, Refused
 from .policy import CITIZEN_ROLES, Actor, contract_for, require_contract_owner, task_filter, task_for, visible_contracts
@@ -63,7 +64,7 @@ class ContractPage:
     tasks: list[InboxTask]
     is_owner: bool
     deadline: datetime | None = None  # the diagram's waiting deletion timer, while there is one
-    codes: list[tuple[ESignSignature, str]] = field(default_factory=list)  # the actor's own QR code(s)
+    codes: list[tuple[ESignSignature, str, str]] = field(default_factory=list)  # the actor's own (QR, link)
 
 
 def my_contracts(services: Services, actor: Actor) -> list[Contract]:
@@ -147,6 +148,25 @@ def _home_of_application(services: Services, task: InboxTask) -> str | None:
     return data.get("certificate_no") or data.get("unit_no") or None
 
 
+def refusal_reason(services: Services, actor: Actor, result: StepResult) -> str | None:
+    """Why an application ended without going on (赠与, 土地, someone else's home, a live contract),
+    in the words the flow recorded; None when it did not end or is not the actor's."""
+    if not result.end_event or services.queries.started_by(result.instance_id) != actor.ref:
+        return None
+    workflow = services.engine.load_workflow(result.instance_id)
+    data = max(workflow.get_tasks(), key=lambda t: t.last_state_change).data
+    verification = data.get("verification") or {}
+    created = data.get("contract") if isinstance(data.get("contract"), dict) else {}
+    if verification.get("message"):
+        return verification["message"]
+    if created.get("message"):
+        return created["message"]
+    business_type = data.get("business_type")
+    if business_type and business_type != "存量房买卖":
+        return f"{business_type}：{OUT_OF_SCOPE}"
+    return None
+
+
 def withdraw(services: Services, actor: Actor, task_id: str) -> str:
     """「撤回申请」 from 待办: the diagram's boundary event ends the application (audited in its path);
     a contract already created is deleted with the reason 「申请人撤回」 by the diagram's own step."""
@@ -197,9 +217,37 @@ def contract_page(services: Services, actor: Actor, contract_no: str, *, with_qr
                         deadline=services.queries.deadlines([contract.contract_no]).get(contract.contract_no))
     if with_qr and order is not None and order.status == ORDER_WAITING:
         # A signing token is as good as the party's signature: each person sees only their own.
-        page.codes = [(s, qr_data_uri(services.adapters.esign.signing_url(s.token)))
-                      for s in order.signatures if _is_actor(actor, s)]
+        urls = [(s, services.adapters.esign.signing_url(s.token)) for s in order.signatures if _is_actor(actor, s)]
+        page.codes = [(s, qr_data_uri(url), url) for s, url in urls]
     return page
+
+
+def signing_status(services: Services, actor: Actor, contract_no: str) -> dict:
+    """What the contract page polls while the parties sign: the contract's and the order's status, each
+    party's signature status (no ID numbers), and the actor's open tasks here (「提交」 once all signed)."""
+    page = contract_page(services, actor, contract_no)
+    order = page.order
+    return {
+        "contract_no": page.contract.contract_no, "status": page.contract.display_status,
+        "order": None if order is None else {
+            "order_no": order.order_no, "purpose": order.purpose, "status": order.status,
+            "signatures": [{"side": s.party.side, "name": s.party.name, "status": s.status} for s in order.signatures]},
+        "all_signed": order is not None and order.status == ORDER_SIGNED,
+        "tasks": [{"id": t.id, "name": t.name} for t in page.tasks],
+    }
+
+
+def signed_contract(services: Services, actor: Actor, contract_no: str) -> tuple[str, bytes]:
+    """The signed contract of a party's filed contract, as (file name, PDF): 备案编号, 备案日期, each
+    party's signature of the order, the terms and the next step (不动产转移登记)."""
+    contract = contract_for(services.session, actor, normalize_contract_no(contract_no))
+    order = services.session.scalars(sa.select(ESignOrder).where(
+        ESignOrder.contract_id == contract.id, ESignOrder.purpose == "签约", ESignOrder.status == ORDER_SIGNED)
+        .order_by(ESignOrder.id.desc())).first()
+    if contract.status != FILED or order is None:
+        raise Refused(f"合同{contract.contract_no}当前状态为「{contract.display_status}」，"
+                      "只有线上签约且状态为「已签约」的合同可以下载已签约的合同")
+    return f"contract-{contract.contract_no}.pdf", signed_contract_pdf(contract, order)
 
 
 def _is_actor(actor: Actor, signature: ESignSignature) -> bool:

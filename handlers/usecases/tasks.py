@@ -19,7 +19,9 @@ from ..models import Contract, Upload, normalize_contract_no
 from ..uploads import StoredFile, UploadError, save_file, upload_row
 from .accounts import staff_account
 from .errors import Invalid, NotFound
+from . import task_content
 from .policy import STAFF_ROLES, Actor, task_for
+from .task_content import TaskContent
 
 # What the staff task page lists as the case's history.
 HISTORY_KINDS = ("instance_started", "task_completed", "window_intake", "window_refused", "reviewed",
@@ -34,6 +36,7 @@ class TaskPage:
     data: dict  # the task's data in the workflow
     prefill: dict = field(default_factory=dict)
     hint: str | None = None
+    shown: TaskContent = field(default_factory=TaskContent)
 
 
 @dataclass
@@ -73,11 +76,14 @@ def task_page(services: Services, actor: Actor, task_id: str) -> TaskPage:
     """A citizen's task: its form, the contract, what the form starts with, why it came round again."""
     task, _ = task_for(services.queries, actor, task_id)
     contract = _contract_of(services, task)
-    page = TaskPage(task, services.registry.binding(task.form_key).schema, contract, {})
+    shown, data = task_content.content(services, actor, task, contract)
+    page = TaskPage(task, services.registry.binding(task.form_key).schema, contract, data, shown=shown)
     if task.form_key == "contract_form" and contract is not None:
         page.prefill = contract_form_values(contract)
+    else:
+        page.prefill = task_content.prefill(task, actor, contract, data)
     if task.form_key == "property_query":
-        verification = _task_data(services, task).get("verification")
+        verification = data.get("verification")
         if verification and not verification.get("found"):
             page.hint = verification.get("message")
     return page

@@ -75,7 +75,6 @@ def decode_qr_codes(png_path: Path) -> list[str]:
 
 def seller_opens_contract(page, base, flow_button, certificate_no):
     """张伟 signs in by 粤省事, starts a flow, verifies his home and fills in the first buyer."""
-    page.on("dialog", lambda dialog: dialog.accept())  # 「提交」 → 「确定」
     page.goto(base + "/login")
     page.select_option("select[name=unified_id]", label="张伟")
     page.click("button:has-text('扫码登录')")
@@ -90,6 +89,13 @@ def seller_opens_contract(page, base, flow_button, certificate_no):
     page.fill("[name=buyers-0-name]", "赵敏")
     page.fill("[name=buyers-0-id_number]", ZHAO_MIN_ID)
     page.fill("[name=buyers-0-phone]", "13900005555")
+
+
+def submit_and_confirm(page):
+    """「提交」 opens the page's own confirmation dialog; 「确定」 in it submits."""
+    page.click("#task-form button:has-text('提交')")
+    page.wait_for_selector("dialog#confirm-submit[open]")
+    page.click("dialog#confirm-submit button:has-text('确定')")
 
 
 def party_signs_with_own_code(browser, base, contract_url, person, id_number, index):
@@ -144,12 +150,10 @@ def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
     page.click("button:has-text('保存并继续')")
     page.select_option("#rating_level", "非常满意")
     page.click("button:has-text('保存并继续')")
-    page.check("input[name=fund_supervised]")
-    page.select_option("#supervision_bank", "建设银行")
-    page.click("button:has-text('保存并继续')")
+    page.click("button:has-text('保存并继续')")  # 不选择资金监管 (建设银行「龙存管」: test_citizen_steps.py)
     page.check("input[name=acknowledged]")
     page.click("button:has-text('保存并继续')")
-    page.click("button:has-text('提交')")
+    submit_and_confirm(page)
     page.click("button:has-text('生成电子合同订单')")
     see(page, "已创建订单，待签字")
     page.click("text=查看二维码")
@@ -164,7 +168,7 @@ def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
     page.goto(contract_url)
     see(page, "订单已经完成签字")
     page.click("a.btn:has-text('提交')")
-    page.click("button:has-text('提交')")
+    submit_and_confirm(page)
     see(page, "已签约")
     shot(page, "04-home-signed")
 
@@ -186,7 +190,7 @@ def test_clerk_and_reviewer_file_offline_in_the_inbox(live_server, browser, tmp_
     seller.click("button:has-text('保存并继续')")  # 不选择资金监管
     seller.check("input[name=acknowledged]")
     seller.click("button:has-text('保存并继续')")
-    seller.click("button:has-text('提交')")
+    submit_and_confirm(seller)
 
     shot(seller, "05-offline-submitted")
     clerk = browser.new_page()

@@ -37,7 +37,7 @@ def draft(case, actor, buyers=None, **contract_overrides):
     case.complete("填写买卖合同", contract_form(buyers, **contract_overrides), actor=who)
     case.complete("填写申请人信息", {"applicant_name": actor.name, "applicant_phone": "13800001111"}, actor=who)
     case.complete("填写好差评信息", {"rating_level": "非常满意"}, actor=who)
-    case.complete("填写资金监管信息", {"fund_supervised": True, "supervision_bank": "建设银行"}, actor=who)
+    case.complete("填写资金监管信息", {"fund_supervised": False}, actor=who)  # supervision: test_fund_supervision
     case.complete("确认注意事项", {"acknowledged": True}, actor=who)
     case.complete("提交合同", {"confirmed": True}, actor=who)
 
@@ -94,6 +94,8 @@ def draft_offline(case, actor, fund_supervised=True, buyers=None):
     supervision = {"fund_supervised": True, "supervision_bank": "农村商业银行"} if fund_supervised \
         else {"fund_supervised": False}
     case.complete("填写资金监管信息", supervision, actor=who)
+    if fund_supervised:  # 农村商业银行: the branch guidance and its 《用户操作手册》
+        case.complete("查看线下支行办理指引", {}, actor=who)
     case.complete("确认注意事项", {"acknowledged": True}, actor=who)
     case.complete("提交合同", {"confirmed": True}, actor=who)
 

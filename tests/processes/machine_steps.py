@@ -33,7 +33,7 @@ def valid_data(task: str, run: Run, choice: int) -> dict:
         "确认房源": {},
         "填写申请人信息": {"applicant_name": run.who, "applicant_phone": PHONES[run.who]},
         "填写好差评信息": {"rating_level": "非常满意"},
-        "填写资金监管信息": {"fund_supervised": True, "supervision_bank": "建设银行"},
+        "填写资金监管信息": {"fund_supervised": False},
         "确认注意事项": {"acknowledged": True},
         "提交合同": {"confirmed": True},
         "生成电子合同订单": {},

@@ -34,7 +34,7 @@ def draft_and_order(services, seller: Actor, **overrides):
     for name, data in (("填写买卖合同", contract_form(**overrides)),
                        ("填写申请人信息", {"applicant_name": "张伟", "applicant_phone": "13800001111"}),
                        ("填写好差评信息", {"rating_level": "非常满意"}),
-                       ("填写资金监管信息", {"fund_supervised": True, "supervision_bank": "建设银行"}),
+                       ("填写资金监管信息", {"fund_supervised": False}),
                        ("确认注意事项", {"acknowledged": True}), ("提交合同", {"confirmed": True}),
                        ("生成电子合同订单", {})):
         complete(services, seller, name, data)

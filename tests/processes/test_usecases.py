@@ -117,7 +117,7 @@ def test_the_esign_round_trip_checks_identity_once_and_callbacks_by_signature(se
     complete(services, seller, task.name, contract_form())
     for name, data in (("填写申请人信息", {"applicant_name": "张伟", "applicant_phone": "13800001111"}),
                        ("填写好差评信息", {"rating_level": "非常满意"}),
-                       ("填写资金监管信息", {"fund_supervised": True, "supervision_bank": "建设银行"}),
+                       ("填写资金监管信息", {"fund_supervised": False}),
                        ("确认注意事项", {"acknowledged": True}), ("提交合同", {"confirmed": True}),
                        ("生成电子合同订单", {})):
         complete(services, seller, name, data)

@@ -30,7 +30,7 @@ def filed_through_the_pages(app, client):
     contract_url = walk_to_signing(client, ZHAO_MIN_ID)
     sign_on_the_phone(app)
     submit = re.search(r'href="(/task/[^"]+)">提交<', client.get(contract_url).data.decode()).group(1)
-    follow_task(client, client.post(submit, data={}))
+    follow_task(client, client.post(submit, data={"confirmed": "1"}))
     return contract_url
 
 

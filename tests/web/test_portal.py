@@ -31,9 +31,9 @@ def walk_to_signing(client, zhao_id_number):
     url = follow_task(client, client.post(url, data=dict(CONTRACT, **{"buyers-0-id_number": zhao_id_number})))
     url = follow_task(client, client.post(url, data={"applicant_name": "张伟", "applicant_phone": "13800001111"}))
     url = follow_task(client, client.post(url, data={"rating_level": "非常满意"}))
-    url = follow_task(client, client.post(url, data={"fund_supervised": "on", "supervision_bank": "建设银行"}))
+    url = follow_task(client, client.post(url, data={}))  # 不选择资金监管 (the bank paths: test_fund_supervision_pages)
     url = follow_task(client, client.post(url, data={"acknowledged": "on"}))
-    url = follow_task(client, client.post(url, data={}))  # 提交 → 确定
+    url = follow_task(client, client.post(url, data={"confirmed": "1"}))  # 提交 → 确定
     return follow_task(client, client.post(url, data={}))  # 生成电子合同订单 → contract page
 
 
@@ -76,7 +76,7 @@ def test_seller_signs_online_through_the_pages(app, client, account_id):
     page = client.get(contract_url).data.decode()
     assert "订单已经完成签字" in page
     submit = re.search(r'href="(/task/[^"]+)">提交<', page).group(1)
-    home_url = follow_task(client, client.post(submit, data={}))
+    home_url = follow_task(client, client.post(submit, data={"confirmed": "1"}))
     home = client.get(home_url).data.decode()
     assert "已签约" in home
 
@@ -162,7 +162,7 @@ def test_todo_and_online_cancellation_from_the_contract_page(app, client, accoun
         phone.post(f"/sandbox/esign/{token}", data={"step": "face"})
     todo = client.get("/todo").data.decode()
     submit = re.search(r'href="(/task/[^"]+)">提交<', todo).group(1)
-    client.post(submit, data={})
+    client.post(submit, data={"confirmed": "1"})
     assert "存量房合同注销线上" in client.get(contract_url).data.decode()
     reason_url = follow_task(client, client.post(contract_url + "/cancel-online"))
     assert "录入注销原因" in client.get(reason_url).data.decode()

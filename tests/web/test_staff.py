@@ -31,7 +31,7 @@ def offline_at_window(client):
     url = follow_task(client, client.post(url, data={"rating_level": "满意"}))
     url = follow_task(client, client.post(url, data={}))  # 不选择资金监管
     url = follow_task(client, client.post(url, data={"acknowledged": "on"}))
-    return follow_task(client, client.post(url, data={}))
+    return follow_task(client, client.post(url, data={"confirmed": "1"}))  # 提交 → 确定
 
 
 def open_staff_task(app, name):
