@@ -16,7 +16,8 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent, InboxTask, Incident, ProcessDefinition, ProcessInstance, Timer
+from .models import (AuditEvent, InboxTask, Incident, OutboundDelivery, OutboundEvent, ProcessDefinition,
+                     ProcessInstance, Timer)
 from .status import UNRESOLVED, InboxState, TimerState
 
 T = TypeVar("T")
@@ -197,6 +198,29 @@ class ReadModel:
         for definition in self._session.scalars(sa.select(ProcessDefinition).order_by(ProcessDefinition.id)):
             sources.update(definition.sources)
         return sources
+
+    # ------------------------------------------------------------------ outbound events
+
+    def outbound_events(self, *, kind: str | None = None, business_key: str | None = None,
+                        after: str | None = None, limit: int = 50) -> Page[OutboundEvent]:
+        """Outbound events, newest first."""
+        query = sa.select(OutboundEvent)
+        if kind:
+            query = query.where(OutboundEvent.kind == kind)
+        if business_key:
+            query = query.where(OutboundEvent.business_key == business_key)
+        return _page(self._session, query, [OutboundEvent.created_at, OutboundEvent.id], [datetime, str],
+                     descending=True, after=after, limit=limit)
+
+    def deliveries(self, event_ids: Iterable[str]) -> list[OutboundDelivery]:
+        ids = list(event_ids)
+        if not ids:
+            return []
+        return list(self._session.scalars(sa.select(OutboundDelivery).where(OutboundDelivery.event_id.in_(ids))
+                                          .order_by(OutboundDelivery.id)))
+
+    def delivery(self, delivery_id: int) -> OutboundDelivery | None:
+        return self._session.get(OutboundDelivery, delivery_id)
 
     # ------------------------------------------------------------------ audit
 

@@ -23,6 +23,7 @@ from . import assignment, budget, incidents, messages, store, tasks, timers
 from .definitions import Definitions, DeployResult
 from .errors import NotFound
 from .incidents import DEFAULT_BACKOFF
+from .outbound import Outbound, Subscriber
 from .queries import ReadModel
 from .registry import Registry
 from .serialization import load_state
@@ -38,7 +39,7 @@ class ProcessEngine:
 
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, *,
                  backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512,
-                 step_seconds: float = budget.DEFAULT_STEP_SECONDS):
+                 step_seconds: float = budget.DEFAULT_STEP_SECONDS, subscribers: Iterable[Subscriber] = ()):
         self.session_factory = session_factory
         self.registry = registry
         self.backoff = tuple(backoff)
@@ -48,6 +49,9 @@ class ProcessEngine:
         # step_seconds: the wall-clock budget of one step's diagram Python (engine.budget).
         self.steps = Steps(session_factory, registry, self.definitions, self.workflows, self.backoff,
                            step_seconds)
+        # Business events written by steps, delivered after commit to the configured subscribers.
+        self.outbound = Outbound(self.steps.transaction, list(subscribers))
+        self.steps.outbound = self.outbound
         # Every list and lookup the outside world reads (pages, API, CLI).
         self.queries = ReadModel(session_factory)
 
@@ -118,6 +122,17 @@ class ProcessEngine:
                         incident_id: int | None = None, actor: str = "worker") -> int:
         """Run failed service tasks again; on success the incident is resolved."""
         return incidents.retry(self.steps, limit, only_due=only_due, incident_id=incident_id, actor=actor)
+
+    def emit(self, session: Session, kind: str, payload: dict[str, Any], business_key: str | None = None) -> str:
+        """Write an outbound event in a use case's own transaction (outside a step)."""
+        return self.outbound.emit(session.connection(), kind, payload, business_key=business_key)
+
+    def deliver_events(self, limit: int = 100) -> int:
+        """Deliver due outbound events to their subscribers (each delivery by one worker)."""
+        return self.outbound.deliver_due(limit)
+
+    def retry_deliveries(self, delivery_ids: Iterable[int]) -> int:
+        return self.outbound.retry(delivery_ids)
 
     # ------------------------------------------------------------------ inbox operations
 

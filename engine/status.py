@@ -33,3 +33,9 @@ class IncidentStatus(StrEnum):
 
 
 UNRESOLVED = (IncidentStatus.OPEN, IncidentStatus.FAILED)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # attempts exhausted; an administrator may retry

@@ -31,6 +31,7 @@ from .db import utcnow, write_intent
 from .definitions import Definitions
 from .errors import NotFound
 from .expressions import SAFE_BUILTINS
+from .outbound import NO_OUTBOUND, Outbound
 from .registry import Registry, json_safe
 from .sandbox import BudgetedScriptEngine
 from .serialization import dump_state, load_state
@@ -83,6 +84,12 @@ class StepContext:
 
     def audit(self, kind: str, **details: Any) -> None:
         self._step.audit(kind, **details)
+
+    def emit(self, kind: str, **payload: Any) -> str:
+        """Write an outbound event (:mod:`engine.outbound`) in this step's transaction: it is delivered
+        after commit, and never if the step rolls back; the event id."""
+        return self._step.outbound.emit(self.session.connection(), kind, json_safe(payload),
+                                        business_key=self.instance.business_key, instance_id=self.instance.id)
 
     def discard_messages(self, name: str) -> int:
         """Drop the messages ``name`` still kept for this instance's business key: what they were for has
@@ -167,6 +174,7 @@ class Step:
         self.pending: tuple[str, list[Any]] | None = None
         self.result: StepResult | None = None
         self.orphan_error: str | None = None  # an engine error no task could be blamed for
+        self.outbound: Outbound = NO_OUTBOUND
 
     def audit(self, kind: str, task_id: str | None = None, **details: Any) -> None:
         self.events.append((kind, task_id, details))
@@ -224,6 +232,7 @@ class Steps:
         self.workflows = workflows
         self.backoff = backoff
         self.step_seconds = step_seconds
+        self.outbound: Outbound = NO_OUTBOUND  # set by the engine once it is built
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -245,6 +254,7 @@ class Steps:
               kind: str, before: snapshot.Snapshot | None = None) -> Step:
         """A step on a workflow the caller holds (a new instance)."""
         step = Step(session, instance, workflow, actor, kind, before)
+        step.outbound = self.outbound
         workflow.script_engine = StepScriptEngine(self.registry, step)
         budget.restart()  # the clock starts once the instance is locked and loaded
         return step

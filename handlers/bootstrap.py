@@ -20,6 +20,7 @@ from engine.budget import DEFAULT_STEP_SECONDS
 from .adapters.esign import ESignService
 from .adapters.identity import IdentityPlatform, SandboxIdentityPlatform
 from .adapters.registry import PropertyRegistry, SandboxPropertyRegistry
+from .adapters.sms import SandboxSmsGateway, SmsGateway
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,9 @@ class Settings:
     property_registry: str = "sandbox"
     identity_platform: str = "sandbox"
     esign_service: str = "sandbox"
+    sms_gateway: str = "sandbox"
+    # Webhook subscribers of the business events: ({"name", "url", "secret", "events"}, ...); NETSIGN_WEBHOOKS.
+    webhooks: tuple = ()
     # Wall-clock budget of one step's diagram Python (engine.budget); NETSIGN_STEP_SECONDS.
     step_seconds: float = DEFAULT_STEP_SECONDS
 
@@ -48,7 +52,10 @@ class Settings:
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
         """From a Flask-style config (UPPER_CASE keys); absent keys keep their defaults."""
         names = {f: f.upper() for f in cls.__dataclass_fields__}
-        return cls(**{f: config[key] for f, key in names.items() if key in config})
+        values = {f: config[key] for f, key in names.items() if key in config}
+        if "webhooks" in values:
+            values["webhooks"] = tuple(values["webhooks"])
+        return cls(**values)
 
 
 @dataclass
@@ -58,10 +65,12 @@ class Adapters:
     property_registry: Callable[[Session], PropertyRegistry]
     identity: IdentityPlatform
     esign: ESignService
+    sms: SmsGateway = field(default_factory=SandboxSmsGateway)
 
 
 PROPERTY_REGISTRIES: dict[str, Callable[[Session], PropertyRegistry]] = {"sandbox": SandboxPropertyRegistry}
 IDENTITY_PLATFORMS: dict[str, Callable[[], IdentityPlatform]] = {"sandbox": SandboxIdentityPlatform}
+SMS_GATEWAYS: dict[str, Callable[[], SmsGateway]] = {"sandbox": SandboxSmsGateway}
 ESIGN_SERVICES: dict[str, Callable[[Settings], ESignService]] = {
     "sandbox": lambda s: ESignService(s.esign_callback_secret or secrets.token_hex(32), s.public_base_url)}
 
@@ -76,7 +85,19 @@ def build_adapters(settings: Settings) -> Adapters:
     return Adapters(
         property_registry=_choose("PROPERTY_REGISTRY", PROPERTY_REGISTRIES, settings.property_registry),
         identity=_choose("IDENTITY_PLATFORM", IDENTITY_PLATFORMS, settings.identity_platform)(),
-        esign=_choose("ESIGN_SERVICE", ESIGN_SERVICES, settings.esign_service)(settings))
+        esign=_choose("ESIGN_SERVICE", ESIGN_SERVICES, settings.esign_service)(settings),
+        sms=_choose("SMS_GATEWAY", SMS_GATEWAYS, settings.sms_gateway)())
+
+
+def subscribers(settings: Settings, adapters: Adapters) -> list:
+    """Who gets the business events: the SMS gateway (fed by the same outbox) and each configured webhook."""
+    from engine.outbound import WebhookSubscriber
+
+    from .notifications import BUSINESS_EVENTS, sms_subscriber
+
+    hooks = [WebhookSubscriber(h["name"], h["url"], h["secret"], frozenset(h.get("events") or BUSINESS_EVENTS))
+             for h in settings.webhooks]
+    return [sms_subscriber(adapters.sms), *hooks]
 
 
 @dataclass
@@ -122,7 +143,8 @@ def bootstrap(session_factory: Callable[[], Session], settings: Settings | None 
     adapters = adapters or build_adapters(settings)
     registry = Registry()
     register(registry, adapters)
-    options: dict[str, Any] = {"step_seconds": settings.step_seconds}
+    options: dict[str, Any] = {"step_seconds": settings.step_seconds,
+                               "subscribers": subscribers(settings, adapters)}
     if backoff:
         options["backoff"] = backoff
     engine = ProcessEngine(session_factory, registry, **options)

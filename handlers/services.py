@@ -180,6 +180,9 @@ def create_esign_order(ctx, adapters: "Adapters", contract_id, purpose) -> dict:
     ctx.session.add(order)
     ctx.session.flush()
     ctx.audit("esign_order_created", order_no=order.order_no, parties=len(order.signatures))
+    # 「请签署」 to every party the order waits for (SMS, after commit).
+    ctx.emit("esign_order_waiting", contract_no=contract.contract_no, order_no=order.order_no, purpose=purpose,
+             party_ids=[s.party_id for s in order.signatures])
     return order.summary()
 
 
@@ -199,7 +202,9 @@ def record_signature(ctx, order_no, party_id, signed_order_no=None) -> dict:
         ctx.audit("esign_signature_ignored", order_no=order.order_no, order_status=order.status,
                   callback_order_no=signed_order_no, party_id=party_id)
         return order.summary()
-    order.sign(int(party_id), ctx.now())
+    if order.sign(int(party_id), ctx.now()) and order.status == ORDER_SIGNED:
+        ctx.emit("esign_order_signed", contract_no=order.contract.contract_no, order_no=order.order_no,
+                 purpose=order.purpose, signed_at=order.completed_at)
     return order.summary()
 
 
@@ -234,6 +239,7 @@ def delete_contract(ctx, contract_id, reason) -> dict:
         # A signature that arrived as the contract went can never count now: nothing may stay kept for it.
         ctx.discard_messages(SIGNED_MESSAGE)
         ctx.audit("contract_deleted", contract_no=contract.contract_no, reason=reason)
+        ctx.emit("contract_deleted", contract_no=contract.contract_no, reason=reason, deleted_at=contract.deleted_at)
     return contract.summary()
 
 
@@ -249,6 +255,8 @@ def file_contract(ctx, contract_id) -> dict:
         contract.status = FILED
         contract.filed_at = ctx.now()
         ctx.audit("contract_filed", contract_no=contract.contract_no)
+        ctx.emit("contract_filed", contract_no=contract.contract_no, channel=contract.channel,
+                 filed_at=contract.filed_at)
     return contract.summary()
 
 
@@ -344,7 +352,20 @@ def cancel_filing(ctx, contract_id, reason, channel) -> dict:
         contract.cancellation_reason = reason
         _release_cancellation(ctx, contract)
         ctx.audit("contract_cancelled", contract_no=contract.contract_no, reason=reason)
+        ctx.emit("contract_cancelled", contract_no=contract.contract_no, channel=channel, reason=reason,
+                 cancelled_at=contract.cancelled_at)
     return {**contract.summary(), "cancellable": False, "reason": None}
+
+
+def remind_deletion(ctx, contract_id) -> dict:
+    """The evening before an unsigned contract's deletion: its parties are reminded (SMS via the outbox).
+    Nothing is sent for a contract that is no longer a draft or submitted (filed, deleted meanwhile)."""
+    contract = _contract(ctx, contract_id)
+    if contract.status in (DRAFT, SUBMITTED):
+        ctx.emit("contract_deletion_reminder", contract_no=contract.contract_no,
+                 deadline=contract.deletion_deadline)
+        ctx.audit("deletion_reminder_sent", contract_no=contract.contract_no)
+    return {"reminded": contract.status in (DRAFT, SUBMITTED)}
 
 
 SERVICES: dict[str, Callable[..., dict]] = {
@@ -360,6 +381,7 @@ SERVICES: dict[str, Callable[..., dict]] = {
     "check_cancellation": check_cancellation,
     "cancel_filing": cancel_filing,
     "withdraw_cancellation": withdraw_cancellation,
+    "remind_deletion": remind_deletion,
 }
 # Handlers that talk to an external system get the adapters bound at start-up.
 USES_ADAPTERS = {"verify_property", "create_esign_order"}

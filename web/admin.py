@@ -1,12 +1,13 @@
 """Admin pages: definitions and versions, deploy with a validation report first, instances with their
-diagram, timers (Beijing time), incidents with retry, and the audit trail."""
+diagram, timers (Beijing time), incidents with retry, the audit trail, and the outbound events with
+their deliveries (「重新投递」)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from handlers.deadlines import beijing
-from handlers.usecases import Refused, admin
+from handlers.usecases import Refused, admin, outbound
 
 from .auth import roles_required
 from .context import actor, services
@@ -77,3 +78,23 @@ def retry(incident_id):
     instance_id, _ = admin.retry_incident(services(), actor(), incident_id)
     flash("已重试", "info")
     return redirect(url_for(".instance", instance_id=instance_id))
+
+
+@bp.get("/events")
+@roles_required("admin")
+def events():
+    page = outbound.events(services(), actor(), kind=request.args.get("kind"),
+                           business_key=request.args.get("business_key"), after=request.args.get("after"))
+    return render_template("admin/events.html", events=page.events.items, deliveries=page.deliveries,
+                           next_cursor=page.events.next_cursor, beijing=beijing)
+
+
+@bp.post("/deliveries/<int:delivery_id>/retry")
+@roles_required("admin")
+def retry_delivery(delivery_id):
+    try:
+        outbound.retry_delivery(services(), actor(), delivery_id)
+        flash("已安排重新投递，后台任务将立即发送", "info")
+    except Refused as err:
+        flash(err.message, "error")
+    return redirect(url_for(".events", **{k: v for k, v in request.args.items() if k in ("kind", "business_key")}))
