@@ -359,13 +359,15 @@ def cancel_filing(ctx, contract_id, reason, channel) -> dict:
 
 def remind_deletion(ctx, contract_id) -> dict:
     """The evening before an unsigned contract's deletion: its parties are reminded (SMS via the outbox).
-    Nothing is sent for a contract that is no longer a draft or submitted (filed, deleted meanwhile)."""
+    Nothing is sent for a contract no longer a draft or submitted, or whose deadline has passed."""
     contract = _contract(ctx, contract_id)
-    if contract.status in (DRAFT, SUBMITTED):
+    # After downtime the reminder may fire with the deadline already past: nothing to remind of then.
+    due = contract.status in (DRAFT, SUBMITTED) and ctx.now() < contract.deletion_deadline
+    if due:
         ctx.emit("contract_deletion_reminder", contract_no=contract.contract_no,
                  deadline=contract.deletion_deadline)
         ctx.audit("deletion_reminder_sent", contract_no=contract.contract_no)
-    return {"reminded": contract.status in (DRAFT, SUBMITTED)}
+    return {"reminded": due}
 
 
 SERVICES: dict[str, Callable[..., dict]] = {

@@ -1,0 +1,114 @@
+"""Business events leave through the outbox: written in the step's own transaction, delivered after commit
+(here to the sandbox SMS gateway), never written by a step that rolls back; the evening-before reminder is
+a timer in the diagram and its text reaches the parties' phones."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+
+from engine.models import OutboundDelivery, OutboundEvent
+from handlers.models import Contract, SmsMessage
+
+from .flows import contract_of, sign_all, start_and_verify, to_signing
+
+SELLER_PHONE, BUYER_PHONE = "13800001111", "13900005555"
+
+
+def _events(harness) -> list[str]:
+    session = harness.session
+    session.expire_all()
+    kinds = list(session.scalars(sa.select(OutboundEvent.kind).order_by(OutboundEvent.created_at)))
+    session.rollback()
+    return kinds
+
+
+def _sms(harness) -> dict[str, list[str]]:
+    session = harness.session
+    session.expire_all()
+    by_phone: dict[str, list[str]] = {}
+    for message in session.scalars(sa.select(SmsMessage).order_by(SmsMessage.id)):
+        by_phone.setdefault(message.phone, []).append(message.text)
+    session.rollback()
+    return by_phone
+
+
+def test_filing_online_publishes_its_events_and_the_parties_get_their_texts(harness, accounts):
+    seller = accounts["张伟"]
+    with harness.clock("2026-11-23T10:00:00+08:00", tick=False):
+        case = to_signing(harness, seller)
+        assert _events(harness) == ["esign_order_waiting"]
+        assert _sms(harness) == {}  # nothing leaves before the worker delivers
+        assert harness.engine.deliver_events() == 1
+        texts = _sms(harness)
+        assert set(texts) == {SELLER_PHONE, BUYER_PHONE}
+        assert "待您签署" in texts[BUYER_PHONE][0] and "查看二维码" in texts[BUYER_PHONE][0]
+        assert "2026年11月25日 00:00" in texts[BUYER_PHONE][0]  # the deletion deadline, Beijing time
+        sign_all(harness, case)
+        case.complete("提交", {"confirmed": True}, actor=str(seller.id))
+        assert _events(harness) == ["esign_order_waiting", "esign_order_signed", "contract_filed"]
+        harness.engine.deliver_events()
+        assert harness.engine.deliver_events() == 0  # each delivery once
+    texts = _sms(harness)
+    no = contract_of(harness, case).contract_no
+    for phone in (SELLER_PHONE, BUYER_PHONE):
+        assert len(texts[phone]) == 2
+        assert f"合同{no}已签约" in texts[phone][1] and "不动产转移登记" in texts[phone][1]
+
+
+def test_the_reminder_appears_in_the_sandbox_outbox_when_the_clock_reaches_the_evening_before(harness, accounts):
+    seller = accounts["张伟"]
+    with harness.clock("2026-11-23T10:00:00+08:00", tick=False) as clock:
+        case = start_and_verify(harness, seller)
+        case.complete("确认房源", {}, actor=str(seller.id))
+        clock.move_to(datetime.fromisoformat("2026-11-24T19:59:59+08:00"))
+        assert harness.fire_timers() == 0
+        harness.engine.deliver_events()
+        assert _sms(harness) == {}
+        clock.move_to(datetime.fromisoformat("2026-11-24T20:00:00+08:00"))
+        assert harness.fire_timers() == 1
+        assert case.current_tasks() == ["填写买卖合同"]  # non-interrupting: the seller goes on
+        assert harness.engine.deliver_events() == 1
+    [text] = _sms(harness)[SELLER_PHONE]
+    no = contract_of(harness, case).contract_no
+    assert text.startswith("【中山市存量房网签】") and f"合同{no}尚未完成电子签名或备案" in text
+    assert "2026年11月25日 00:00自动删除该合同" in text
+
+
+def test_no_reminder_for_a_contract_filed_before_the_evening(harness, accounts):
+    seller = accounts["张伟"]
+    with harness.clock("2026-11-23T10:00:00+08:00", tick=False) as clock:
+        case = to_signing(harness, seller)
+        sign_all(harness, case)
+        case.complete("提交", {"confirmed": True}, actor=str(seller.id))
+        clock.move_to(datetime.fromisoformat("2026-11-24T20:00:00+08:00"))
+        assert harness.fire_timers() == 0
+    assert "contract_deletion_reminder" not in _events(harness)
+
+
+def test_a_step_that_rolls_back_writes_no_event(harness, accounts, monkeypatch):
+    from engine import projections
+
+    seller = accounts["张伟"]
+    with harness.clock("2026-11-23T10:00:00+08:00", tick=False):
+        case = to_signing(harness, seller)
+        sign_all(harness, case)
+        before = _events(harness)
+        deliveries = harness.session.scalar(sa.select(sa.func.count()).select_from(OutboundDelivery))
+        harness.session.rollback()
+
+        def broken(step, now):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(projections, "write_audit", broken)
+        with pytest.raises(RuntimeError):
+            case.complete("提交", {"confirmed": True}, actor=str(seller.id))
+        monkeypatch.undo()
+        assert _events(harness) == before  # the filing handler emitted, the step rolled back: nothing
+        session = harness.session
+        assert session.scalar(sa.select(Contract.status).where(Contract.instance_id == case.id)) == "已提交"
+        assert session.scalar(sa.select(sa.func.count()).select_from(OutboundDelivery)) == deliveries
+        session.rollback()
+        case.complete("提交", {"confirmed": True}, actor=str(seller.id))
+        assert _events(harness)[-1] == "contract_filed"
