@@ -93,8 +93,10 @@ class ReadModel:
                    instance_id: int | None = None, process_id: str | None = None, name: str | None = None,
                    business_key: str | None = None, assignee: str | None = None,
                    created_from: datetime | None = None, created_before: datetime | None = None,
+                   due_before: datetime | None = None,
                    newest_first: bool = False, after: str | None = None, limit: int = 50) -> Page[InboxTask]:
-        """READY user tasks; ``roles`` limits to those lanes, ``started_by`` to instances that person started."""
+        """READY user tasks; ``roles`` limits to those lanes, ``started_by`` to instances that person started,
+        ``due_before`` to tasks due before then (the overdue ones, given now)."""
         query = sa.select(InboxTask).where(InboxTask.state == InboxState.READY)
         if roles is not None:
             query = query.where(InboxTask.role.in_(list(roles)))
@@ -112,6 +114,8 @@ class ReadModel:
             query = query.where(InboxTask.created_at >= created_from)
         if created_before is not None:
             query = query.where(InboxTask.created_at < created_before)
+        if due_before is not None:
+            query = query.where(InboxTask.due_at.is_not(None), InboxTask.due_at < due_before)
         return _page(self._session, query, [InboxTask.created_at, InboxTask.id], [datetime, str],
                      descending=newest_first, after=after, limit=limit)
 

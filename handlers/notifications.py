@@ -22,7 +22,7 @@ HELP = "如有疑问，请拨打咨询电话 0760-88363077。"
 # The events the business publishes to webhook subscribers (a subscriber may narrow them).
 BUSINESS_EVENTS = frozenset({"contract_filed", "contract_cancelled", "contract_deleted", "esign_order_signed"})
 SMS_EVENTS = frozenset({"esign_order_waiting", "contract_filed", "contract_cancelled", "task_handed_over",
-                        "contract_deletion_reminder"})
+                        "contract_deletion_reminder", "task_overdue"})
 
 
 def _beijing(value: str | None) -> str:
@@ -60,6 +60,8 @@ def texts_for(session, event: Event) -> list[tuple[str, str]]:
         case = f"（{event.business_key}）" if event.business_key else ""
         return [(account.phone, f"{SIGN}{by.name if by else '工作人员'}已将业务「{p['name']}」{case}转交给您办理，"
                                 f"请登录存量房网签系统工作台及时处理。")]
+    if event.kind == "task_overdue":
+        return _overdue_texts(session, event)
     contract = _contract(session, event)
     if contract is None:
         return []
@@ -81,6 +83,20 @@ def texts_for(session, event: Event) -> list[tuple[str, str]]:
     else:
         return []
     return [(phone, text) for phone in _party_phones(session, contract)]
+
+
+def _overdue_texts(session, event: Event) -> list[tuple[str, str]]:
+    """The one who claimed the task, or (unclaimed) every colleague of its role."""
+    p = event.payload
+    if str(p.get("assignee") or "").isdigit():
+        people = [session.get(Account, int(p["assignee"]))]
+    else:
+        people = [a for a in session.scalars(sa.select(Account).where(Account.login_kind == "工作人员"))
+                  if p.get("role") in a.role_list()]
+    case = f"（{event.business_key}）" if event.business_key else ""
+    text = (f"{SIGN}业务「{p['task']}」{case}的办理期限为{_beijing(p.get('due_at'))}，现已逾期，"
+            f"请登录存量房网签系统工作台尽快处理。")
+    return [(a.phone, text) for a in people if a is not None and a.phone]
 
 
 def sms_subscriber(gateway: SmsGateway) -> LocalSubscriber:

@@ -370,6 +370,20 @@ def remind_deletion(ctx, contract_id) -> dict:
     return {"reminded": due}
 
 
+def notify_overdue(ctx, task, role) -> dict:
+    """A staff task is past its due time (a non-interrupting timer in the diagram): whoever claimed it is
+    told, or, unclaimed, everyone of its role (SMS via the outbox). The task stays where it is."""
+    from engine.models import InboxTask
+
+    row = ctx.session.scalars(sa.select(InboxTask).where(
+        InboxTask.instance_id == ctx.instance.id, InboxTask.name == task, InboxTask.state == "READY")).first()
+    assignee = row.assignee if row is not None else None
+    ctx.emit("task_overdue", task=task, role=role, assignee=assignee,
+             due_at=row.due_at if row is not None else None)
+    ctx.audit("task_overdue_notified", task=task, assignee=assignee)
+    return {"task": task, "assignee": assignee}
+
+
 SERVICES: dict[str, Callable[..., dict]] = {
     "verify_property": verify_property,
     "create_contract": create_contract,
@@ -384,6 +398,7 @@ SERVICES: dict[str, Callable[..., dict]] = {
     "cancel_filing": cancel_filing,
     "withdraw_cancellation": withdraw_cancellation,
     "remind_deletion": remind_deletion,
+    "notify_overdue": notify_overdue,
 }
 # Handlers that talk to an external system get the adapters bound at start-up.
 USES_ADAPTERS = {"verify_property", "create_esign_order"}

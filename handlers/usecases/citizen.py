@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 
 from engine import Page, StepResult
+from engine.db import utcnow
 from engine.models import InboxTask
 
 from ..bootstrap import Services
@@ -108,9 +109,13 @@ def _withdrawable(task: InboxTask) -> bool:
     return task.bpmn_id in WITHDRAW_AT.get(task.process_id, ()) or task.bpmn_id in WITHDRAW_BY_FORM
 
 
-def todo(services: Services, actor: Actor) -> list[TodoItem]:
-    """待办: each open task with its home (坐落, or the certificate number typed so far) and contract number."""
+def todo(services: Services, actor: Actor, *, overdue: bool = False) -> list[TodoItem]:
+    """待办: each open task with its home (坐落, or the certificate number typed so far) and contract number;
+    ``overdue``: only the tasks past their due time (「已逾期」)."""
     tasks = list(my_tasks(services, actor, limit=200))
+    if overdue:
+        now = utcnow()
+        tasks = [t for t in tasks if t.due_at is not None and t.due_at < now]
     numbers = {k for k in (contract_key(t.business_key) for t in tasks) if k}
     contracts = {c.contract_no: c for c in services.session.scalars(
         sa.select(Contract).where(Contract.contract_no.in_(numbers)))} if numbers else {}

@@ -112,3 +112,17 @@ def test_a_step_that_rolls_back_writes_no_event(harness, accounts, monkeypatch):
         session.rollback()
         case.complete("提交", {"confirmed": True}, actor=str(seller.id))
         assert _events(harness)[-1] == "contract_filed"
+
+
+def test_a_task_handed_over_is_texted_to_the_colleague_who_gets_it(harness, accounts):
+    from .flows import offline_to_window
+
+    seller, clerk1, clerk2 = accounts["张伟"], accounts["窗口受理员甲"], accounts["窗口受理员乙"]
+    case = offline_to_window(harness, seller)
+    task = case.task("受理并核验身份")
+    harness.engine.claim(task.id, str(clerk1.id), ["clerk"])
+    harness.engine.hand_over(task.id, str(clerk2.id), str(clerk1.id), ["clerk"])
+    assert harness.engine.deliver_events() == 1
+    no = contract_of(harness, case).contract_no
+    assert _sms(harness) == {"13700000002": [
+        f"【中山市存量房网签】窗口受理员甲已将业务「受理并核验身份」（{no}）转交给您办理，请登录存量房网签系统工作台及时处理。"]}
