@@ -13,7 +13,8 @@ from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
 
-from . import due, store
+from . import store
+from .due import due_at
 from .registry import Registry, json_safe
 from .snapshot import Snapshot
 from .specs import form_key_of
@@ -67,7 +68,7 @@ def write_inbox(step: Step, after: Snapshot, now: datetime, registry: Registry) 
             "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane,
             "role": registry.role_for_lane(spec.lane), "form_key": form_key_of(spec),
             "state": InboxState.READY, "created_at": now,
-            "due_at": due.due_at(task, now, workflow.script_engine)})
+            "due_at": due_at(task, now, workflow.script_engine)})
     if new_rows:
         store.insert_inbox(step.conn, new_rows)
 

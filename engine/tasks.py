@@ -84,7 +84,8 @@ def complete(steps: Steps, task_id: str, data: dict[str, Any], actor: str,
 def _fired_timer_names(step: Step) -> list[str]:
     """The fired timers that closed the task (a non-interrupting one, say a reminder, did not; it is
     named only if nothing else fired)."""
-    names, beside = [], []
+    names: list[str] = []
+    beside: list[str] = []
     for timer_id in sorted(step.fired_timers):
         timer, due_at = step.before.timers[timer_id]
         spec = timer.task_spec

@@ -107,10 +107,10 @@ def seed_demo(session) -> None:
                               id_type=id_type, id_number=id_number, phone=phone, roles="citizen")
             account.set_password(DEMO_PASSWORD)
             session.add(account)
-    for username, name, roles, phone in STAFF:
+    for username, name, roles, staff_phone in STAFF:
         if session.scalars(sa.select(Account).where(Account.username == username)).first() is None:
             account = Account(login_kind="工作人员", username=username, name=name, id_type="工号",
-                              id_number=username.upper(), roles=roles, phone=phone)
+                              id_number=username.upper(), roles=roles, phone=staff_phone)
             account.set_password(DEMO_PASSWORD)
             session.add(account)
     for data in PROPERTIES:

@@ -14,7 +14,7 @@ from engine.outbound import Event, LocalSubscriber
 
 from .adapters.sms import SmsGateway
 from .deadlines import BEIJING
-from .models import Account, Contract, ContractParty
+from .models import Account, Contract
 
 SIGN = "【中山市存量房网签】"
 HELP = "如有疑问，请拨打咨询电话 0760-88363077。"

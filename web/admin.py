@@ -97,4 +97,5 @@ def retry_delivery(delivery_id):
         flash("已安排重新投递，后台任务将立即发送", "info")
     except Refused as err:
         flash(err.message, "error")
-    return redirect(url_for(".events", **{k: v for k, v in request.args.items() if k in ("kind", "business_key")}))
+    return redirect(url_for(".events", kind=request.args.get("kind", ""),
+                            business_key=request.args.get("business_key", "")))
