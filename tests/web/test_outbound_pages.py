@@ -4,7 +4,7 @@ and the sandbox SMS page lists what was sent per phone."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -123,3 +123,32 @@ def test_webhook_settings_are_checked_at_start(tmp_path):
         load(Config, {"VAR_DIR": str(tmp_path)}, environ={"NETSIGN_WEBHOOKS": "not json"})
     config = load(Config, {"VAR_DIR": str(tmp_path)}, environ={"NETSIGN_WEBHOOKS": json.dumps(WEBHOOKS)})
     assert [h["name"] for h in config["WEBHOOKS"]] == ["sandbox", "bank"]
+
+
+def test_moving_the_clock_to_the_evening_before_the_deletion_puts_the_reminder_in_the_sandbox_outbox(
+        app, client, account_id):
+    import sqlalchemy as sa
+    import time_machine
+
+    from engine.worker import run
+    from handlers.models import Contract
+
+    from .test_portal import CERT, follow_task
+
+    login_as(client, account_id("张伟"))
+    url = follow_task(client, client.post("/start/online_signing"))
+    url = follow_task(client, client.post(url, data={"business_type": "存量房买卖"}))
+    url = follow_task(client, client.post(url, data=CERT))
+    follow_task(client, client.post(url, data={}))  # 签订合同: the contract exists, its deadline is set
+    with app.app_context():
+        contract = db.session.scalars(sa.select(Contract)).one()
+        no, deadline = contract.contract_no, contract.deletion_deadline
+        db.session.remove()
+    assert "暂无短信" in client.get("/sandbox/sms").get_data(as_text=True)
+    with time_machine.travel(deadline - timedelta(hours=4), tick=False), app.app_context():
+        services = app.extensions["netsign"]
+        done = run(services.engine, once=True)  # the worker: fires the reminder, then delivers the SMS
+        services.end_session()
+    assert done["timers"] == 1 and done["events"] == 1
+    page = client.get("/sandbox/sms?phone=13800001111").get_data(as_text=True)
+    assert f"合同{no}尚未完成电子签名或备案" in page and "自动删除该合同" in page
