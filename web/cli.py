@@ -151,10 +151,11 @@ def incidents_command(retry_id):
 @click.option("--interval", type=float, help="Seconds to sleep after a sweep that found nothing (default NETSIGN_WORKER_INTERVAL).")
 @with_appcontext
 def worker_command(once, limit, interval):
-    """Fire due timers, deliver kept messages, retry incidents; sweep again at once while work is due.
+    """Fire due timers, deliver kept messages, retry incidents, deliver outbound events (webhooks, SMS);
+    sweep again at once while work is due.
 
-    Run as many workers as you like: they split the work (FOR UPDATE SKIP LOCKED on PostgreSQL) and
-    each timer fires exactly once.
+    Run as many workers as you like: they split the work (FOR UPDATE SKIP LOCKED on PostgreSQL), each
+    timer fires exactly once and each event goes to each subscriber once.
     """
     interval = interval or current_app.config["WORKER_INTERVAL_SECONDS"]
     stop = {"now": False}
