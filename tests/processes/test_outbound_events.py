@@ -126,3 +126,30 @@ def test_a_task_handed_over_is_texted_to_the_colleague_who_gets_it(harness, acco
     no = contract_of(harness, case).contract_no
     assert _sms(harness) == {"13700000002": [
         f"【中山市存量房网签】窗口受理员甲已将业务「受理并核验身份」（{no}）转交给您办理，请登录存量房网签系统工作台及时处理。"]}
+
+
+def test_an_online_cancellation_texts_sign_requests_then_cancelled(harness, accounts):
+    from .test_cancellation import filed_online, request_online
+
+    seller = accounts["张伟"]
+    contract = filed_online(harness, seller)
+    case = request_online(harness, seller, contract.contract_no)
+    case.complete("录入注销原因", {"cancellation_reason": "双方协商一致解除合同", "confirmed": True}, actor=str(seller.id))
+    case.complete("生成电子合同订单", {}, actor=str(seller.id))
+    sign_all(harness, case)
+    case.complete("提交", {"confirmed": True}, actor=str(seller.id))
+    assert _events(harness)[-3:] == ["esign_order_waiting", "esign_order_signed", "contract_cancelled"]
+    harness.engine.deliver_events()
+    texts = _sms(harness)[BUYER_PHONE]
+    no = contract.contract_no
+    assert "存量房买卖合同注销电子合同订单已生成，待您签署" in texts[-2] and "自动删除" not in texts[-2]
+    assert texts[-1] == f"【中山市存量房网签】合同{no}已注销，存量房买卖合同网签备案已注销。如有疑问，请拨打咨询电话 0760-88363077。"
+
+
+def test_the_deletion_at_the_deadline_is_published(harness, accounts):
+    seller = accounts["张伟"]
+    with harness.clock("2026-11-23T10:00:00+08:00", tick=False) as clock:
+        start_and_verify(harness, seller).complete("确认房源", {}, actor=str(seller.id))
+        clock.move_to(datetime.fromisoformat("2026-11-25T00:00:00+08:00"))
+        harness.fire_timers()
+    assert _events(harness)[-1] == "contract_deleted"
