@@ -136,6 +136,8 @@ class Outbound:
     transaction: Callable[[], AbstractContextManager[Session]]
     subscribers: list[Subscriber] = field(default_factory=list)
     backoff: tuple[int, ...] = DEFAULT_BACKOFF
+    # For a plain read before claiming: an idle sweep must not take SQLite's write lock to find nothing.
+    session_factory: Callable[[], Session] | None = None
 
     def subscriber(self, name: str) -> Subscriber | None:
         return next((s for s in self.subscribers if s.name == name), None)
@@ -155,6 +157,8 @@ class Outbound:
     def deliver_due(self, limit: int = 100) -> int:
         """Deliver due deliveries (each claimed by one worker) until none is left or ``limit`` were tried."""
         tried = 0
+        if not self._any_due():
+            return 0
         while tried < limit:
             claimed = self._claim_next()
             if claimed is None:
@@ -164,6 +168,19 @@ class Outbound:
             if isinstance(subscriber, WebhookSubscriber):
                 self._record(delivery_id, attempts, subscriber.send(event, utcnow()))
         return tried
+
+    def _any_due(self) -> bool:
+        if self.session_factory is None or not self.subscribers:
+            return bool(self.subscribers)
+        session = self.session_factory()
+        try:
+            found = session.connection().execute(
+                sa.select(_delivery.c.id).where(_delivery.c.status == DeliveryStatus.PENDING,
+                                                _delivery.c.next_attempt_at <= utcnow()).limit(1)).first()
+        finally:
+            if not (session.new or session.dirty or session.deleted):
+                session.rollback()  # end the read: the claim begins its own (write) transaction
+        return found is not None
 
     def _claim_next(self) -> tuple[int, int, Subscriber, Event] | None:
         names = [s.name for s in self.subscribers]

@@ -50,7 +50,7 @@ class ProcessEngine:
         self.steps = Steps(session_factory, registry, self.definitions, self.workflows, self.backoff,
                            step_seconds)
         # Business events written by steps, delivered after commit to the configured subscribers.
-        self.outbound = Outbound(self.steps.transaction, list(subscribers))
+        self.outbound = Outbound(self.steps.transaction, list(subscribers), session_factory=session_factory)
         self.steps.outbound = self.outbound
         # Every list and lookup the outside world reads (pages, API, CLI).
         self.queries = ReadModel(session_factory)
