@@ -125,7 +125,8 @@ def bench_registry() -> Registry:
 
 class MemoryScriptEngine(PythonScriptEngine):
     def __init__(self):
-        super().__init__(environment=TaskDataEnvironment({"__builtins__": SAFE_BUILTINS}))
+        from handlers import expression_globals  # the same helpers the engine's script engine offers
+        super().__init__(environment=TaskDataEnvironment({"__builtins__": SAFE_BUILTINS, **expression_globals()}))
         self.services = stub_services()
 
     def call_service(self, task, operation_name=None, operation_params=None, **_):
