@@ -64,7 +64,7 @@ HAPPY_PATH = [
     ("task", "填写买卖合同", {"price": "1500000.00"}),
     ("task", "填写申请人信息", {}),
     ("task", "填写好差评信息", {"rating": "非常满意"}),
-    ("task", "填写资金监管信息", {"supervised": True}),
+    ("task", "填写资金监管信息", {"fund_supervised": False}),
     ("task", "确认注意事项", {"acknowledged": True}),
     ("task", "提交合同", {"confirmed": True}),
     ("task", "生成电子合同订单", {}),
@@ -129,8 +129,10 @@ def bench_registry() -> Registry:
 
 class MemoryScriptEngine(PythonScriptEngine):
     def __init__(self):
-        # The date helpers diagrams call (the deadline timers), as the engine offers them.
-        super().__init__(environment=TaskDataEnvironment({"__builtins__": {**SAFE_BUILTINS, **dates.helpers()}}))
+        # The helpers diagrams call (the engine's date helpers, the handlers' beijing_time), as the engine offers them.
+        from handlers import expression_globals
+        super().__init__(environment=TaskDataEnvironment({"__builtins__": {**SAFE_BUILTINS, **dates.helpers()},
+                                                         **expression_globals()}))
         self.services = stub_services()
 
     def call_service(self, task, operation_name=None, operation_params=None, **_):

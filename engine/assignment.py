@@ -48,5 +48,10 @@ def assign(steps: Steps, task_id: str, assignee: str | None, actor: str, roles: 
         if kind != "task_claimed" and row.assignee not in (None, actor):
             raise NotAllowed("只能释放或转交自己认领的任务")
         store.set_assignee(conn, row.id, assignee)
+        if kind == "task_handed_over" and assignee:
+            # The person it was handed to is told (an SMS subscriber, say), after commit.
+            steps.outbound.emit(conn, "task_handed_over", {"task_id": row.id, "name": row.name, "assignee": assignee,
+                                                           "process_id": row.process_id, "by": actor},
+                                business_key=row.business_key, instance_id=row.instance_id)
         store.insert_audit(conn, [{"instance_id": row.instance_id, "task_id": row.id, "kind": kind,
                                    "actor": actor, "at": utcnow(), "details": {"assignee": assignee}}])

@@ -73,6 +73,9 @@ class InboxTask(Base):
         # Only claimed tasks have an assignee: indexing the NULLs would cost every step a page write.
         sa.Index("ix_inbox_task_assignee", "assignee", sqlite_where=sa.text("assignee IS NOT NULL"),
                  postgresql_where=sa.text("assignee IS NOT NULL")),
+        # The 「已逾期」 filter: only tasks with a due date are indexed.
+        sa.Index("ix_inbox_task_due", "state", "due_at", sqlite_where=sa.text("due_at IS NOT NULL"),
+                 postgresql_where=sa.text("due_at IS NOT NULL")),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)  # the Spiff task UUID
@@ -90,6 +93,8 @@ class InboxTask(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    # From the diagram (spiffworkflow property ``dueIn``: an ISO duration or an expression); None: no due date.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Timer(Base):
@@ -235,3 +240,34 @@ class WorkerHeartbeat(Base):
     timers: Mapped[int] = mapped_column(sa.Integer, default=0)
     messages: Mapped[int] = mapped_column(sa.Integer, default=0)
     retries: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class OutboundEvent(Base):
+    """A business event written by a step in its own transaction (the transactional outbox)."""
+
+    __tablename__ = "outbound_event"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)  # uuid4: the idempotency key
+    kind: Mapped[str] = mapped_column(sa.String(50))
+    business_key: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    instance_id: Mapped[int | None] = mapped_column(sa.Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class OutboundDelivery(Base):
+    """One event for one subscriber: delivered once, retried with backoff until then."""
+
+    __tablename__ = "outbound_delivery"
+    __table_args__ = (sa.UniqueConstraint("event_id", "subscriber"),
+                      sa.Index("ix_outbound_delivery_due", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(sa.ForeignKey("outbound_event.id"))
+    subscriber: Mapped[str] = mapped_column(sa.String(100))
+    # pending | delivered | failed (attempts exhausted; an administrator may retry)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,6 +15,7 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from . import store
+from .due import due_at
 from .registry import Registry, json_safe
 from .snapshot import Snapshot
 from .specs import form_key_of
@@ -60,13 +61,15 @@ def write_inbox(step: Step, after: Snapshot, now: datetime, registry: Registry) 
         store.rekey_inbox(step.conn, instance.id, instance.business_key)
     new_rows = []
     for task_id in after.ready_user_tasks.keys() - before.keys() - step.reopened:
-        spec = after.ready_user_tasks[task_id].task_spec
+        task = after.ready_user_tasks[task_id]
+        spec = task.task_spec
         new_rows.append({
             "id": task_id, "instance_id": instance.id, "process_id": instance.process_id,
             "business_key": instance.business_key, "bpmn_id": spec.bpmn_id,
             "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane,
             "role": registry.role_for_lane(spec.lane), "form_key": form_key_of(spec),
-            "state": InboxState.READY, "created_at": now})
+            "state": InboxState.READY, "created_at": now,
+            "due_at": due_at(task, now, workflow.script_engine)})
     if new_rows:
         store.insert_inbox(step.conn, new_rows)
 

@@ -16,8 +16,8 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import (AuditEvent, InboxTask, Incident, InstanceSnapshot, Message, ProcessDefinition,
-                     ProcessInstance, ProcessSchedule, Timer)
+from .models import (AuditEvent, InboxTask, Incident, InstanceSnapshot, Message, OutboundDelivery, OutboundEvent,
+                     ProcessDefinition, ProcessInstance, ProcessSchedule, Timer)
 from .status import UNRESOLVED, InboxState, TimerState
 
 T = TypeVar("T")
@@ -125,9 +125,11 @@ class ReadModel:
                    instance_id: int | None = None, process_id: str | None = None, name: str | None = None,
                    business_key: str | None = None, assignee: str | None = None,
                    created_from: datetime | None = None, created_before: datetime | None = None,
+                   due_before: datetime | None = None,
                    newest_first: bool = False, after: str | None = None, limit: int = 50,
                    total: bool = False) -> Page[InboxTask]:
-        """READY user tasks; ``roles`` limits to those lanes, ``started_by`` to instances that person started."""
+        """READY user tasks; ``roles`` limits to those lanes, ``started_by`` to instances that person started,
+        ``due_before`` to tasks due before then (the overdue ones, given now)."""
         query = sa.select(InboxTask).where(InboxTask.state == InboxState.READY)
         if roles is not None:
             query = query.where(InboxTask.role.in_(list(roles)))
@@ -145,6 +147,8 @@ class ReadModel:
             query = query.where(InboxTask.created_at >= created_from)
         if created_before is not None:
             query = query.where(InboxTask.created_at < created_before)
+        if due_before is not None:
+            query = query.where(InboxTask.due_at.is_not(None), InboxTask.due_at < due_before)
         return _page(self._session, query, [InboxTask.created_at, InboxTask.id], [datetime, str],
                      descending=newest_first, after=after, limit=limit, total=total)
 
@@ -194,17 +198,19 @@ class ReadModel:
         if state is not None:
             query = query.where(ProcessSchedule.state == state)
         return list(self._session.scalars(query.order_by(ProcessSchedule.due_at, ProcessSchedule.id)))
-    def deadlines(self, business_keys: Iterable[str]) -> dict[str, datetime]:
-        """Business key → the soonest due time of the timers its unfinished instances wait on: a deadline
-        as the diagram computed it (what pages show, so a changed timer expression shows at once)."""
+    def deadlines(self, business_keys: Iterable[str], names: Iterable[str] | None = None) -> dict[str, datetime]:
+        """Business key → the soonest due time of the timers named ``names`` (all when None) its unfinished
+        instances wait on: a deadline as the diagram computed it (what pages show, so a changed timer
+        expression shows at once; a reminder timer beside it is not the deadline)."""
         keys = sorted(set(business_keys))
         if not keys:
             return {}
-        rows = self._session.execute(
-            sa.select(ProcessInstance.business_key, sa.func.min(Timer.due_at))
-            .join_from(Timer, ProcessInstance, Timer.instance_id == ProcessInstance.id)
-            .where(Timer.state == TimerState.WAITING, ProcessInstance.business_key.in_(keys))
-            .group_by(ProcessInstance.business_key)).all()
+        query = (sa.select(ProcessInstance.business_key, sa.func.min(Timer.due_at))
+                 .join_from(Timer, ProcessInstance, Timer.instance_id == ProcessInstance.id)
+                 .where(Timer.state == TimerState.WAITING, ProcessInstance.business_key.in_(keys)))
+        if names is not None:
+            query = query.where(Timer.name.in_(list(names)))
+        rows = self._session.execute(query.group_by(ProcessInstance.business_key)).all()
         return {str(key): due for key, due in rows}
 
     def incidents(self, *, statuses: Iterable[str] | None = UNRESOLVED, instance_id: int | None = None,
@@ -322,6 +328,29 @@ class ReadModel:
             query = query.where(InstanceSnapshot.instance_id.in_(
                 sa.select(ProcessInstance.id).where(ProcessInstance.process_id == process_id)))
         return list(self._session.scalars(query.order_by(InstanceSnapshot.id.desc()).limit(min(limit, MAX_LIMIT))))
+
+    # ------------------------------------------------------------------ outbound events
+
+    def outbound_events(self, *, kind: str | None = None, business_key: str | None = None,
+                        after: str | None = None, limit: int = 50) -> Page[OutboundEvent]:
+        """Outbound events, newest first."""
+        query = sa.select(OutboundEvent)
+        if kind:
+            query = query.where(OutboundEvent.kind == kind)
+        if business_key:
+            query = query.where(OutboundEvent.business_key == business_key)
+        return _page(self._session, query, [OutboundEvent.created_at, OutboundEvent.id], [datetime, str],
+                     descending=True, after=after, limit=limit)
+
+    def deliveries(self, event_ids: Iterable[str]) -> list[OutboundDelivery]:
+        ids = list(event_ids)
+        if not ids:
+            return []
+        return list(self._session.scalars(sa.select(OutboundDelivery).where(OutboundDelivery.event_id.in_(ids))
+                                          .order_by(OutboundDelivery.id)))
+
+    def delivery(self, delivery_id: int) -> OutboundDelivery | None:
+        return self._session.get(OutboundDelivery, delivery_id)
 
     # ------------------------------------------------------------------ audit
 

@@ -27,6 +27,7 @@ from .definitions import Definitions, DeployResult
 from .db import utcnow
 from .errors import NotFound
 from .incidents import DEFAULT_BACKOFF
+from .outbound import Outbound, Subscriber
 from .queries import ReadModel
 from .registry import Registry, json_safe
 from .serialization import load_state
@@ -43,7 +44,8 @@ class ProcessEngine:
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, *,
                  backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512,
                  step_seconds: float = budget.DEFAULT_STEP_SECONDS,
-                 message_ttl: timedelta = messages.DEFAULT_MESSAGE_TTL, time_zone: str = dates.DEFAULT_TIME_ZONE):
+                 message_ttl: timedelta = messages.DEFAULT_MESSAGE_TTL, time_zone: str = dates.DEFAULT_TIME_ZONE,
+                 subscribers: Iterable[Subscriber] = ()):
         self.session_factory = session_factory
         self.registry = registry
         self.backoff = tuple(backoff)
@@ -55,6 +57,9 @@ class ProcessEngine:
         # time_zone: where the natural days of the diagram date helpers begin and end (engine.dates).
         self.steps = Steps(session_factory, registry, self.definitions, self.workflows, self.backoff,
                            step_seconds, message_ttl, time_zone)
+        # Business events written by steps, delivered after commit to the configured subscribers.
+        self.outbound = Outbound(self.steps.transaction, list(subscribers), session_factory=session_factory)
+        self.steps.outbound = self.outbound
         # Every list and lookup the outside world reads (pages, API, CLI).
         self.queries = ReadModel(session_factory)
 
@@ -157,6 +162,17 @@ class ProcessEngine:
             store.insert_audit(session.connection(), [{
                 "instance_id": instance_id, "task_id": None, "kind": kind, "actor": actor, "at": utcnow(),
                 "details": json_safe(details)}])
+
+    def emit(self, session: Session, kind: str, payload: dict[str, Any], business_key: str | None = None) -> str:
+        """Write an outbound event in a use case's own transaction (outside a step)."""
+        return self.outbound.emit(session.connection(), kind, payload, business_key=business_key)
+
+    def deliver_events(self, limit: int = 100) -> int:
+        """Deliver due outbound events to their subscribers (each delivery by one worker)."""
+        return self.outbound.deliver_due(limit)
+
+    def retry_deliveries(self, delivery_ids: Iterable[int]) -> int:
+        return self.outbound.retry(delivery_ids)
 
     # ------------------------------------------------------------------ inbox operations
 

@@ -25,6 +25,7 @@ from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from .dmn_check import check_cell
 from .expressions import ExpressionError, check_python
+from .due import due_property, is_duration
 from .limits import TIMER_KINDS, check_kind, check_limits
 from .registry import EMPTY_FORM_KEY, Registry
 from .schedules import check_timer_starts
@@ -145,6 +146,11 @@ def _expressions_of(task_spec: Any) -> Iterator[tuple[str, str, str, str | None]
             expression = condition.args[0] if hasattr(condition, "args") else condition
             if isinstance(expression, str) and expression:
                 yield f"条件（→ {target}）", expression, "eval", None
+    due_in = due_property(task_spec)
+    if due_in is not None:
+        # An ISO duration is checked as a duration timer's value; anything else is an expression.
+        yield ("到期时间 dueIn", repr(due_in), "eval", "duration") if is_duration(due_in) else \
+            ("到期时间 dueIn", due_in, "eval", None)
     cardinality = getattr(task_spec, "cardinality", None)
     if isinstance(cardinality, str) and cardinality:
         yield "多实例数量", cardinality, "eval", "cardinality"

@@ -39,3 +39,9 @@ UNRESOLVED = (IncidentStatus.OPEN, IncidentStatus.FAILED)
 LIVE = (InstanceStatus.RUNNING, InstanceStatus.ERROR)
 # Instances that have not ended (administrator operations and migrations apply to them).
 UNFINISHED = (InstanceStatus.RUNNING, InstanceStatus.ERROR, InstanceStatus.SUSPENDED)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # attempts exhausted; an administrator may retry

@@ -31,6 +31,7 @@ from .db import utcnow, write_intent
 from .definitions import Definitions
 from .errors import NotFound
 from .expressions import SAFE_BUILTINS
+from .outbound import NO_OUTBOUND, Outbound
 from .registry import Registry, json_safe
 from .sandbox import BudgetedScriptEngine
 from .serialization import dump_state, load_state
@@ -83,6 +84,12 @@ class StepContext:
 
     def audit(self, kind: str, **details: Any) -> None:
         self._step.audit(kind, **details)
+
+    def emit(self, kind: str, **payload: Any) -> str:
+        """Write an outbound event (:mod:`engine.outbound`) in this step's transaction: it is delivered
+        after commit, and never if the step rolls back; the event id."""
+        return self._step.outbound.emit(self.session.connection(), kind, json_safe(payload),
+                                        business_key=self.instance.business_key, instance_id=self.instance.id)
 
     def discard_messages(self, name: str) -> int:
         """Drop the messages ``name`` still kept for this instance's business key: what they were for has
@@ -173,6 +180,7 @@ class Step:
         self.final_status: str | None = None
         # Inbox rows a reset opened again (the task keeps its id, so its old row is reused, not inserted).
         self.reopened: set[str] = set()
+        self.outbound: Outbound = NO_OUTBOUND
 
     def audit(self, kind: str, task_id: str | None = None, **details: Any) -> None:
         self.events.append((kind, task_id, details))
@@ -234,6 +242,7 @@ class Steps:
         self.step_seconds = step_seconds
         # The calendar of diagram date helpers (engine.dates), e.g. where a natural day ends.
         self.date_helpers = dates.helpers(time_zone)
+        self.outbound: Outbound = NO_OUTBOUND  # set by the engine once it is built
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -262,6 +271,7 @@ class Steps:
         step = Step(session, instance, workflow, actor, kind, before)
         logcontext.bind(instance_id=instance.id, business_key=instance.business_key, actor=actor)
         step.ttl = self.message_ttl
+        step.outbound = self.outbound
         workflow.script_engine = StepScriptEngine(self.registry, step, self.date_helpers)
         budget.restart()  # the clock starts once the instance is locked and loaded
         return step

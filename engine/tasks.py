@@ -97,14 +97,17 @@ def complete(steps: Steps, task_id: str, data: dict[str, Any], actor: str,
 
 
 def _fired_timer_names(step: Step) -> list[str]:
-    names = []
+    """The fired timers that closed the task (a non-interrupting one, say a reminder, did not; it is
+    named only if nothing else fired)."""
+    names: list[str] = []
+    beside: list[str] = []
     for timer_id in sorted(step.fired_timers):
         timer, due_at = step.before.timers[timer_id]
         spec = timer.task_spec
         step.audit("timer_due", task_id=timer_id, bpmn_id=spec.bpmn_id, name=spec.bpmn_name,
                    due_at=due_at.isoformat())
-        names.append(spec.bpmn_name or spec.bpmn_id)
-    return names
+        (names if getattr(spec, "cancel_activity", True) else beside).append(spec.bpmn_name or spec.bpmn_id)
+    return names or beside
 
 
 def _check_actor(row: Any, actor: str, roles: Iterable[str] | None) -> None:

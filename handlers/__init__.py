@@ -19,9 +19,10 @@ LANE_ROLES = {"卖方": "seller", "买方": "buyer", "窗口受理人员": "cler
 def expression_globals() -> dict:
     """Helpers a gateway condition may call, so that a rule's own words (which matter a power of
     attorney must name) are written in the diagram, where an analyst changes them."""
+    from .deadlines import beijing_time
     from .validation import poa_names_matter
 
-    return {"poa_names_matter": poa_names_matter}
+    return {"poa_names_matter": poa_names_matter, "beijing_time": beijing_time}
 
 
 def register(registry: "Registry", adapters: "Adapters | None" = None) -> None:

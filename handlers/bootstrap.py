@@ -21,6 +21,7 @@ from .adapters.bank import BranchBank, SandboxLongCunGuan, SupervisionBank
 from .adapters.esign import ESignService
 from .adapters.identity import IdentityPlatform, SandboxIdentityPlatform
 from .adapters.registry import PropertyRegistry, SandboxPropertyRegistry
+from .adapters.sms import SandboxSmsGateway, SmsGateway
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,9 @@ class Settings:
     identity_platform: str = "sandbox"
     esign_service: str = "sandbox"
     bank_service: str = "sandbox"  # the fund-supervision banks (建设银行「龙存管」, 农村商业银行)
+    sms_gateway: str = "sandbox"
+    # Webhook subscribers of the business events: ({"name", "url", "secret", "events"}, ...); NETSIGN_WEBHOOKS.
+    webhooks: tuple = ()
     # Wall-clock budget of one step's diagram Python (engine.budget); NETSIGN_STEP_SECONDS.
     step_seconds: float = DEFAULT_STEP_SECONDS
     # The zone of the diagrams' date helpers (engine.dates: natural days end at its midnight); NETSIGN_TIME_ZONE.
@@ -52,7 +56,10 @@ class Settings:
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
         """From a Flask-style config (UPPER_CASE keys); absent keys keep their defaults."""
         names = {f: f.upper() for f in cls.__dataclass_fields__}
-        return cls(**{f: config[key] for f, key in names.items() if key in config})
+        values = {f: config[key] for f, key in names.items() if key in config}
+        if "webhooks" in values:
+            values["webhooks"] = tuple(values["webhooks"])
+        return cls(**values)
 
 
 @dataclass
@@ -64,10 +71,12 @@ class Adapters:
     esign: ESignService
     # Supervising bank's name (as the fund-supervision form offers it) → its adapter.
     banks: dict[str, SupervisionBank] = field(default_factory=dict)
+    sms: SmsGateway = field(default_factory=SandboxSmsGateway)
 
 
 PROPERTY_REGISTRIES: dict[str, Callable[[Session], PropertyRegistry]] = {"sandbox": SandboxPropertyRegistry}
 IDENTITY_PLATFORMS: dict[str, Callable[[], IdentityPlatform]] = {"sandbox": SandboxIdentityPlatform}
+SMS_GATEWAYS: dict[str, Callable[[], SmsGateway]] = {"sandbox": SandboxSmsGateway}
 ESIGN_SERVICES: dict[str, Callable[[Settings], ESignService]] = {
     "sandbox": lambda s: ESignService(s.esign_callback_secret or secrets.token_hex(32), s.public_base_url)}
 # The sandbox 「龙存管」 signs its callbacks with the installation's callback key (a real bank adapter
@@ -88,7 +97,19 @@ def build_adapters(settings: Settings) -> Adapters:
         property_registry=_choose("PROPERTY_REGISTRY", PROPERTY_REGISTRIES, settings.property_registry),
         identity=_choose("IDENTITY_PLATFORM", IDENTITY_PLATFORMS, settings.identity_platform)(),
         esign=_choose("ESIGN_SERVICE", ESIGN_SERVICES, settings.esign_service)(settings),
-        banks=_choose("BANK_SERVICE", BANK_SERVICES, settings.bank_service)(settings))
+        banks=_choose("BANK_SERVICE", BANK_SERVICES, settings.bank_service)(settings),
+        sms=_choose("SMS_GATEWAY", SMS_GATEWAYS, settings.sms_gateway)())
+
+
+def subscribers(settings: Settings, adapters: Adapters) -> list:
+    """Who gets the business events: the SMS gateway (fed by the same outbox) and each configured webhook."""
+    from engine.outbound import WebhookSubscriber
+
+    from .notifications import BUSINESS_EVENTS, sms_subscriber
+
+    hooks = [WebhookSubscriber(h["name"], h["url"], h["secret"], frozenset(h.get("events") or BUSINESS_EVENTS))
+             for h in settings.webhooks]
+    return [sms_subscriber(adapters.sms), *hooks]
 
 
 @dataclass
@@ -134,7 +155,8 @@ def bootstrap(session_factory: Callable[[], Session], settings: Settings | None 
     adapters = adapters or build_adapters(settings)
     registry = Registry()
     register(registry, adapters)
-    options: dict[str, Any] = {"step_seconds": settings.step_seconds, "time_zone": settings.time_zone}
+    options: dict[str, Any] = {"step_seconds": settings.step_seconds, "time_zone": settings.time_zone,
+                               "subscribers": subscribers(settings, adapters)}
     if backoff:
         options["backoff"] = backoff
     engine = ProcessEngine(session_factory, registry, **options)

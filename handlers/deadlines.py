@@ -21,3 +21,17 @@ def deletion_deadline(created_at: datetime) -> datetime:
 
 def beijing(dt: datetime) -> str:
     return dt.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def beijing_time(moment, days: int = 0, hour: int = 0, minute: int = 0) -> str:
+    """For a diagram's timer: ``days`` after the Beijing date of ``moment`` (an ISO string or aware datetime),
+    at ``hour:minute`` Beijing time, as an ISO UTC string. ``beijing_time(deadline, days=-1, hour=20)``:
+    20:00 the evening before a midnight deadline."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        raise ValueError("beijing_time needs a time with its zone")
+    if not (0 <= int(hour) <= 23 and 0 <= int(minute) <= 59 and abs(int(days)) <= 366):
+        raise ValueError("beijing_time: days within a year, hour 0-23, minute 0-59")
+    day = moment.astimezone(BEIJING).date() + timedelta(days=int(days))
+    return datetime.combine(day, time(int(hour), int(minute)), tzinfo=BEIJING).astimezone(timezone.utc).isoformat()

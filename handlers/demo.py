@@ -49,12 +49,12 @@ CITIZENS = [
 ]
 
 STAFF = [
-    # (username, name, roles)
-    ("clerk1", "窗口受理员甲", "clerk"),
-    ("clerk2", "窗口受理员乙", "clerk"),
-    ("reviewer1", "审核员甲", "reviewer"),
-    ("reviewer2", "审核员乙", "reviewer"),
-    ("admin", "系统管理员", "admin"),
+    # (username, name, roles, phone: a task handed to them is texted there)
+    ("clerk1", "窗口受理员甲", "clerk", "13700000001"),
+    ("clerk2", "窗口受理员乙", "clerk", "13700000002"),
+    ("reviewer1", "审核员甲", "reviewer", "13700000003"),
+    ("reviewer2", "审核员乙", "reviewer", "13700000004"),
+    ("admin", "系统管理员", "admin", None),
 ]
 
 
@@ -116,10 +116,10 @@ def seed_demo(session) -> None:
                               id_type=id_type, id_number=id_number, phone=phone, roles="citizen")
             account.set_password(DEMO_PASSWORD)
             session.add(account)
-    for username, name, roles in STAFF:
+    for username, name, roles, staff_phone in STAFF:
         if session.scalars(sa.select(Account).where(Account.username == username)).first() is None:
             account = Account(login_kind="工作人员", username=username, name=name, id_type="工号",
-                              id_number=username.upper(), roles=roles)
+                              id_number=username.upper(), roles=roles, phone=staff_phone)
             account.set_password(DEMO_PASSWORD)
             session.add(account)
     for data in PROPERTIES:

@@ -340,3 +340,29 @@ class Upload(Base):
     storage_path: Mapped[str] = mapped_column(sa.String(500))
     uploaded_by: Mapped[str] = mapped_column(sa.String(100))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsMessage(Base):
+    """A text message the sandbox SMS gateway 'sent' (the sandbox page lists them per phone)."""
+
+    __tablename__ = "sms_message"
+    # One message per event and phone: a redelivered event never texts anybody twice.
+    __table_args__ = (sa.UniqueConstraint("event_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(sa.String(36))
+    phone: Mapped[str] = mapped_column(sa.String(30), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookReceipt(Base):
+    """What the sandbox webhook receiver accepted (signature verified), once per idempotency key."""
+
+    __tablename__ = "webhook_receipt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(50))
+    body: Mapped[str] = mapped_column(sa.Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -181,6 +181,9 @@ def create_esign_order(ctx, adapters: "Adapters", contract_id, purpose) -> dict:
     ctx.session.add(order)
     ctx.session.flush()
     ctx.audit("esign_order_created", order_no=order.order_no, parties=len(order.signatures))
+    # 「请签署」 to every party the order waits for (SMS, after commit).
+    ctx.emit("esign_order_waiting", contract_no=contract.contract_no, order_no=order.order_no, purpose=purpose,
+             party_ids=[s.party_id for s in order.signatures])
     return order.summary()
 
 
@@ -200,7 +203,9 @@ def record_signature(ctx, order_no, party_id, signed_order_no=None) -> dict:
         ctx.audit("esign_signature_ignored", order_no=order.order_no, order_status=order.status,
                   callback_order_no=signed_order_no, party_id=party_id)
         return order.summary()
-    order.sign(int(party_id), ctx.now())
+    if order.sign(int(party_id), ctx.now()) and order.status == ORDER_SIGNED:
+        ctx.emit("esign_order_signed", contract_no=order.contract.contract_no, order_no=order.order_no,
+                 purpose=order.purpose, signed_at=order.completed_at)
     return order.summary()
 
 
@@ -235,6 +240,7 @@ def delete_contract(ctx, contract_id, reason) -> dict:
         # A signature that arrived as the contract went can never count now: nothing may stay kept for it.
         ctx.discard_messages(SIGNED_MESSAGE)
         ctx.audit("contract_deleted", contract_no=contract.contract_no, reason=reason)
+        ctx.emit("contract_deleted", contract_no=contract.contract_no, reason=reason, deleted_at=contract.deleted_at)
     return contract.summary()
 
 
@@ -252,6 +258,8 @@ def file_contract(ctx, contract_id) -> dict:
         # 备案编号: the Beijing day of filing and the contract's row id, unique and never reused.
         contract.filing_no = f"ZSBA{contract.filed_at.astimezone(BEIJING):%Y%m%d}{contract.id:06d}"
         ctx.audit("contract_filed", contract_no=contract.contract_no, filing_no=contract.filing_no)
+        ctx.emit("contract_filed", contract_no=contract.contract_no, channel=contract.channel,
+                 filed_at=contract.filed_at, filing_no=contract.filing_no)
     return contract.summary()
 
 
@@ -358,7 +366,36 @@ def cancel_filing(ctx, contract_id, reason, channel) -> dict:
         contract.cancellation_reason = reason
         _release_cancellation(ctx, contract)
         ctx.audit("contract_cancelled", contract_no=contract.contract_no, reason=reason)
+        ctx.emit("contract_cancelled", contract_no=contract.contract_no, channel=channel, reason=reason,
+                 cancelled_at=contract.cancelled_at)
     return {**contract.summary(), "cancellable": False, "reason": None}
+
+
+def remind_deletion(ctx, contract_id) -> dict:
+    """The evening before an unsigned contract's deletion: its parties are reminded (SMS via the outbox).
+    Nothing is sent for a contract no longer a draft or submitted, or whose deadline has passed."""
+    contract = _contract(ctx, contract_id)
+    # After downtime the reminder may fire with the deadline already past: nothing to remind of then.
+    due = contract.status in (DRAFT, SUBMITTED) and ctx.now() < contract.deletion_deadline
+    if due:
+        ctx.emit("contract_deletion_reminder", contract_no=contract.contract_no,
+                 deadline=contract.deletion_deadline)
+        ctx.audit("deletion_reminder_sent", contract_no=contract.contract_no)
+    return {"reminded": due}
+
+
+def notify_overdue(ctx, task, role) -> dict:
+    """A staff task is past its due time (a non-interrupting timer in the diagram): whoever claimed it is
+    told, or, unclaimed, everyone of its role (SMS via the outbox). The task stays where it is."""
+    from engine.models import InboxTask
+
+    row = ctx.session.scalars(sa.select(InboxTask).where(
+        InboxTask.instance_id == ctx.instance.id, InboxTask.name == task, InboxTask.state == "READY")).first()
+    assignee = row.assignee if row is not None else None
+    ctx.emit("task_overdue", task=task, role=role, assignee=assignee,
+             due_at=row.due_at if row is not None else None)
+    ctx.audit("task_overdue_notified", task=task, assignee=assignee)
+    return {"task": task, "assignee": assignee}
 
 
 SERVICES: dict[str, Callable[..., dict]] = {
@@ -375,6 +412,8 @@ SERVICES: dict[str, Callable[..., dict]] = {
     "cancel_filing": cancel_filing,
     "withdraw_cancellation": withdraw_cancellation,
     "open_fund_supervision": open_fund_supervision,
+    "remind_deletion": remind_deletion,
+    "notify_overdue": notify_overdue,
 }
 # Handlers that talk to an external system get the adapters bound at start-up.
 USES_ADAPTERS = {"verify_property", "create_esign_order", "open_fund_supervision"}

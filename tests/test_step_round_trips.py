@@ -31,14 +31,15 @@ EXPECTED = {
         ("start", 8),
         *((name, SQLITE_USER_STEP) for name in ["选择业务类型", "查询房源"]),
         # The contract is created: the business key is set (its inbox rows re-keyed, the kept messages
-        # of the new key looked up once, the indexed columns rewritten) and the signing deadline waits.
-        ("确认房源", 11),
+        # of the new key looked up once, the indexed columns rewritten) and two timers wait: the signing
+        # deadline and the SMS reminder the evening before (one INSERT each).
+        ("确认房源", 12),
         *((name, SQLITE_USER_STEP) for name in ["填写买卖合同", "填写申请人信息", "填写好差评信息", "填写资金监管信息",
                                                 "确认注意事项", "提交合同"]),
         ("生成电子合同订单", 7),  # the next task is nobody's: it waits for the signatures
         # A callback: the message kept, the instance found by its key, locked, the message taken in.
         ("esign_party_signed", 12),
-        ("esign_party_signed", 15),
+        ("esign_party_signed", 16),  # the last signature: the order is signed, its outbound event written
         ("提交", SQLITE_USER_STEP),
     ],
     "postgresql": [

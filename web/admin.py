@@ -1,6 +1,7 @@
 """Admin pages: definitions and versions, deploy with a validation report first, instances with their
-diagram, and the whole system's lists (instances, incidents with bulk retry, timers, the audit trail), each
-a keyset page whose filters the 「下一页」 link keeps.  Names and words come from handlers/labels.py."""
+diagram, the whole system's lists (instances, incidents with bulk retry, timers, the audit trail), each
+a keyset page whose filters the 「下一页」 link keeps, and the outbound events with their deliveries
+(「重新投递」).  Names and words come from handlers/labels.py."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -9,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from handlers.deadlines import beijing
 from handlers.labels import INCIDENT_STATUS, INSTANCE_STATUS
-from handlers.usecases import Invalid, Refused, admin, instances as ops, lists
+from handlers.usecases import Invalid, Refused, admin, instances as ops, lists, outbound
 
 from .auth import roles_required
 from .context import actor, services
@@ -198,3 +199,24 @@ def retry(incident_id):
     instance_id, _ = admin.retry_incident(services(), actor(), incident_id)
     flash("已重试", "info")
     return redirect(url_for(".instance", instance_id=instance_id))
+
+
+@bp.get("/events")
+@roles_required("admin")
+def events():
+    page = outbound.events(services(), actor(), kind=request.args.get("kind"),
+                           business_key=request.args.get("business_key"), after=request.args.get("after"))
+    return render_template("admin/events.html", events=page.events.items, deliveries=page.deliveries,
+                           next_cursor=page.events.next_cursor, beijing=beijing)
+
+
+@bp.post("/deliveries/<int:delivery_id>/retry")
+@roles_required("admin")
+def retry_delivery(delivery_id):
+    try:
+        outbound.retry_delivery(services(), actor(), delivery_id)
+        flash("已安排重新投递，后台任务将立即发送", "info")
+    except Refused as err:
+        flash(err.message, "error")
+    return redirect(url_for(".events", kind=request.args.get("kind", ""),
+                            business_key=request.args.get("business_key", "")))

@@ -134,7 +134,8 @@ def throttle_logins(app) -> None:
 
 # Sandbox pages, each behind its switch (web/config.py SANDBOXES): off, they do not exist (404).
 SANDBOX_ENDPOINTS = {"SANDBOX_IDENTITY": ("portal.login_yss", "portal.login_yss_new"),
-                     "SANDBOX_ESIGN": ("sandbox.",), "SANDBOX_BANK": ("sandbox_bank.",)}
+                     "SANDBOX_ESIGN": ("sandbox.esign",), "SANDBOX_BANK": ("sandbox_bank.",),
+                     "SANDBOX_SMS": ("sandbox.sms", "sandbox.webhook")}
 
 
 def refuse_switched_off_sandboxes() -> None:

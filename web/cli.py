@@ -236,10 +236,12 @@ def audit_command(kind, actor, day_from, day_to, limit, after):
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
 @with_appcontext
 def worker_command(once, limit, interval, metrics_port, metrics_host):
-    """Fire due timers, deliver kept messages, retry incidents; sweep again at once while work is due.
+    """Fire due timers, deliver kept messages, retry incidents, deliver outbound events (webhooks, SMS);
+    sweep again at once while work is due.
 
-    Run as many workers as you like: they split the work (FOR UPDATE SKIP LOCKED on PostgreSQL) and
-    each timer fires exactly once. Each keeps a heartbeat row (host:pid) that /readyz and /metrics read.
+    Run as many workers as you like: they split the work (FOR UPDATE SKIP LOCKED on PostgreSQL), each
+    timer fires exactly once and each event goes to each subscriber once. Each keeps a heartbeat row
+    (host:pid) that /readyz and /metrics read.
     """
     interval = interval or current_app.config["WORKER_INTERVAL_SECONDS"]
     stop = {"now": False}

@@ -5,6 +5,7 @@ commands choose their configuration before anything reads the environment or wri
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -24,6 +25,7 @@ SANDBOXES = {
     "esign": ("SANDBOX_ESIGN", "ESIGN_SERVICE", "粤信签沙箱页面"),
     "property_registry": ("SANDBOX_PROPERTY_REGISTRY", "PROPERTY_REGISTRY", "不动产登记沙箱"),
     "fund_supervision": ("SANDBOX_BANK", "BANK_SERVICE", "资金监管银行沙箱（建设银行「龙存管」）"),
+    "sms": ("SANDBOX_SMS", "SMS_GATEWAY", "短信沙箱及事件回调接收沙箱"),
 }
 
 
@@ -65,6 +67,9 @@ class Config:
     # Logs (web/logs.py): "json" or "text"; the default is json in production, text otherwise.
     LOG_LEVEL = "INFO"
     BANK_SERVICE = "sandbox"
+    SMS_GATEWAY = "sandbox"
+    # Subscribers of the business events (webhooks): [{"name", "url", "secret", "events": [...] (optional)}].
+    WEBHOOKS: list = []
 
 
 class TestConfig(Config):
@@ -102,6 +107,8 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "LOG_FORMAT": ("NETSIGN_LOG_FORMAT", str),
     "LOG_LEVEL": ("NETSIGN_LOG_LEVEL", str),
     "BANK_SERVICE": ("NETSIGN_BANK_SERVICE", str),
+    "SMS_GATEWAY": ("NETSIGN_SMS_GATEWAY", str),
+    "WEBHOOKS": ("NETSIGN_WEBHOOKS", json.loads),
 }
 
 
@@ -115,8 +122,12 @@ def load(config_object: type, overrides: Mapping[str, Any], environ: Mapping[str
     config = {k: getattr(config_object, k) for k in dir(config_object) if k.isupper()}
     for key, (variable, kind) in ENVIRONMENT.items():
         if environ.get(variable):
-            config[key] = kind(environ[variable])
+            try:
+                config[key] = kind(environ[variable])
+            except ValueError as err:
+                raise ConfigError(f"拒绝启动：环境变量 {variable} 的值无效：{err}") from err
     config.update(overrides)
+    config["WEBHOOKS"] = webhooks(config.get("WEBHOOKS") or [])
     var = Path(config.setdefault("VAR_DIR", str(ROOT / "var")))
     config.setdefault("PROCESSES_DIR", str(ROOT / "processes"))
     config.setdefault("UPLOAD_DIR", str(var / "uploads"))
@@ -165,6 +176,24 @@ def _sandboxes(config: dict, production: bool) -> None:
         if config.get(system) == "sandbox" and name not in enabled:
             raise ConfigError(f"拒绝启动：{what}未启用，但 {system}=sandbox；请配置真实实现，"
                               f"或设置 NETSIGN_SANDBOXES={name} 明确启用 (sandbox '{name}' is off)")
+
+
+def webhooks(entries: Any) -> list[dict]:
+    """The webhook subscribers, checked: each a name (unique), an http(s) URL and a secret."""
+    if not isinstance(entries, list):
+        raise ConfigError("拒绝启动：NETSIGN_WEBHOOKS 应为 JSON 数组，如 "
+                          '[{"name": "bank", "url": "https://…", "secret": "…"}]')
+    checked, names = [], set()
+    for entry in entries:
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) and entry.get(k)
+                                                  for k in ("name", "url", "secret")):
+            raise ConfigError("拒绝启动：NETSIGN_WEBHOOKS 的每一项都须有 name、url 和 secret")
+        if not entry["url"].startswith(("http://", "https://")) or entry["name"] in names:
+            raise ConfigError(f"拒绝启动：NETSIGN_WEBHOOKS 中「{entry['name']}」的 url 无效或名称重复")
+        names.add(entry["name"])
+        checked.append({"name": entry["name"], "url": entry["url"], "secret": entry["secret"],
+                        "events": list(entry.get("events") or [])})
+    return checked
 
 
 def database_url(url: str | None, var: Path) -> str:

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from engine import EngineError, FormInvalid
+from engine.db import utcnow
+from handlers.deadlines import beijing
 from handlers.labels import labels_for
 from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, tasks
 
@@ -39,11 +41,13 @@ def index():
     wanted = tasks.InboxFilter(process=request.args.get("process"), task=request.args.get("task"),
                                contract_no=request.args.get("contract_no"), mine=bool(request.args.get("mine")),
                                created_from=_day("from"), created_to=_day("to"),
-                               newest_first=request.args.get("sort") == "newest", after=request.args.get("after"))
+                               newest_first=request.args.get("sort") == "newest",
+                               overdue=bool(request.args.get("overdue")), after=request.args.get("after"))
     page = tasks.staff_inbox(services(), actor(), wanted)
     kept = {k: v for k, v in request.args.items() if k != "after" and v}
     return render_template("inbox/index.html", tasks=page.items, next_cursor=page.next_cursor, kept=kept,
-                           L=labels_for(services()), names=accounts.staff_names(services()),
+                           L=labels_for(services()), now=utcnow(), beijing=beijing,
+                           names=accounts.staff_names(services()),
                            colleagues=accounts.colleagues(services(), actor(), STAFF_ROLES))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 
 from engine import EngineError, FormInvalid, StepResult
+from engine.db import utcnow
 from handlers.adapters.identity import Identity
 from handlers.deadlines import beijing
 from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, citizen, supervision, tasks
@@ -144,7 +145,8 @@ def home():
 @bp.get("/todo")
 @login_required
 def todo():
-    return render_template("portal/todo.html", items=citizen.todo(services(), actor()))
+    items = citizen.todo(services(), actor(), overdue=bool(request.args.get("overdue")))  # 「已逾期」
+    return render_template("portal/todo.html", items=items, now=utcnow(), beijing=beijing)
 
 
 @bp.post("/task/<task_id>/withdraw")

@@ -1,4 +1,7 @@
-"""Sandbox of the 粤信签 mini-program: the page a party's QR code opens.
+"""Sandboxes: the 粤信签 mini-program (the page a party's QR code opens), the SMS gateway's outbox
+(``/sandbox/sms``) and a webhook receiver of the business events (``/sandbox/webhook``).
+
+The 粤信签 page:
 
 Steps as the guide describes them: read the document → 「确定签署」 within the
 time limit → 「微警认证」 (name + ID number) → 「确认授权」 → face check (blink,
@@ -9,10 +12,13 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, render_template, request, session
+from flask import Blueprint, abort, jsonify, render_template, request, session
 
+from handlers.deadlines import beijing
 from handlers.usecases import Refused
 from handlers.usecases import esign as signing
+from handlers.usecases import outbound
+from handlers.usecases.errors import UseCaseError
 
 from .context import services
 
@@ -53,3 +59,26 @@ def esign(token):
             error, step = err.message, "read"
     return render_template("sandbox/esign.html", step=step, signature=page.signature, contract=page.contract,
                            sections=page.sections, error=error, limit=SIGN_WITHIN_SECONDS // 60)
+
+
+@bp.get("/sms")
+def sms():
+    """The sandbox SMS gateway's outbox: every message 'sent', per phone."""
+    phone = request.args.get("phone", "")
+    return render_template("sandbox/sms.html", by_phone=outbound.sms_outbox(services(), phone), phone=phone,
+                           beijing=beijing)
+
+
+@bp.route("/webhook", methods=["GET", "POST"])
+def webhook_receive():
+    """A subscriber of the business events, as a bank or a tax office would run one: checks the
+    HMAC signature and its timestamp (403 otherwise), keeps each event once, lists what it got."""
+    if request.method == "GET":
+        return render_template("sandbox/webhook.html", receipts=outbound.webhook_receipts(services()),
+                               beijing=beijing)
+    try:
+        new = outbound.receive_webhook(services(), request.get_data(), request.headers.get("X-Netsign-Timestamp"),
+                                       request.headers.get("X-Netsign-Signature"))
+    except UseCaseError as err:
+        return jsonify({"message": err.message}), err.status
+    return jsonify({"received": True, "duplicate": not new}), 200

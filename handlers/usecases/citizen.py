@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 
 from engine import Page, StepResult, capped_count
+from engine.db import utcnow
 from engine.models import InboxTask
 
 from ..bootstrap import Services
@@ -94,17 +95,22 @@ def my_tasks(services: Services, actor: Actor, *, after: str | None = None, limi
                                        total=total)
 
 
+# The diagrams' deletion timers, by their names: what 首页, the contract page and the API call the deadline
+# (the 「删除前一晚提醒」 SMS timer waits beside them and falls due earlier).
+DELETION_TIMERS = ("合同逾期未签", "签字后逾期未提交")
+
+
 def home(services: Services, actor: Actor) -> HomePage:
     contracts = my_contracts(services, actor)
     orders = {o.contract_id: o for o in services.session.scalars(
         sa.select(ESignOrder).where(ESignOrder.contract_id.in_([c.id for c in contracts])).order_by(ESignOrder.id))}
-    deadlines = services.queries.deadlines(c.contract_no for c in contracts)
+    deadlines = services.queries.deadlines((c.contract_no for c in contracts), DELETION_TIMERS)
     return HomePage(contracts, orders, todo(services, actor), deadlines)
 
 
 def contract_deadlines(services: Services, contracts: list[Contract]) -> dict[str, datetime]:
     """Contract no → its deletion time, from the diagram's waiting timer (contracts past it have none)."""
-    return services.queries.deadlines(c.contract_no for c in contracts)
+    return services.queries.deadlines((c.contract_no for c in contracts), DELETION_TIMERS)
 
 
 def start_flow(services: Services, actor: Actor, process_id: str) -> StepResult:
@@ -122,9 +128,13 @@ def _withdrawable(task: InboxTask) -> bool:
     return task.bpmn_id in WITHDRAW_AT.get(task.process_id, ()) or task.bpmn_id in WITHDRAW_BY_FORM
 
 
-def todo(services: Services, actor: Actor) -> list[TodoItem]:
-    """待办: each open task with its home (坐落, or the certificate number typed so far) and contract number."""
+def todo(services: Services, actor: Actor, *, overdue: bool = False) -> list[TodoItem]:
+    """待办: each open task with its home (坐落, or the certificate number typed so far) and contract number;
+    ``overdue``: only the tasks past their due time (「已逾期」)."""
     tasks = list(my_tasks(services, actor, limit=200))
+    if overdue:
+        now = utcnow()
+        tasks = [t for t in tasks if t.due_at is not None and t.due_at < now]
     numbers = {k for k in (contract_key(t.business_key) for t in tasks) if k}
     contracts = {c.contract_no: c for c in services.session.scalars(
         sa.select(Contract).where(Contract.contract_no.in_(numbers)))} if numbers else {}
@@ -214,7 +224,8 @@ def contract_page(services: Services, actor: Actor, contract_no: str, *, with_qr
     tasks = [t for t in services.queries.open_tasks(roles=CITIZEN_ROLES, started_by=actor.ref,
                                                     business_key=contract.contract_no, limit=50)]
     page = ContractPage(contract, order, tasks, is_owner=contract.created_by == actor.account_id,
-                        deadline=services.queries.deadlines([contract.contract_no]).get(contract.contract_no))
+                        deadline=services.queries.deadlines([contract.contract_no], DELETION_TIMERS)
+                        .get(contract.contract_no))
     if with_qr and order is not None and order.status == ORDER_WAITING:
         # A signing token is as good as the party's signature: each person sees only their own.
         urls = [(s, services.adapters.esign.signing_url(s.token)) for s in order.signatures if _is_actor(actor, s)]

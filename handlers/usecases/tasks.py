@@ -9,6 +9,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from engine import Page, StepResult
+from engine.db import utcnow
 from engine.models import AuditEvent, InboxTask
 
 from ..contract_form import contract_form_values
@@ -56,6 +57,7 @@ class InboxFilter:
     created_from: date | None = None
     created_to: date | None = None  # inclusive
     newest_first: bool = False
+    overdue: bool = False  # 「已逾期」: only tasks past their due time (the diagram's dueIn)
     after: str | None = None
     limit: int = 200
 
@@ -196,6 +198,7 @@ def staff_inbox(services: Services, actor: Actor, wanted: InboxFilter) -> Page[I
         business_key=normalize_contract_no(wanted.contract_no) if wanted.contract_no else None,
         assignee=actor.ref if wanted.mine else None, created_from=beijing_midnight(wanted.created_from),
         created_before=beijing_midnight(wanted.created_to, next_day=True), newest_first=wanted.newest_first,
+        due_before=utcnow() if wanted.overdue else None,
         after=wanted.after, limit=wanted.limit)
 
 

@@ -39,7 +39,8 @@ def registry(services):
 @pytest.fixture
 def engine_factory(session_factory, services):
     def make():
-        return ProcessEngine(session_factory, services.registry, backoff=BACKOFF)
+        return ProcessEngine(session_factory, services.registry, backoff=BACKOFF,
+                             subscribers=services.engine.outbound.subscribers)
     return make
 
 

@@ -159,9 +159,10 @@ def test_impossible_transitions_are_refused_in_chinese():
 
 
 def _ctx(services, instance_id):
-    audits, discarded = [], []
+    audits, discarded, emitted = [], [], []
     return SimpleNamespace(session=services.session, instance=SimpleNamespace(id=instance_id), now=lambda: NOW,
                            audit=lambda kind, **data: audits.append(kind), audits=audits,
+                           emit=lambda kind, **data: emitted.append(kind), emitted=emitted,
                            discard_messages=lambda name: discarded.append(name) or 0, discarded=discarded)
 
 

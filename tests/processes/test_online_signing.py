@@ -178,10 +178,13 @@ def test_unsigned_contract_is_deleted_exactly_at_the_deadline(harness, accounts,
     with harness.clock(created, tick=False) as clock:
         case = start_and_verify(harness, seller)
         case.complete("确认房源", {}, actor=str(seller.id))
-        [timer] = case.timers()
+        # The deadline, and the evening before it the non-interrupting reminder (20:00 Beijing time).
+        reminder, timer = sorted(case.timers(), key=lambda t: t.due_at)
         assert timer.due_at == due.astimezone(timezone.utc)
+        assert reminder.name == "删除前一晚提醒"
+        assert reminder.due_at == (due - timedelta(hours=4)).astimezone(timezone.utc)
         clock.move_to(due - timedelta(seconds=1))
-        assert harness.fire_timers() == 0
+        assert harness.fire_timers() == 1  # the reminder; the contract stays
         assert case.current_tasks() == ["填写买卖合同"]
         clock.move_to(due)
         assert harness.fire_timers() == 1
@@ -214,7 +217,7 @@ def test_signed_contract_is_not_deleted_once_filed(harness, accounts):
         clock.move_to(datetime.fromisoformat("2026-11-26T00:00:00+08:00"))
         assert harness.fire_timers() == 0
     assert case.end_event == "已签约"
-    assert [t.state for t in case.timers()] == ["cancelled", "cancelled"]
+    assert [t.state for t in case.timers()] == ["cancelled", "cancelled", "cancelled"]
 
 
 def test_signed_but_not_submitted_is_deleted_at_the_deadline(harness, accounts):

@@ -156,7 +156,7 @@ def test_timers_page_lists_waiting_timers_by_process_and_due_day(app, account_id
     admin = _admin(app, account_id)
     page = admin.get("/admin/timers").data.decode()
     assert "<td>合同逾期未签</td><td>签订买卖合同线上</td>" in page and "<td>等待中</td>" in page
-    due = re.search(r"<td>(2026-11-\d\d \d\d:\d\d)", page).group(1)
+    due = re.search(r"<td>合同逾期未签</td>.*?<td>(2026-11-\d\d \d\d:\d\d)", page, re.S).group(1)
     day = due[:10]
     assert "合同逾期未签" in admin.get(f"/admin/timers?process=签订买卖合同线上&from={day}&to={day}").data.decode()
     before = admin.get("/admin/timers?to=2026-11-22").data.decode()

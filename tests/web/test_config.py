@@ -70,7 +70,7 @@ def test_production_turns_the_sandboxes_off_unless_named(tmp_path):
 def test_identity_sandbox_switched_off_has_no_pages(sa_engine, database_url, tmp_path, monkeypatch):
     # A real platform would be registered like this; the sandbox sign-in then does not exist.
     monkeypatch.setitem(composition.IDENTITY_PLATFORMS, "city", SandboxIdentityPlatform)
-    app = ready_app(sa_engine, database_url, tmp_path, IDENTITY_PLATFORM="city", SANDBOXES="esign,property_registry,fund_supervision")
+    app = ready_app(sa_engine, database_url, tmp_path, IDENTITY_PLATFORM="city", SANDBOXES="esign,property_registry,fund_supervision,sms")
     client = app.test_client()
     assert client.post("/login/yss", data={"unified_id": "yss-zhangwei"}).status_code == 404
     assert client.post("/login/yss-new", data={"name": "张伟", "id_number": "x"}).status_code == 404
@@ -80,7 +80,7 @@ def test_identity_sandbox_switched_off_has_no_pages(sa_engine, database_url, tmp
 
 def test_esign_sandbox_switched_off_has_no_pages(sa_engine, database_url, tmp_path, monkeypatch):
     monkeypatch.setitem(composition.ESIGN_SERVICES, "city", composition.ESIGN_SERVICES["sandbox"])
-    app = ready_app(sa_engine, database_url, tmp_path, ESIGN_SERVICE="city", SANDBOXES="identity,property_registry,fund_supervision")
+    app = ready_app(sa_engine, database_url, tmp_path, ESIGN_SERVICE="city", SANDBOXES="identity,property_registry,fund_supervision,sms")
     assert app.test_client().get("/sandbox/esign/any-token").status_code == 404
 
 
