@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
 
@@ -41,18 +40,20 @@ def end_event_name(workflow: Any) -> str | None:
 
 def write_inbox(step: Step, after: Snapshot, now: datetime, registry: Registry) -> None:
     """Write the difference between the READY user tasks before and after the step."""
-    instance, workflow = step.instance, step.workflow
+    instance = step.instance
     before = step.before.ready_user_tasks
     closed = []
     for task_id in before.keys() - after.ready_user_tasks.keys():
-        task = workflow.get_task_from_id(UUID(task_id))
-        if task is not None and task.state == TaskState.COMPLETED:
+        # The task object the step began with: it may have left the tree since (a finished loop iteration
+        # is pruned, engine.history), and its state is what the step made of it.
+        task = before[task_id]
+        if task.state == TaskState.COMPLETED:
             closed.append({"b_id": task_id, "state": InboxState.COMPLETED, "completed_at": now,
                            "completed_by": step.completed_by.get(task_id, step.actor)})
         else:
             closed.append({"b_id": task_id, "state": InboxState.CANCELLED, "completed_at": now,
                            "completed_by": step.actor})
-            step.audit("task_cancelled", task_id=task_id, bpmn_id=task.task_spec.bpmn_id if task else None)
+            step.audit("task_cancelled", task_id=task_id, bpmn_id=task.task_spec.bpmn_id)
     if closed:
         store.close_inbox(step.conn, closed)
     if instance.business_key != step.business_key_before:

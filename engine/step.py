@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
-from . import budget, health, incidents, messages, projections, snapshot, store
+from . import budget, health, history, incidents, messages, projections, snapshot, store
 from .db import utcnow, write_intent
 from .definitions import Definitions
 from .errors import NotFound
@@ -298,6 +298,7 @@ class Steps:
             instance.end_event = projections.end_event_name(workflow)
         else:
             instance.status = InstanceStatus.ERROR if found else InstanceStatus.RUNNING
+        history.prune_loops(workflow)  # finished earlier loop iterations leave the state (engine.history)
         state = dump_state(workflow)
         # Nothing below needs an answer from the database before the end: one round trip on PostgreSQL.
         with store.batch(step.conn):
