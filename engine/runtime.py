@@ -28,7 +28,7 @@ from .registry import Registry
 from .serialization import load_state
 from .specs import SpecCache, read_directory
 from .step import StepContext, StepResult, Steps
-from .workflows import WorkflowCache
+from .workflows import DEFAULT_CACHE_BYTES, WorkflowCache
 
 __all__ = ["DEFAULT_BACKOFF", "DeployResult", "ProcessEngine", "StepContext", "StepResult"]
 
@@ -38,13 +38,14 @@ class ProcessEngine:
 
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, *,
                  backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512,
-                 step_seconds: float = budget.DEFAULT_STEP_SECONDS):
+                 workflow_cache_bytes: int = DEFAULT_CACHE_BYTES, step_seconds: float = budget.DEFAULT_STEP_SECONDS):
         self.session_factory = session_factory
         self.registry = registry
         self.backoff = tuple(backoff)
         self.definitions = Definitions(registry)
-        # A step whose instance has not changed since this process last saved it skips loading its state.
-        self.workflows = WorkflowCache(workflow_cache_size)
+        # A step whose instance has not changed since this process last saved it skips loading its state;
+        # bounded by the estimated memory of its workflows (engine.workflows) and by count.
+        self.workflows = WorkflowCache(workflow_cache_size, workflow_cache_bytes)
         # step_seconds: the wall-clock budget of one step's diagram Python (engine.budget).
         self.steps = Steps(session_factory, registry, self.definitions, self.workflows, self.backoff,
                            step_seconds)

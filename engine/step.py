@@ -307,7 +307,7 @@ class Steps:
             projections.write_timers(step, after, now)
             projections.write_audit(step, now)
         check_version()
-        self.workflows.remember(instance.id, instance.version, workflow, after)
+        self.workflows.remember(instance.id, instance.version, workflow, after, len(state))
         ready_tasks: dict[str, Any] = after.ready_user_tasks
         ready = [{"id": tid, "bpmn_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name,
                   "lane": t.task_spec.lane} for tid, t in ready_tasks.items()]

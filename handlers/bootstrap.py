@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine import ProcessEngine, ReadModel, Registry
 from engine.budget import DEFAULT_STEP_SECONDS
+from engine.workflows import DEFAULT_CACHE_BYTES
 
 from .adapters.esign import ESignService
 from .adapters.identity import IdentityPlatform, SandboxIdentityPlatform
@@ -43,6 +44,8 @@ class Settings:
     esign_service: str = "sandbox"
     # Wall-clock budget of one step's diagram Python (engine.budget); NETSIGN_STEP_SECONDS.
     step_seconds: float = DEFAULT_STEP_SECONDS
+    # Memory the per-process workflow cache may hold, in MB (engine.workflows); NETSIGN_WORKFLOW_CACHE_MB.
+    workflow_cache_mb: int = DEFAULT_CACHE_BYTES // (1024 * 1024)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -122,7 +125,8 @@ def bootstrap(session_factory: Callable[[], Session], settings: Settings | None 
     adapters = adapters or build_adapters(settings)
     registry = Registry()
     register(registry, adapters)
-    options: dict[str, Any] = {"step_seconds": settings.step_seconds}
+    options: dict[str, Any] = {"step_seconds": settings.step_seconds,
+                               "workflow_cache_bytes": settings.workflow_cache_mb * 1024 * 1024}
     if backoff:
         options["backoff"] = backoff
     engine = ProcessEngine(session_factory, registry, **options)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from engine.budget import DEFAULT_STEP_SECONDS
+from engine.workflows import DEFAULT_CACHE_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = "production"
@@ -42,6 +43,7 @@ class Config:
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     WORKER_INTERVAL_SECONDS = 5.0
     STEP_SECONDS = DEFAULT_STEP_SECONDS
+    WORKFLOW_CACHE_MB = DEFAULT_CACHE_BYTES // (1024 * 1024)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     BABEL_DEFAULT_LOCALE = "zh"
@@ -82,6 +84,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
     "WORKER_INTERVAL_SECONDS": ("NETSIGN_WORKER_INTERVAL", float),
     "STEP_SECONDS": ("NETSIGN_STEP_SECONDS", float),
+    "WORKFLOW_CACHE_MB": ("NETSIGN_WORKFLOW_CACHE_MB", int),
     "DEMO_DATA": ("NETSIGN_DEMO_DATA", _flag),
     "SANDBOXES": ("NETSIGN_SANDBOXES", str),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
