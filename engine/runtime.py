@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
-from . import assignment, budget, incidents, messages, store, tasks, timers
+from . import assignment, budget, incidents, messages, retention, store, tasks, timers
 from .definitions import Definitions, DeployResult
 from .errors import NotFound
 from .incidents import DEFAULT_BACKOFF
@@ -38,7 +38,8 @@ class ProcessEngine:
 
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, *,
                  backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512,
-                 workflow_cache_bytes: int = DEFAULT_CACHE_BYTES, step_seconds: float = budget.DEFAULT_STEP_SECONDS):
+                 workflow_cache_bytes: int = DEFAULT_CACHE_BYTES, step_seconds: float = budget.DEFAULT_STEP_SECONDS,
+                 retention_days: float | None = None):
         self.session_factory = session_factory
         self.registry = registry
         self.backoff = tuple(backoff)
@@ -49,6 +50,8 @@ class ProcessEngine:
         # step_seconds: the wall-clock budget of one step's diagram Python (engine.budget).
         self.steps = Steps(session_factory, registry, self.definitions, self.workflows, self.backoff,
                            step_seconds)
+        # Finished instances older than this give up their state and detailed audit (engine.retention).
+        self.retention_days = retention_days
         # Every list and lookup the outside world reads (pages, API, CLI).
         self.queries = ReadModel(session_factory)
 
@@ -133,6 +136,16 @@ class ProcessEngine:
 
     # ------------------------------------------------------------------ reading
 
+    def archive_finished(self, days: float | None = None, *, batch: int = retention.DEFAULT_BATCH,
+                         max_batches: int | None = None, dry_run: bool = False) -> retention.RetentionReport:
+        """Archive instances finished more than ``days`` (default: ``retention_days``) ago: their state
+        and detailed audit go, the row and its path stay (engine.retention); ``dry_run`` only counts."""
+        days = self.retention_days if days is None else days
+        if days is None:
+            raise ValueError("no retention period configured (NETSIGN_RETENTION_DAYS)")
+        return retention.archive_finished(self.steps.transaction, self.session_factory, days, batch=batch,
+                                          max_batches=max_batches, dry_run=dry_run)
+
     def load_workflow(self, instance_id: int) -> BpmnWorkflow:
         """A fresh, detached copy of an instance's workflow, for reading (diagrams, tests)."""
         session = self.session_factory()
@@ -140,6 +153,8 @@ class ProcessEngine:
         if row is None:
             raise NotFound("流程实例不存在")
         spec, subprocess_specs = self.definitions.specs_for(session.connection(), row.definition_id)
+        if row.state == retention.ARCHIVED_STATE:
+            raise NotFound("流程实例已归档：其运行状态已按保存期限清除")
         workflow = load_state(row.state, spec, subprocess_specs)
         if session.in_transaction() and not (session.new or session.dirty):
             session.rollback()

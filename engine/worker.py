@@ -23,11 +23,13 @@ BATCH = 100
 
 
 def sweep(engine: ProcessEngine, batch: int = BATCH) -> dict[str, int]:
-    """One sweep: up to ``batch`` due timers, then kept messages that can be taken in, then due retries."""
+    """One sweep: up to ``batch`` due timers, then kept messages that can be taken in, then due retries,
+    then (with a retention period) one batch of finished instances to archive (engine.retention)."""
     return {
         "timers": engine.fire_due_timers(limit=batch),
         "messages": engine.deliver_pending(),
         "retries": engine.retry_incidents(),
+        "archived": engine.archive_finished(max_batches=1).instances if engine.retention_days is not None else 0,
     }
 
 
@@ -36,7 +38,7 @@ def run(engine: ProcessEngine, *, once: bool = False, interval: float = 5.0, lim
         after_sweep: Callable[[dict[str, int]], None] = lambda done: None) -> dict[str, int]:
     """Sweep until stopped (``once``: until a sweep finds nothing, or ``limit`` timers were fired);
     what was done in all.  ``after_sweep`` gets each sweep's counts (also of a failed sweep: empty)."""
-    total = {"timers": 0, "messages": 0, "retries": 0}
+    total = {"timers": 0, "messages": 0, "retries": 0, "archived": 0}
     while not stop():
         batch = BATCH if limit is None else min(BATCH, limit - total["timers"])
         try:

@@ -46,6 +46,9 @@ class Settings:
     step_seconds: float = DEFAULT_STEP_SECONDS
     # Memory the per-process workflow cache may hold, in MB (engine.workflows); NETSIGN_WORKFLOW_CACHE_MB.
     workflow_cache_mb: int = DEFAULT_CACHE_BYTES // (1024 * 1024)
+    # Days after which a finished instance's state and detailed audit are archived (engine.retention);
+    # NETSIGN_RETENTION_DAYS; None: kept for ever.
+    retention_days: float | None = None
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -126,7 +129,8 @@ def bootstrap(session_factory: Callable[[], Session], settings: Settings | None 
     registry = Registry()
     register(registry, adapters)
     options: dict[str, Any] = {"step_seconds": settings.step_seconds,
-                               "workflow_cache_bytes": settings.workflow_cache_mb * 1024 * 1024}
+                               "workflow_cache_bytes": settings.workflow_cache_mb * 1024 * 1024,
+                               "retention_days": settings.retention_days}
     if backoff:
         options["backoff"] = backoff
     engine = ProcessEngine(session_factory, registry, **options)
