@@ -28,13 +28,17 @@ boundary event against SpiffWorkflow alone.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
 _LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+
+# Called with (the spec's file name, the tasks about to leave, still in their tree) before a pass is
+# cut: the test harness's path coverage (engine.pytest_plugin) counts the flows taken in earlier passes.
+observers: list[Callable[[str | None, list[Any]], None]] = []
 
 
 def prune_loops(workflow: Any) -> int:
@@ -102,6 +106,10 @@ def _prune_one(top: Any, sub: Any) -> int:
         subprocesses = _subprocesses_under(top, doomed)
         if subprocesses is None:
             continue
+        for observe in observers:
+            observe(sub.spec.file, [*doomed, chain[keep]])
+            for child in subprocesses:
+                observe(child.spec.file, list(child.tasks.values()))
         _cut(top, sub, chain[first - 1], chain[first], chain[keep], doomed, subprocesses)
         return len(doomed)
     return 0
