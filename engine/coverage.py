@@ -46,8 +46,13 @@ def _nearest_bpmn_ancestor(task: Any) -> Any:
 
 def taken_pairs(workflow: Any) -> set[tuple[str, str]]:
     """(source element id, target element id) for every step the instance made."""
+    return pairs_of(workflow.get_tasks())
+
+
+def pairs_of(tasks: Iterable[Any]) -> set[tuple[str, str]]:
+    """(source element id, target element id) for every step that reached one of ``tasks``."""
     pairs = set()
-    for task in workflow.get_tasks():
+    for task in tasks:
         if not task.task_spec.bpmn_id or not (task.state & REACHED):
             continue
         parent = _nearest_bpmn_ancestor(task)
@@ -66,6 +71,11 @@ class CoverageCollector:
         pairs = taken_pairs(workflow)
         for name in file_names:
             self.pairs.setdefault(name, set()).update(pairs)
+
+    def add_pairs(self, file_name: str | None, tasks: list[Any]) -> None:
+        """The steps that reached ``tasks`` (a finished loop pass about to be pruned, engine.history)."""
+        if file_name:
+            self.pairs.setdefault(file_name, set()).update(pairs_of(tasks))
 
     def dump(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -36,9 +36,11 @@ class ProcessDefinition(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
-    # The admin lists filter by process or status, newest (highest id) first: one index each, in that order.
+    # The admin lists filter by process or status, newest (highest id) first: one index each, in that order;
+    # the retention sweep finds finished instances by their end time.
     __table_args__ = (sa.Index("ix_instance_process_id", "process_id", "id"),
-                      sa.Index("ix_instance_status_id", "status", "id"))
+                      sa.Index("ix_instance_status_id", "status", "id"),
+                      sa.Index("ix_process_instance_finished", "status", "completed_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(sa.ForeignKey("process_definition.id"), index=True)
@@ -59,6 +61,20 @@ class ProcessInstance(Base):
     definition: Mapped[ProcessDefinition] = relationship(lazy="select")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class InstanceArchive(Base):
+    """What is kept of a finished instance once the retention policy archived it (engine.retention):
+    the instance row stays (start, end, outcome), its state and detailed audit rows go, its path stays here."""
+
+    __tablename__ = "instance_archive"
+
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instance.id"), primary_key=True)
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The flow nodes it got past, in order: {"bpmn_id", "name"} each, as the audit trail had them.
+    path: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    audit_rows: Mapped[int] = mapped_column(sa.Integer, default=0)  # audit rows purged
+    state_chars: Mapped[int] = mapped_column(sa.Integer, default=0)  # length of the state purged
 
 
 class InboxTask(Base):

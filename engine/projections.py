@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
-from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from . import store
@@ -47,14 +45,17 @@ def write_inbox(step: Step, after: Snapshot, now: datetime, registry: Registry) 
     before = step.before.ready_user_tasks
     closed = []
     for task_id in before.keys() - after.ready_user_tasks.keys():
-        task = _task_or_none(workflow, task_id)  # gone when a reset or a migration dropped its branch
-        if task is not None and task.state == TaskState.COMPLETED:
+        # The task object the step began with: it may have left the tree since (a finished loop iteration
+        # is pruned, engine.history; a reset or a migration dropped its branch), and its state is what the
+        # step made of it.
+        task = before[task_id]
+        if task.state == TaskState.COMPLETED:
             closed.append({"b_id": task_id, "state": InboxState.COMPLETED, "completed_at": now,
                            "completed_by": step.completed_by.get(task_id, step.actor)})
         else:
             closed.append({"b_id": task_id, "state": InboxState.CANCELLED, "completed_at": now,
                            "completed_by": step.actor})
-            step.audit("task_cancelled", task_id=task_id, bpmn_id=task.task_spec.bpmn_id if task else None)
+            step.audit("task_cancelled", task_id=task_id, bpmn_id=task.task_spec.bpmn_id)
     if closed:
         store.close_inbox(step.conn, closed)
     if instance.business_key != step.business_key_before:
@@ -73,12 +74,6 @@ def write_inbox(step: Step, after: Snapshot, now: datetime, registry: Registry) 
     if new_rows:
         store.insert_inbox(step.conn, new_rows)
 
-
-def _task_or_none(workflow: Any, task_id: str) -> Any:
-    try:
-        return workflow.get_task_from_id(UUID(task_id))
-    except TaskNotFoundException:
-        return None
 
 
 def write_timers(step: Step, after: Snapshot, now: datetime) -> None:

@@ -23,12 +23,15 @@ from typing import Any
 
 import pytest
 
+from . import history
 from .coverage import CoverageCollector, FileCoverage, format_text, report
 from .runtime import ProcessEngine
 from .specs import read_directory
 from .testing import ProcessHarness
 
 _collector = CoverageCollector()
+# Flows taken only in a loop's earlier passes leave the stored state (engine.history): count them as they go.
+history.observers.append(_collector.add_pairs)
 
 
 class _HookSpecs:

@@ -16,8 +16,8 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import (AuditEvent, InboxTask, Incident, InstanceSnapshot, Message, OutboundDelivery, OutboundEvent,
-                     ProcessDefinition, ProcessInstance, ProcessSchedule, Timer)
+from .models import (AuditEvent, InboxTask, Incident, InstanceArchive, InstanceSnapshot, Message, OutboundDelivery,
+                     OutboundEvent, ProcessDefinition, ProcessInstance, ProcessSchedule, Timer)
 from .status import UNRESOLVED, InboxState, TimerState
 
 T = TypeVar("T")
@@ -395,4 +395,9 @@ class ReadModel:
         """The flow nodes an instance got past, in order: ``{"bpmn_id", "name"}`` each."""
         events = self._session.scalars(sa.select(AuditEvent).where(
             AuditEvent.instance_id == instance_id, AuditEvent.kind == "nodes_completed").order_by(AuditEvent.id))
-        return [node for event in events for node in event.details["nodes"]]
+        nodes = [node for event in events for node in event.details["nodes"]]
+        if nodes:
+            return nodes
+        # An archived instance (engine.retention) keeps its path, not its audit rows.
+        path = self._session.scalar(sa.select(InstanceArchive.path).where(InstanceArchive.instance_id == instance_id))
+        return list(path or [])

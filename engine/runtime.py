@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
-from . import assignment, budget, dates, incidents, messages, migration, operations, store, tasks, timers
+from . import assignment, budget, dates, incidents, messages, migration, operations, retention, store, tasks, timers
 from .metrics import timed
 from .definitions import Definitions, DeployResult
 from .db import utcnow
@@ -33,7 +33,7 @@ from .registry import Registry, json_safe
 from .serialization import load_state
 from .specs import SpecCache, ValidationReport, read_directory, validate_sources
 from .step import StepContext, StepResult, Steps
-from .workflows import WorkflowCache
+from .workflows import DEFAULT_CACHE_BYTES, WorkflowCache
 
 __all__ = ["DEFAULT_BACKOFF", "DeployResult", "ProcessEngine", "StepContext", "StepResult"]
 
@@ -43,15 +43,16 @@ class ProcessEngine:
 
     def __init__(self, session_factory: Callable[[], Session], registry: Registry, *,
                  backoff: Iterable[int] = DEFAULT_BACKOFF, workflow_cache_size: int = 512,
-                 step_seconds: float = budget.DEFAULT_STEP_SECONDS,
+                 workflow_cache_bytes: int = DEFAULT_CACHE_BYTES, step_seconds: float = budget.DEFAULT_STEP_SECONDS,
                  message_ttl: timedelta = messages.DEFAULT_MESSAGE_TTL, time_zone: str = dates.DEFAULT_TIME_ZONE,
-                 subscribers: Iterable[Subscriber] = ()):
+                 subscribers: Iterable[Subscriber] = (), retention_days: float | None = None):
         self.session_factory = session_factory
         self.registry = registry
         self.backoff = tuple(backoff)
         self.definitions = Definitions(registry)
-        # A step whose instance has not changed since this process last saved it skips loading its state.
-        self.workflows = WorkflowCache(workflow_cache_size)
+        # A step whose instance has not changed since this process last saved it skips loading its state;
+        # bounded by the estimated memory of its workflows (engine.workflows) and by count.
+        self.workflows = WorkflowCache(workflow_cache_size, workflow_cache_bytes)
         # step_seconds: the wall-clock budget of one step's diagram Python (engine.budget).
         # message_ttl: how long a message no instance waits for is kept (deliver_message(ttl=…) per message).
         # time_zone: where the natural days of the diagram date helpers begin and end (engine.dates).
@@ -60,6 +61,8 @@ class ProcessEngine:
         # Business events written by steps, delivered after commit to the configured subscribers.
         self.outbound = Outbound(self.steps.transaction, list(subscribers), session_factory=session_factory)
         self.steps.outbound = self.outbound
+        # Finished instances older than this give up their state and detailed audit (engine.retention).
+        self.retention_days = retention_days
         # Every list and lookup the outside world reads (pages, API, CLI).
         self.queries = ReadModel(session_factory)
 
@@ -221,6 +224,16 @@ class ProcessEngine:
 
     # ------------------------------------------------------------------ reading
 
+    def archive_finished(self, days: float | None = None, *, batch: int = retention.DEFAULT_BATCH,
+                         max_batches: int | None = None, dry_run: bool = False) -> retention.RetentionReport:
+        """Archive instances finished more than ``days`` (default: ``retention_days``) ago: their state
+        and detailed audit go, the row and its path stay (engine.retention); ``dry_run`` only counts."""
+        days = self.retention_days if days is None else days
+        if days is None:
+            raise ValueError("no retention period configured (NETSIGN_RETENTION_DAYS)")
+        return retention.archive_finished(self.steps.transaction, self.session_factory, days, batch=batch,
+                                          max_batches=max_batches, dry_run=dry_run)
+
     def load_workflow(self, instance_id: int) -> BpmnWorkflow:
         """A fresh, detached copy of an instance's workflow, for reading (diagrams, tests)."""
         session = self.session_factory()
@@ -228,6 +241,8 @@ class ProcessEngine:
         if row is None:
             raise NotFound("流程实例不存在")
         spec, subprocess_specs = self.definitions.specs_for(session.connection(), row.definition_id)
+        if row.state == retention.ARCHIVED_STATE:
+            raise NotFound("流程实例已归档：其运行状态已按保存期限清除")
         workflow = load_state(row.state, spec, subprocess_specs)
         if session.in_transaction() and not (session.new or session.dirty):
             session.rollback()

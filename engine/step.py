@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
-from . import budget, dates, health, incidents, logcontext, messages, projections, snapshot, store
+from . import budget, dates, health, history, incidents, logcontext, messages, projections, snapshot, store
 from .db import utcnow, write_intent
 from .definitions import Definitions
 from .errors import NotFound
@@ -328,6 +328,7 @@ class Steps:
             instance.end_event = projections.end_event_name(workflow)
         else:
             instance.status = InstanceStatus.ERROR if found else InstanceStatus.RUNNING
+        history.prune_loops(workflow)  # finished earlier loop iterations leave the state (engine.history)
         state = dump_state(workflow)
         messages.keep_thrown(step, now)
         # Nothing below needs an answer from the database before the end: one round trip on PostgreSQL.
@@ -337,7 +338,7 @@ class Steps:
             projections.write_timers(step, after, now)
             projections.write_audit(step, now)
         check_version()
-        self.workflows.remember(instance.id, instance.version, workflow, after)
+        self.workflows.remember(instance.id, instance.version, workflow, after, len(state))
         ready_tasks: dict[str, Any] = after.ready_user_tasks
         ready = [{"id": tid, "bpmn_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name,
                   "lane": t.task_spec.lane} for tid, t in ready_tasks.items()]

@@ -31,6 +31,7 @@ from .coverage import CoverageCollector
 from .db import Base, configure_sqlite
 from .models import InboxTask, Incident, ProcessInstance, Timer
 from .queries import MAX_LIMIT
+from .errors import NotFound
 from .runtime import ProcessEngine, StepResult
 
 
@@ -198,7 +199,10 @@ class ProcessHarness:
             instance = self.engine.queries.instance(case.id)
             if instance is None:
                 continue
-            workflow = self.engine.load_workflow(case.id)
+            try:
+                workflow = self.engine.load_workflow(case.id)
+            except NotFound:  # archived by the retention policy: its state is gone
+                continue
             definition = self.engine.queries.definition(instance.definition_id)
             assert definition is not None
             collector.add_workflow(workflow, definition.sources.keys())

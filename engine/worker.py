@@ -27,13 +27,15 @@ BATCH = 100
 
 def sweep(engine: ProcessEngine, batch: int = BATCH) -> dict[str, int]:
     """One sweep: up to ``batch`` due timers, then kept messages that can be taken in, then due retries,
-    then kept messages past their time-to-live, then up to ``batch`` due outbound event deliveries."""
+    then kept messages past their time-to-live, then up to ``batch`` due outbound event deliveries, then
+    (with a retention period) one batch of finished instances to archive (engine.retention)."""
     return {
         "timers": engine.fire_due_timers(limit=batch),
         "messages": engine.deliver_pending(),
         "retries": engine.retry_incidents(),
         "expired": engine.expire_messages(),
         "events": engine.deliver_events(batch),
+        "archived": engine.archive_finished(max_batches=1).instances if engine.retention_days is not None else 0,
     }
 
 
@@ -52,7 +54,7 @@ def run(engine: ProcessEngine, *, once: bool = False, interval: float = 5.0, lim
 
 def _loop(engine: ProcessEngine, heart: Heartbeat | None, once: bool, interval: float, limit: int | None,
           stop: Callable[[], bool], after_sweep: Callable[[dict[str, int]], None]) -> dict[str, int]:
-    total = {"timers": 0, "messages": 0, "retries": 0, "expired": 0, "events": 0}
+    total = {"timers": 0, "messages": 0, "retries": 0, "expired": 0, "events": 0, "archived": 0}
     started = False
     while not stop():
         batch = BATCH if limit is None else min(BATCH, limit - total["timers"])

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine import ProcessEngine, ReadModel, Registry
 from engine.budget import DEFAULT_STEP_SECONDS
+from engine.workflows import DEFAULT_CACHE_BYTES
 
 from .adapters.bank import BranchBank, SandboxLongCunGuan, SupervisionBank
 from .adapters.esign import ESignService
@@ -51,6 +52,11 @@ class Settings:
     step_seconds: float = DEFAULT_STEP_SECONDS
     # The zone of the diagrams' date helpers (engine.dates: natural days end at its midnight); NETSIGN_TIME_ZONE.
     time_zone: str = "Asia/Shanghai"
+    # Memory the per-process workflow cache may hold, in MB (engine.workflows); NETSIGN_WORKFLOW_CACHE_MB.
+    workflow_cache_mb: int = DEFAULT_CACHE_BYTES // (1024 * 1024)
+    # Days after which a finished instance's state and detailed audit are archived (engine.retention);
+    # NETSIGN_RETENTION_DAYS; None: kept for ever.
+    retention_days: float | None = None
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -156,7 +162,9 @@ def bootstrap(session_factory: Callable[[], Session], settings: Settings | None 
     registry = Registry()
     register(registry, adapters)
     options: dict[str, Any] = {"step_seconds": settings.step_seconds, "time_zone": settings.time_zone,
-                               "subscribers": subscribers(settings, adapters)}
+                               "subscribers": subscribers(settings, adapters),
+                               "workflow_cache_bytes": settings.workflow_cache_mb * 1024 * 1024,
+                               "retention_days": settings.retention_days}
     if backoff:
         options["backoff"] = backoff
     engine = ProcessEngine(session_factory, registry, **options)

@@ -227,6 +227,26 @@ def audit_command(kind, actor, day_from, day_to, limit, after):
     _footer(found)
 
 
+@click.command("retention")
+@click.option("--dry-run/--apply", "dry_run", default=True, show_default=True,
+              help="--dry-run counts what would be archived; --apply archives it.")
+@click.option("--days", type=click.FloatRange(min=0), help="Retention period (default NETSIGN_RETENTION_DAYS).")
+@click.option("--batch", default=200, show_default=True, type=click.IntRange(min=1),
+              help="Instances per transaction.")
+@with_appcontext
+def retention_command(dry_run, days, batch):
+    """Archive instances finished more than N days ago: their state and detailed audit are removed;
+    the instance row (start, end, outcome), its path and the contract records stay."""
+    days = days if days is not None else current_app.config.get("RETENTION_DAYS")
+    if days is None:
+        raise click.UsageError("no retention period: pass --days or set NETSIGN_RETENTION_DAYS")
+    report = _engine().archive_finished(days, batch=batch, dry_run=dry_run)
+    verb = "would archive" if dry_run else "archived"
+    click.echo(f"{verb} {report.instances} instances finished before {_beijing(report.cutoff)}: "
+               f"{report.audit_rows} audit rows, {report.state_chars / 1024 / 1024:.1f} MB of state"
+               + ("" if dry_run else f", in {report.batches} batches"))
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Drain what is due (sweep until a sweep finds nothing), then exit.")
 @click.option("--limit", type=click.IntRange(min=1), help="With --once: stop after this many timers.")
@@ -397,5 +417,5 @@ def migrate_command(process_id, to_definition_id, dry_run, instance_ids, prefix,
 
 
 COMMANDS = [init_command, deploy_command, validate_command, definitions_command, instances_command,
-            tasks_command, timers_command, messages_command, incidents_command, audit_command, worker_command,
-            serve_command, instance_group, migrate_command]
+            tasks_command, timers_command, messages_command, incidents_command, audit_command, retention_command,
+            worker_command, serve_command, instance_group, migrate_command]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from engine.budget import DEFAULT_STEP_SECONDS
+from engine.workflows import DEFAULT_CACHE_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = "production"
@@ -47,6 +48,8 @@ class Config:
     STEP_SECONDS = DEFAULT_STEP_SECONDS
     # Where the natural days of the diagrams' date helpers begin and end (engine.dates).
     TIME_ZONE = "Asia/Shanghai"
+    WORKFLOW_CACHE_MB = DEFAULT_CACHE_BYTES // (1024 * 1024)
+    RETENTION_DAYS: float | None = None  # off: finished instances keep their state and audit
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     BABEL_DEFAULT_LOCALE = "zh"
@@ -96,6 +99,8 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "WORKER_INTERVAL_SECONDS": ("NETSIGN_WORKER_INTERVAL", float),
     "STEP_SECONDS": ("NETSIGN_STEP_SECONDS", float),
     "TIME_ZONE": ("NETSIGN_TIME_ZONE", str),
+    "WORKFLOW_CACHE_MB": ("NETSIGN_WORKFLOW_CACHE_MB", int),
+    "RETENTION_DAYS": ("NETSIGN_RETENTION_DAYS", float),
     "DEMO_DATA": ("NETSIGN_DEMO_DATA", _flag),
     "SANDBOXES": ("NETSIGN_SANDBOXES", str),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),

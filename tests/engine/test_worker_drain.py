@@ -82,7 +82,7 @@ def test_a_worker_on_a_database_not_set_up_says_so_in_one_line(tmp_path, registr
     empty = new_session_factory(create_sa_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
     with caplog.at_level(logging.ERROR, logger="engine.worker"):
         assert run(ProcessEngine(empty, registry), once=True) == {"timers": 0, "messages": 0, "retries": 0,
-                                                                  "expired": 0, "events": 0}
+                                                                  "expired": 0, "events": 0, "archived": 0}
     [record] = [r for r in caplog.records if r.name == "engine.worker"]
     assert "database unavailable" in record.getMessage() and "no such table" in record.getMessage()
     assert record.exc_info is None

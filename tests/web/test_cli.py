@@ -132,3 +132,22 @@ def test_instance_operations_and_migration_from_the_command_line(cli_app, tmp_pa
     assert cancelled.output == f"#{number} cancelled\n"
     again = run(cli_app, "migrate", "online_signing", "--instance", number)
     assert again.exit_code == 1 and "FAILED" in again.output and "已取消" in again.output
+
+
+def test_retention_dry_run_then_apply(cli_app):
+    assert run(cli_app, "init").exit_code == 0
+    refused = cli_app.test_cli_runner().invoke(args=["retention"])
+    assert refused.exit_code == 2 and "NETSIGN_RETENTION_DAYS" in refused.output
+    with cli_app.app_context():
+        engine = cli_app.extensions["netsign"].engine
+        refused_case = engine.start("online_signing", "7")
+        engine.complete_task(refused_case.ready_tasks[0]["id"], {"business_type": "房屋赠与"}, "7")
+        db.session.remove()
+    dry = run(cli_app, "retention", "--days", "0")
+    assert dry.exit_code == 0 and dry.output.startswith("would archive 1 instances finished before ")
+    applied = run(cli_app, "retention", "--days", "0", "--apply", "--batch", "1")
+    assert applied.output.startswith("archived 1 instances") and "in 1 batches" in applied.output
+    assert run(cli_app, "retention", "--days", "0").output.startswith("would archive 0 instances")
+    [line] = [line for line in run(cli_app, "instances", "--status", "completed").output.splitlines()
+              if line.startswith(f"#{refused_case.instance_id}")]
+    assert "不予受理" in line  # the row and its outcome stay

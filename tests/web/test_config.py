@@ -89,6 +89,12 @@ def test_step_budget_is_passed_from_the_configuration(sa_engine, database_url, t
     assert app.extensions["netsign"].engine.steps.step_seconds == 7.5
 
 
+def test_workflow_cache_bound_comes_from_the_environment(sa_engine, database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("NETSIGN_WORKFLOW_CACHE_MB", "16")
+    app = ready_app(sa_engine, database_url, tmp_path)
+    assert app.extensions["netsign"].engine.workflows.max_bytes == 16 * 1024 * 1024
+
+
 def test_refusal_is_one_line_and_a_non_zero_exit(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ESIGN_CALLBACK_SECRET")}
     env.update(NETSIGN_ENV="production", NETSIGN_VAR_DIR=str(tmp_path), NETSIGN_SANDBOXES="all")

@@ -93,6 +93,21 @@ SCENARIOS = [
              (Advance(HOUR), Advance(HOUR + 5)), name="timer"),
     Scenario("c_embedded_subprocess", ("subProcess",), (Complete("子流程内填写", {"extra": 5}),)),
     Scenario("c_call_activity", ("callActivity",), (Complete("复核", {"approved": True}),)),
+    # Loops back: the engine prunes the finished earlier rounds (engine/history.py); what the instance
+    # does must not change.  (SpiffWorkflow 3.2 alone fails on a boundary event inside a loop that also
+    # holds a parallel join: a dropped task stays registered for the event; so two diagrams.)
+    Scenario("c_loop_back", ("loop-back", "callActivity", "boundaryMessage-interrupting"),
+             tuple(action for again in (True, True, True, False) for action in (
+                 Complete("复核", {"approved": again}), Complete("登记", {"note": f"第{again}轮"}),
+                 Complete("决定", {"again": again}))), name="rounds"),
+    Scenario("c_loop_back", ("loop-back", "boundaryMessage-interrupting"),
+             (Complete("复核"), Complete("登记"), Complete("决定", {"again": True}), Complete("复核"),
+              Complete("登记"), Complete("决定", {"again": True}), Complete("复核"), Complete("登记"),
+              Send("c_loop_withdraw")), name="withdrawn"),
+    Scenario("c_loop_back_parallel", ("loop-back", "callActivity", "parallelGateway"),
+             tuple(action for again in (True, True, True, False) for action in (
+                 Complete("登记", {"note": f"第{again}轮"}), Complete("复核", {"approved": again}),
+                 Complete("决定", {"again": again}))), name="rounds"),
     Scenario("c_mi_parallel_collection", ("multiInstance-parallel-collection",),
              (Complete("各方签字", {"signature": "乙签"}, where={"party": "乙"}),
               Complete("各方签字", {"signature": "甲签"}, where={"party": "甲"}),
