@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, jsonify, request, send_from_dir
 from marshmallow import Schema, ValidationError
 
 from engine import Page
+from handlers.deadlines import BEIJING
 from handlers.labels import labels_for
 from handlers.usecases import (Invalid, NotFound, STAFF_ROLES, admin, citizen, esign, instances as ops, lists,
                                supervision, tasks)
@@ -93,7 +94,8 @@ def contracts():
     deadlines = citizen.contract_deadlines(services(), page.items)
     response = jsonify(out.ContractOut(many=True).dump([{
         "contract_no": c.contract_no, "status": c.status, "channel": c.channel, "location": c.home.location,
-        "deletion_deadline": deadlines[c.contract_no].isoformat() if c.contract_no in deadlines else None,
+        "deletion_deadline": deadlines[c.contract_no].astimezone(BEIJING).isoformat()
+        if c.contract_no in deadlines else None,
         "parties": [{"side": p.side, "name": p.name, "id_number": mask_id_number(p.id_number)}
                     for p in c.active_parties]} for c in page.items]))
     if page.next_cursor:

@@ -6,6 +6,17 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 from engine import InstanceStatus
 from handlers import labels
+from handlers.deadlines import BEIJING
+
+
+class BeijingDateTime(fields.DateTime):
+    """A moment as ISO 8601 with the +08:00 offset: the same clock the pages show (Beijing time)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(BEIJING).isoformat()
+
 
 
 class ErrorOut(Schema):
@@ -68,7 +79,7 @@ class TaskOut(Schema):
     role = fields.String(allow_none=True)
     form_key = fields.String()
     assignee = fields.String(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = BeijingDateTime()
 
 
 class ReadyTaskOut(Schema):
@@ -91,7 +102,7 @@ class DefinitionOut(Schema):
     name = fields.String()
     version = fields.Integer()
     hash = fields.String(attribute="content_hash")
-    deployed_at = fields.DateTime()
+    deployed_at = BeijingDateTime()
     deployed_by = fields.String()
     deployed_by_label = fields.String(metadata=LABEL)
 
@@ -106,7 +117,7 @@ class InstanceOut(Schema):
     end_event = fields.String(allow_none=True)
     started_by = fields.String(metadata={"description": "发起人的账号 id"})
     started_by_label = fields.String(metadata=LABEL)
-    updated_at = fields.DateTime()
+    updated_at = BeijingDateTime()
 
 
 class TimerOut(Schema):
@@ -115,7 +126,7 @@ class TimerOut(Schema):
     process_id = fields.String()
     process_label = fields.String(metadata=LABEL)
     name = fields.String()
-    due_at = fields.DateTime()
+    due_at = BeijingDateTime()
     state = fields.String(metadata={"description": "waiting / fired / cancelled"})
     state_label = fields.Function(lambda t: labels.word(labels.TIMER_STATE, t.state), metadata=LABEL)
 
@@ -130,12 +141,12 @@ class IncidentOut(Schema):
     attempts = fields.Integer()
     status = fields.String(metadata={"description": "open / failed / resolved"})
     status_label = fields.Function(lambda i: labels.word(labels.INCIDENT_STATUS, i.status), metadata=LABEL)
-    created_at = fields.DateTime()
+    created_at = BeijingDateTime()
 
 
 class AuditOut(Schema):
     id = fields.Integer()
-    at = fields.DateTime()
+    at = BeijingDateTime()
     kind = fields.String(metadata={"description": "事件代码，如 task_completed、definition_deployed、password_reset"})
     kind_label = fields.Function(lambda e: labels.audit_kind(e.kind), metadata=LABEL)
     actor = fields.String(metadata={"description": "操作人：账号 id，或 init / worker / cli 等"})
@@ -188,9 +199,9 @@ class SnapshotOut(Schema):
     definition_id = fields.Integer()
     to_definition_id = fields.Integer(allow_none=True)
     status = fields.String()
-    taken_at = fields.DateTime()
+    taken_at = BeijingDateTime()
     taken_by = fields.String()
-    reverted_at = fields.DateTime(allow_none=True)
+    reverted_at = BeijingDateTime(allow_none=True)
 
 
 class ResetPointOut(Schema):

@@ -13,6 +13,7 @@ from engine import IncidentStatus, InstanceStatus
 from engine.db import configure_sqlite
 from handlers import models as domain
 from handlers.bootstrap import Settings, bootstrap
+from handlers.deadlines import beijing
 from handlers.validation import mask_id_number
 
 from . import (admin, api, auth, cli, editor, errors, i18n, inbox, logs, monitor, ops, portal, register, sandbox,
@@ -69,6 +70,7 @@ def create_app(config_object: type = Config, **overrides: Any) -> Flask:
         app.cli.add_command(command)
     # Templates compare statuses with the names the code uses, never with their spelled-out values.
     app.jinja_env.filters["mask_id"] = mask_id_number
+    app.jinja_env.globals["beijing"] = beijing  # every time a page shows is Beijing time, labelled so
     app.jinja_env.globals.update(DRAFT=domain.DRAFT, SUBMITTED=domain.SUBMITTED, FILED=domain.FILED,
                                  ORDER_WAITING=domain.ORDER_WAITING, ORDER_SIGNED=domain.ORDER_SIGNED,
                                  INCIDENT_RESOLVED=IncidentStatus.RESOLVED,

@@ -84,6 +84,9 @@ def deploy(file_name):
     created = [r for r in results if r.created]
     message = ("已部署新版本：" + "、".join(f"{r.process_id} v{r.version}" for r in created)) if created \
         else "内容与运行版本相同，没有部署新版本"
-    links = [{"label": "查看流程实例", "url": url_for("admin.instances")}]
+    # Running contracts stay on their version until moved: the next step is the migration's dry run.
+    links = [{"label": f"迁移运行中的实例到 {r.process_id} v{r.version}（先演练）",
+              "url": url_for("admin.migration", process_id=r.process_id, to=r.definition_id)} for r in created]
+    links.append({"label": "查看流程实例", "url": url_for("admin.instances")})
     return {"message": message, "versions": [{"process_id": r.process_id, "version": r.version} for r in created],
             "links": links}

@@ -1,12 +1,19 @@
 """An analyst changes a rule in the browser: opens 「online_signing」 in the editor, edits the deadline
 timer in the properties panel, sees a bad expression marked on its element, fixes it, sees the change
-against the running version, and deploys version 2 with a reason. Screenshots in artifacts/browser/."""
+against the running version, deploys version 2 with a reason, runs the migration's dry run (the running
+contract is listed), migrates it and its deletion timer moves to the new deadline. Screenshots in
+artifacts/browser/."""
 from __future__ import annotations
+
+from datetime import timedelta
 
 import sqlalchemy as sa
 
-from engine.models import AuditEvent, ProcessDefinition
-from tests.browser.test_walkthrough import browser, live_server, login_staff, see, shot  # noqa: F401 (fixtures)
+from engine.models import AuditEvent, ProcessDefinition, Timer
+from tests.browser.test_walkthrough import (browser, live_server, login_staff, see,  # noqa: F401 (fixtures)
+                                            seller_opens_contract, shot)
+
+TWO_NATURAL_DAYS = 'end_of_natural_day(contract["created_at"], days=2)'
 
 TIMER_VALUE = "#bio-properties-panel-timerEventDefinitionValue"
 
@@ -23,7 +30,20 @@ def set_deadline(page, expression: str) -> None:
     page.wait_for_timeout(400)  # the panel writes after its debounce
 
 
-def test_an_analyst_changes_the_deadline_in_the_editor_and_deploys_it(live_server, browser, sa_engine):  # noqa: F811
+def deadline_due(sa_engine):
+    """Due time of the waiting 「合同逾期未签」 timer (one running contract in these tests)."""
+    with sa_engine.connect() as conn:
+        return conn.execute(sa.select(Timer.due_at).where(Timer.name == "合同逾期未签", Timer.state == "waiting")
+                            ).scalar_one()
+
+
+def test_an_analyst_changes_the_deadline_deploys_it_and_moves_a_running_contract(live_server, browser, sa_engine):  # noqa: F811
+    """The must-show of issue 13: a running contract's deadline follows a rule changed in the editor."""
+    seller = browser.new_page(viewport={"width": 1200, "height": 900})
+    seller_opens_contract(seller, live_server, "签订买卖合同线上", "粤（2023）中山市不动产权第0012345号")
+    seller.close()
+    before = deadline_due(sa_engine)
+
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     login_staff(page, live_server, "admin")
     page.goto(live_server + "/admin/editor/")
@@ -40,7 +60,7 @@ def test_an_analyst_changes_the_deadline_in_the_editor_and_deploys_it(live_serve
     assert "不安全" in page.inner_text("#editor-problems")
     shot(page, "editor-01-bad-expression-marked")
 
-    set_deadline(page, 'contract["created_at"]')
+    set_deadline(page, TWO_NATURAL_DAYS)
     page.click("#editor-check")
     see(page, "检查通过")
     assert page.locator(".netsign-problem").count() == 0
@@ -52,19 +72,30 @@ def test_an_analyst_changes_the_deadline_in_the_editor_and_deploys_it(live_serve
 
     page.click("#editor-save")
     see(page, "草稿已保存")
-    page.fill("#deploy-reason", "期限改为按创建时间计算")
+    page.fill("#deploy-reason", "删除期限改为两个自然日")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#editor-deploy button")
     see(page, "已部署新版本")
     shot(page, "editor-03-deployed")
-
     with sa_engine.connect() as conn:
         newest = conn.execute(sa.select(ProcessDefinition.sources).where(
             ProcessDefinition.process_id == "online_signing", ProcessDefinition.version == 2)).scalar_one()
-        assert 'contract["created_at"]' in newest["online_signing.bpmn"]
+        assert TWO_NATURAL_DAYS in newest["online_signing.bpmn"]
         reason = conn.execute(sa.select(AuditEvent.details).where(AuditEvent.kind == "definition_deployed")
                               .order_by(AuditEvent.id.desc())).first()[0]["reason"]
-        assert reason == "期限改为按创建时间计算"
+        assert reason == "删除期限改为两个自然日"
+
+    # The running contract is still on v1: the dry run lists it, then it is moved and its timer follows.
+    page.click("text=迁移运行中的实例到 online_signing v2")
+    see(page, "演练报告")
+    report = page.inner_text("#migration-report")
+    assert "v1 → v2" in report and "可以" in report
+    shot(page, "editor-04-migration-dry-run")
+    assert deadline_due(sa_engine) == before
+    page.click("button:has-text('迁移选中的实例')")
+    see(page, "已从版本 1 迁移到版本 2")
+    shot(page, "editor-05-migrated")
+    assert deadline_due(sa_engine) == before + timedelta(days=1)
     page.close()
 
 

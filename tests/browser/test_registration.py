@@ -39,11 +39,10 @@ def test_a_hong_kong_owner_registers_and_finds_her_home(live_server, browser, wi
     page.select_option("#business_type", "存量房买卖")
     page.click("button:has-text('下一步')")
     page.select_option("#query_mode", "姓名+不动产单元号")
-    owner = page.locator("#owner_name")
-    if owner.is_editable():
-        owner.fill("黄丽华")
+    # Signed in, her name and document are preset and cannot be changed (guide: 房源验证).
+    assert page.input_value("#owner_name") == "黄丽华" and not page.locator("#owner_name").is_editable()
     page.fill("#unit_no", "442000008001GB00555F00080808")
     page.click("button:has-text('查询')")
-    see(page, "确认房源")
+    see(page, "星汇云锦5幢801房")  # 「确认房源」 shows the home the registry found
     shot(page, f"register-03-home-found-{width}")
     page.close()

@@ -17,7 +17,7 @@ def test_admin_read_outs(app, client, account_id):
     [instance] = client.get("/api/v1/instances?status=running").get_json()
     assert instance["process_id"] == "offline_signing" and instance["business_key"].startswith("ZS")
     [timer] = client.get("/api/v1/timers").get_json()
-    assert timer["name"] == "合同逾期未签" and timer["due_at"].endswith("+00:00")
+    assert timer["name"] == "合同逾期未签" and timer["due_at"].endswith("+08:00")  # Beijing time, as the pages show it
     assert client.get("/api/v1/incidents").get_json() == []
     assert client.post("/api/v1/incidents/999/retry").get_json() == {"retried": 0}
 

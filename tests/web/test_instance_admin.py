@@ -56,7 +56,7 @@ def test_migrating_a_contract_moves_the_deadline_it_shows(app, client, account_i
         assert "2026-11-26 00:00" in client.get(f"/contract/{contract_no}").data.decode()
         assert "2026-11-26 00:00" in client.get("/").data.decode()
         [contract] = client.get("/api/v1/contracts").get_json()
-        assert contract["deletion_deadline"] == "2026-11-25T16:00:00+00:00"
+        assert contract["deletion_deadline"] == "2026-11-26T00:00:00+08:00"  # the same moment, in Beijing time
 
         [snapshot] = admin.get(f"/api/v1/instances/{plan['instance_id']}/snapshots").get_json()
         page = admin.get(f"/admin/instances/{plan['instance_id']}").data.decode()
