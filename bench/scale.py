@@ -117,7 +117,7 @@ class Site:
         w.draft_and_order(w.to_drafting(TEMPLATE_HOMES["ordering"]))
         filed = w.draft_and_order(w.to_drafting(TEMPLATE_HOMES["filed"]))
         w.sign_all(self.app, self.contract_no(TEMPLATE_HOMES["filed"]))
-        w.post(w.task_link(filed, "提交"), {})
+        w.post(w.task_link(filed, "提交"), {"confirmed": "1"})  # 「提交」 → 「确定」
         from handlers.models import Contract
         with self.db_engine.connect() as conn:
             return {kind: conn.execute(sa.select(Contract.instance_id).where(

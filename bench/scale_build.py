@@ -41,8 +41,8 @@ CONTRACT_FORM = {"sellers-0-phone": "13800001111", "buyers-0-name": "赵敏", "b
                  "dispute_resolution": "仲裁"}
 # The drafting tasks after the contract is created, with what the citizen types; then 提交 and the order.
 DRAFTING = [CONTRACT_FORM, {"applicant_name": "张伟", "applicant_phone": "13800001111"},
-            {"rating_level": "非常满意"}, {"fund_supervised": "on", "supervision_bank": "建设银行"},
-            {"acknowledged": "on"}, {}, {}]
+            {"rating_level": "非常满意"}, {},  # 不选择资金监管 (the bank paths need the bank sandbox)
+            {"acknowledged": "on"}, {"confirmed": "1"}, {"confirmed": "1"}]  # 提交 and 生成电子合同订单: 「确定」
 
 
 def certificate(number: int) -> str:
@@ -222,8 +222,11 @@ def clone_rows(template: Template, number: int, ids: Ids, out: dict[str, list[di
     home = dict(t["registry_property"][0], id=home_id, certificate_no=f"粤(2025)中山市不动产权第{number:07d}号",
                 unit_no=f"4420009{number:09d}GB00123F0001")
     out["registry_property"].append(home)
-    out["contract"].append(dict(t["contract"][0], id=contract_id, contract_no=contract_no, instance_id=instance_id,
-                                property_id=home_id, created_by=account_id))
+    row = t["contract"][0]  # unique numbers of the template's filing and supervision get fresh ones
+    out["contract"].append(dict(row, id=contract_id, contract_no=contract_no, instance_id=instance_id,
+                                property_id=home_id, created_by=account_id,
+                                filing_no=f"ZSBA9{number:012d}" if row.get("filing_no") else None,
+                                supervision_ref=f"SR9{number:012d}" if row.get("supervision_ref") else None))
     parties = {}
     for party in t["contract_party"]:
         parties[party["id"]] = ids.take("contract_party")

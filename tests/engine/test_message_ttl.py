@@ -44,7 +44,8 @@ def test_a_kept_message_expires_once_the_clock_passes_its_ttl(engine):
         # Its receiver comes too late: it waits, the message is gone.
         late = engine.start("poke", "tester", business_key="K-1")
         assert late.status == "running"
-        assert worker.sweep(engine) == {"timers": 0, "messages": 0, "retries": 0, "expired": 0}
+        assert worker.sweep(engine) == {"timers": 0, "messages": 0, "retries": 0, "expired": 0, "events": 0,
+                                        "archived": 0}
 
 
 def test_a_kept_message_is_delivered_if_its_receiver_arrives_before_its_ttl(engine):

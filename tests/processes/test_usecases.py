@@ -78,7 +78,8 @@ def test_staff_see_only_the_tasks_of_their_roles(services, accounts, harness):
         admin.overview(services, clerk)
     with pytest.raises(Forbidden):
         tasks.start_offline_cancellation(services, reviewer)
-    assert admin.overview(services, administrator).counts == {"running": 1}
+    counts = admin.overview(services, administrator).counts
+    assert {status: total.value for status, total in counts.items() if total.value} == {"running": 1}
 
 
 def test_an_upload_never_outlives_a_refused_step(services, accounts, harness):
