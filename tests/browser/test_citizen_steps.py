@@ -9,7 +9,7 @@ import subprocess
 
 from handlers.demo import ZHANG_WEI_ID, ZHAO_MIN_ID
 
-from .test_walkthrough import SHOTS, see, submit_and_confirm
+from .test_walkthrough import SHOTS, fill_terms_to_supervision, see, submit_and_confirm
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -45,17 +45,7 @@ def draft_to_fund_supervision(page, base):
     page.fill("[name=buyers-0-name]", "赵敏")
     page.fill("[name=buyers-0-id_number]", ZHAO_MIN_ID)
     page.fill("[name=buyers-0-phone]", "13900005555")
-    page.fill("#price", "1580000")
-    page.select_option("#payment_method", "贷款")
-    page.fill("#delivery_date", "2027-01-15")
-    page.select_option("#tax_bearer", "按国家规定各自承担")
-    page.select_option("#dispute_resolution", "仲裁")
-    page.click("button:has-text('保存并继续')")
-    page.fill("#applicant_name", "张伟")
-    page.fill("#applicant_phone", "13800001111")
-    page.click("button:has-text('保存并继续')")
-    page.select_option("#rating_level", "非常满意")
-    page.click("button:has-text('保存并继续')")
+    fill_terms_to_supervision(page)
     see(page, "建议选择资金监管")
 
 

@@ -98,6 +98,24 @@ def submit_and_confirm(page):
     page.click("dialog#confirm-submit button:has-text('确定')")
 
 
+def fill_terms_to_supervision(page, price="1580000", payment="贷款", delivery="2027-01-15", tax="按国家规定各自承担",
+                              dispute="仲裁", rating="非常满意", before_save=None):
+    """The contract's terms, then 填写申请人信息 and 填写好差评信息: the drafting pages up to 填写资金监管信息."""
+    page.fill("#price", price)
+    page.select_option("#payment_method", payment)
+    page.fill("#delivery_date", delivery)
+    page.select_option("#tax_bearer", tax)
+    page.select_option("#dispute_resolution", dispute)
+    if before_save is not None:
+        before_save()
+    page.click("button:has-text('保存并继续')")
+    page.fill("#applicant_name", "张伟")
+    page.fill("#applicant_phone", "13800001111")
+    page.click("button:has-text('保存并继续')")
+    page.select_option("#rating_level", rating)
+    page.click("button:has-text('保存并继续')")
+
+
 def party_signs_with_own_code(browser, base, contract_url, person, id_number, index):
     """``person`` signs in, finds exactly one QR code (their own) on the contract page, and signs with it."""
     context = browser.new_context(viewport={"width": 1200, "height": 900})
@@ -138,18 +156,7 @@ def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
     second.locator("input[name$='-phone']").fill("13900006666")
     second.locator("input[name$='-share']").fill("40")
     page.select_option("#co_ownership", "按份共有")
-    page.fill("#price", "1580000")
-    page.select_option("#payment_method", "贷款")
-    page.fill("#delivery_date", "2027-01-15")
-    page.select_option("#tax_bearer", "按国家规定各自承担")
-    page.select_option("#dispute_resolution", "仲裁")
-    shot(page, "01-contract-form")
-    page.click("button:has-text('保存并继续')")
-    page.fill("#applicant_name", "张伟")
-    page.fill("#applicant_phone", "13800001111")
-    page.click("button:has-text('保存并继续')")
-    page.select_option("#rating_level", "非常满意")
-    page.click("button:has-text('保存并继续')")
+    fill_terms_to_supervision(page, before_save=lambda: shot(page, "01-contract-form"))
     page.click("button:has-text('保存并继续')")  # 不选择资金监管 (建设银行「龙存管」: test_citizen_steps.py)
     page.check("input[name=acknowledged]")
     page.click("button:has-text('保存并继续')")
@@ -176,17 +183,7 @@ def test_seller_and_buyers_sign_online_in_a_browser(live_server, browser):
 def test_clerk_and_reviewer_file_offline_in_the_inbox(live_server, browser, tmp_path):
     seller = browser.new_page()
     seller_opens_contract(seller, live_server, "签订买卖合同线下", "粤(2023)中山市不动产权第0012345号")
-    seller.fill("#price", "990000")
-    seller.select_option("#payment_method", "一次性付款")
-    seller.fill("#delivery_date", "2027-03-01")
-    seller.select_option("#tax_bearer", "买方承担")
-    seller.select_option("#dispute_resolution", "诉讼")
-    seller.click("button:has-text('保存并继续')")
-    seller.fill("#applicant_name", "张伟")
-    seller.fill("#applicant_phone", "13800001111")
-    seller.click("button:has-text('保存并继续')")
-    seller.select_option("#rating_level", "满意")
-    seller.click("button:has-text('保存并继续')")
+    fill_terms_to_supervision(seller, "990000", "一次性付款", "2027-03-01", "买方承担", "诉讼", "满意")
     seller.click("button:has-text('保存并继续')")  # 不选择资金监管
     seller.check("input[name=acknowledged]")
     seller.click("button:has-text('保存并继续')")
