@@ -308,6 +308,12 @@ class ReadModel:
         version = ProcessDefinition.version.desc() if newest_first else ProcessDefinition.version
         return list(self._session.scalars(query.order_by(ProcessDefinition.process_id, version)))
 
+    def process_names(self) -> dict[str, str]:
+        """Process id → the name its newest version gives it, without reading the versions' (large) sources."""
+        rows = self._session.execute(sa.select(ProcessDefinition.process_id, ProcessDefinition.name)
+                                     .order_by(ProcessDefinition.process_id, ProcessDefinition.version))
+        return {str(process_id): str(name) for process_id, name in rows}  # the newest version wins
+
     def definition(self, definition_id: int) -> ProcessDefinition | None:
         return self._session.get(ProcessDefinition, definition_id)
 

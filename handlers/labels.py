@@ -114,7 +114,7 @@ class Labels:
 
 def process_names(queries) -> dict[str, str]:
     """Every deployed process id with the name its newest diagram gives it."""
-    return {d.process_id: d.name for d in queries.definitions()}  # ordered by version: the newest wins
+    return dict(queries.process_names())
 
 
 def people_names(session, refs: Iterable[str | int | None]) -> dict[str, str]:

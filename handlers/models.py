@@ -62,7 +62,9 @@ class Account(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # 粤省事 (mainland, WeChat scan) | 账号密码 (HK/Macau/Taiwan, foreign) | 法人 | 工作人员
-    login_kind: Mapped[str] = mapped_column(sa.String(20))
+    # Indexed: the staff inbox finds the few staff accounts (names, colleagues to hand over to) among a
+    # city's citizens without reading them all.
+    login_kind: Mapped[str] = mapped_column(sa.String(20), index=True)
     unified_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     username: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100), index=True)  # the admin audit filters people by name

@@ -76,3 +76,27 @@ def test_admin_home_counts_no_more_than_its_cap(services):
     assert {s: found for s, found in scans.items() if found} == {}
     counted = [s for s, _ in statements if "count(" in s.lower() and "process_instance" in s]
     assert counted and all("LIMIT" in s for s in counted)
+
+
+def test_the_staff_inbox_page_reads_through_indexes(services):
+    """What the staff inbox asks besides its tasks — the staff's names, colleagues to hand over to, the
+    processes' names — reaches its rows by index: a city's hundred thousand citizen accounts are never read."""
+    from handlers.labels import labels_for
+    from handlers.usecases import accounts, tasks
+    from handlers.usecases.policy import Actor
+
+    clerk = Actor(1, "窗口受理员甲", "CLERK1", frozenset({"clerk"}))
+
+    def page():
+        tasks.staff_inbox(services, clerk, tasks.InboxFilter())
+        accounts.staff_names(services)
+        accounts.colleagues(services, clerk, ("clerk",))
+        labels_for(services, ["1"])
+
+    statements = _captured(services, page)
+    assert statements
+    with services.session.get_bind().connect() as conn:
+        # The open tasks of the clerk's lanes are what this page lists: reading them by that index is right.
+        scans = {s: [line for line in _full_scans(conn, s, p, ADMIN_TABLES) if "ix_inbox_open_role" not in line]
+                 for s, p in statements}
+    assert {s: found for s, found in scans.items() if found} == {}
