@@ -201,17 +201,27 @@ class ReadModel:
     def deadlines(self, business_keys: Iterable[str], names: Iterable[str] | None = None) -> dict[str, datetime]:
         """Business key → the soonest due time of the timers named ``names`` (all when None) its unfinished
         instances wait on: a deadline as the diagram computed it (what pages show, so a changed timer
-        expression shows at once; a reminder timer beside it is not the deadline)."""
+        expression shows at once; a reminder timer beside it is not the deadline).
+
+        From the keys to their instances (by the business-key index), then to those instances' timers (by
+        the instance index): never through the city's waiting timers, whose number grows with the city."""
         keys = sorted(set(business_keys))
         if not keys:
             return {}
-        query = (sa.select(ProcessInstance.business_key, sa.func.min(Timer.due_at))
-                 .join_from(Timer, ProcessInstance, Timer.instance_id == ProcessInstance.id)
-                 .where(Timer.state == TimerState.WAITING, ProcessInstance.business_key.in_(keys)))
+        instances = dict(self._session.execute(sa.select(ProcessInstance.id, ProcessInstance.business_key)
+                                               .where(ProcessInstance.business_key.in_(keys))).all())
+        if not instances:
+            return {}
+        query = (sa.select(Timer.instance_id, Timer.due_at)
+                 .where(Timer.instance_id.in_(list(instances)), Timer.state == TimerState.WAITING))
         if names is not None:
             query = query.where(Timer.name.in_(list(names)))
-        rows = self._session.execute(query.group_by(ProcessInstance.business_key)).all()
-        return {str(key): due for key, due in rows}
+        soonest: dict[str, datetime] = {}
+        for instance_id, due in self._session.execute(query):
+            key = str(instances[instance_id])
+            if key not in soonest or due < soonest[key]:
+                soonest[key] = due
+        return soonest
 
     def incidents(self, *, statuses: Iterable[str] | None = UNRESOLVED, instance_id: int | None = None,
                   process_id: str | None = None, created_from: datetime | None = None,

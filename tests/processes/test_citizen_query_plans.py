@@ -17,7 +17,7 @@ from handlers.usecases.errors import NotFound
 
 from .test_usecases import actor
 
-BIG_TABLES = ("process_instance", "contract", "contract_party", "inbox_task", "esign_order")
+BIG_TABLES = ("process_instance", "contract", "contract_party", "inbox_task", "esign_order", "timer")
 
 
 def _captured(services, run):
@@ -62,7 +62,8 @@ def _full_scans(conn, statement, parameters, big_tables=BIG_TABLES) -> list[str]
         return found
     # SQLite plans without statistics, the same at any size: every open task of the citizen lanes in
     # the city is no way to find one person's.
-    return found + [line for line in plan if "ix_inbox_open_role" in line]
+    # Nor are all the city's waiting timers (ix_timer_due) a way to find the deadlines of one person's contracts.
+    return found + [line for line in plan if "ix_inbox_open_role" in line or "ix_timer_due" in line]
 
 
 @pytest.mark.parametrize("name", ["张伟", "赵敏"])
