@@ -2,6 +2,8 @@
 (a unit selling a home in its own name). Every message names its field, and all of them come in one round."""
 from __future__ import annotations
 
+import re
+
 from marshmallow import ValidationError, fields, validates, validates_schema
 
 from .form_fields import FormSchema, choice, msgs, phone_field, text
@@ -11,6 +13,19 @@ from .validation import (FormatError, check_certificate_name, check_new_password
 # The documents 港澳台 and foreign people register with (mainland residents sign in by 粤省事 instead).
 PERSON_ID_TYPES = ["港澳居民来往内地通行证", "台湾居民来往大陆通行证", "港澳台居民居住证", "外国人永久居留身份证", "护照"]
 REPRESENTATIVE_ID_TYPES = ["居民身份证", *PERSON_ID_TYPES]
+
+
+def _registration_errors(data, type_field: str, number_field: str, id_types: list[str],
+                         label: str) -> dict[str, list[str]]:
+    """What only the whole form can tell: the document number for its type, and the password twice."""
+    errors: dict[str, list[str]] = {}
+    if data.get(type_field) in id_types and data.get(number_field):
+        try:
+            validate_id_number(data[type_field], data[number_field])
+        except FormatError as err:
+            errors[number_field] = [f"{label}{err}"]
+    errors.update(_password_errors(data))
+    return errors
 
 
 def _password_errors(data) -> dict[str, list[str]]:
@@ -42,19 +57,12 @@ class PersonRegistration(FormSchema):
 
     @validates("username")
     def _username(self, value, **_):
-        import re
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{3,29}", value.strip()):
             raise ValidationError("账号应为4至30位字母、数字或「_ . -」，以字母开头")
 
     @validates_schema(skip_on_field_errors=False)
     def _checks(self, data, **_):
-        errors: dict[str, list[str]] = {}
-        if data.get("id_type") in PERSON_ID_TYPES and data.get("id_number"):
-            try:
-                validate_id_number(data["id_type"], data["id_number"])
-            except FormatError as err:
-                errors["id_number"] = [f"证件号码{err}"]
-        errors.update(_password_errors(data))
+        errors = _registration_errors(data, "id_type", "id_number", PERSON_ID_TYPES, "证件号码")
         if errors:
             raise ValidationError(errors)
 
@@ -78,12 +86,7 @@ class LegalPersonRegistration(FormSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def _checks(self, data, **_):
-        errors: dict[str, list[str]] = {}
-        if data.get("representative_id_type") in REPRESENTATIVE_ID_TYPES and data.get("representative_id"):
-            try:
-                validate_id_number(data["representative_id_type"], data["representative_id"])
-            except FormatError as err:
-                errors["representative_id"] = [f"法定代表人证件号码{err}"]
-        errors.update(_password_errors(data))
+        errors = _registration_errors(data, "representative_id_type", "representative_id", REPRESENTATIVE_ID_TYPES,
+                                      "法定代表人证件号码")
         if errors:
             raise ValidationError(errors)
