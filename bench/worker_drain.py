@@ -22,15 +22,11 @@ sweeps/worker (1.0: the worker drains as fast as sweeping back to back; the targ
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -108,33 +104,10 @@ def _as_worker(url: str, how: str) -> None:
                after_sweep=after_sweep)
 
 
-@contextlib.contextmanager
-def copy_of(template: str) -> Iterator[str]:
-    """A fresh copy of the built backlog (a file copy; PostgreSQL: CREATE DATABASE … TEMPLATE)."""
-    source = sa.engine.make_url(template)
-    name = f"drain_{uuid.uuid4().hex[:10]}"
-    if source.drivername.startswith("sqlite"):
-        target = Path(str(source.database)).with_name(name + ".db")
-        shutil.copyfile(str(source.database), target)
-        try:
-            yield f"sqlite:///{target}"
-        finally:
-            target.unlink()
-        return
-    admin = sa.create_engine(source.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"')
-    try:
-        yield source.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def drain(template: str, how: str) -> tuple[int, float, int]:
     # Each side in a process of its own, started the same way: only the loop differs.
-    with copy_of(template) as url:
+    # A fresh copy of the built backlog for each side (PostgreSQL: CREATE DATABASE … TEMPLATE).
+    with throwaway_database(template, copy_of=template) as url:
         _processes(url, 2 if how == "2 workers" else 1, "once" if how == "2 workers" else how)
         return fired(url)
 

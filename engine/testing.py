@@ -16,6 +16,7 @@ continues from the database alone, the way a crashed and restarted server would.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -46,20 +47,22 @@ def new_session_factory(sa_engine: sa.Engine) -> scoped_session[Session]:
 
 
 @contextmanager
-def throwaway_database(base_url: str | None = None) -> Iterator[str]:
-    """Yield the URL of an empty database that is dropped afterwards.
+def throwaway_database(base_url: str | None = None, copy_of: str | None = None) -> Iterator[str]:
+    """Yield the URL of an empty database (or of a copy of ``copy_of``) that is dropped afterwards.
 
     ``base_url`` (e.g. ``DATABASE_URL``) chooses the server: a PostgreSQL URL
-    gets a fresh database on that server; anything else a temporary SQLite file.
+    gets a fresh database on that server (a copy: ``CREATE DATABASE … TEMPLATE``);
+    anything else a temporary SQLite file (a copy: the file copied).
     """
     if base_url and base_url.startswith("postgresql"):
         url = sa.engine.make_url(base_url)
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
         name = f"netsign_test_{uuid.uuid4().hex[:12]}"
+        template = f' TEMPLATE "{sa.engine.make_url(copy_of).database}"' if copy_of else ""
         admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{template}')
         try:
             yield url.set(database=name).render_as_string(hide_password=False)
         finally:
@@ -68,7 +71,10 @@ def throwaway_database(base_url: str | None = None) -> Iterator[str]:
             admin.dispose()
     else:
         with tempfile.TemporaryDirectory(prefix="netsign-test-") as folder:
-            yield f"sqlite:///{Path(folder) / 'test.db'}"
+            path = Path(folder) / "test.db"
+            if copy_of:
+                shutil.copyfile(str(sa.engine.make_url(copy_of).database), path)
+            yield f"sqlite:///{path}"
 
 
 def truncate_all(sa_engine: sa.Engine, metadata: sa.MetaData = Base.metadata) -> None:
