@@ -16,9 +16,8 @@ from flask import Blueprint, abort, jsonify, render_template, request, session
 from flask_babel import gettext
 
 from handlers.deadlines import beijing
-from handlers.usecases import Refused
+from handlers.usecases import Refused, outbound
 from handlers.usecases import esign as signing
-from handlers.usecases import outbound
 from handlers.usecases.errors import UseCaseError
 
 from .context import services

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from handlers.usecases import Refused
-from handlers.usecases import supervision
+from handlers.usecases import Refused, supervision
 
 from .context import services
 from .i18n import translate

@@ -21,7 +21,7 @@ NAMES = ("张伟", "赵敏")
 
 def chinese_left(page: str) -> list[str]:
     """Chinese words an English reader still sees outside the data cells, names, 《》 titles and 中文."""
-    text = re.sub(r"<script.*?</script>|<td[^>]*>.*?</td>|<input[^>]*>", " ", page, flags=re.S)
+    text = re.sub(r"<script.*?</script>|<td[^>]*>.*?</td>|<input[^>]*>", " ", page, flags=re.DOTALL)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     text = re.sub(r"《[^》]*》", " ", text)
     for kept in (*NAMES, "中文"):
