@@ -21,6 +21,7 @@ from . import api_schemas as out
 from . import openapi
 from .auth import login_required, roles_required
 from .context import actor, services
+from .i18n import translate
 from .openapi import documented
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -112,7 +113,15 @@ def contracts():
 @documented(summary="签名状态（合同页面据此自动刷新）：合同与电子合同订单状态、各当事人签名状态、本人的待办",
             tag="contracts", response=out.SigningStatusOut, errors=("401", "403", "404"))
 def signing_status(contract_no):
-    response = jsonify(out.SigningStatusOut().dump(citizen.signing_status(services(), actor(), contract_no)))
+    status = out.SigningStatusOut().dump(citizen.signing_status(services(), actor(), contract_no))
+    status["status_label"] = translate(status["status"])
+    for task in status.get("tasks") or []:
+        task["name_label"] = translate(task["name"])
+    if status.get("order"):
+        status["order"]["status_label"] = translate(status["order"]["status"])
+        for signature in status["order"]["signatures"]:
+            signature["status_label"] = translate(signature["status"])
+    response = jsonify(status)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -41,29 +41,35 @@ class ContractOut(Schema):
 
 
 LABEL = {"description": "给人看的名称（中文，与页面一致）；机器请读对应的代码字段"}
+# The signing panel's poll redraws the page with these: the words in the language the reader chose.
+READER_LABEL = {"description": "给人看的名称，按本会话选择的语言（中文或英文）；机器请读对应的字段"}
 
 
 class SignatureStatusOut(Schema):
     side = fields.String(metadata={"description": "卖方 / 买方"})
     name = fields.String()
     status = fields.String(metadata={"description": "待签字 / 签名成功"})
+    status_label = fields.String(metadata=READER_LABEL)
 
 
 class OrderStatusOut(Schema):
     order_no = fields.String()
     purpose = fields.String(metadata={"description": "签约 / 注销"})
     status = fields.String(metadata={"description": "已创建订单，待签字 / 订单已经完成签字 / 已注销 / 已失效 / 已作废"})
+    status_label = fields.String(metadata=READER_LABEL)
     signatures = fields.List(fields.Nested(SignatureStatusOut))
 
 
 class OpenTaskOut(Schema):
     id = fields.String()
     name = fields.String()
+    name_label = fields.String(metadata=READER_LABEL)
 
 
 class SigningStatusOut(Schema):
     contract_no = fields.String()
     status = fields.String(metadata={"description": "合同状态（注销办理期间为「注销中」）"})
+    status_label = fields.String(metadata=READER_LABEL)
     order = fields.Nested(OrderStatusOut, allow_none=True, metadata={"description": "最新的电子合同订单"})
     all_signed = fields.Boolean(metadata={"description": "订单已经完成签字：请确认信息无误后点击「提交」"})
     tasks = fields.List(fields.Nested(OpenTaskOut), metadata={"description": "本人在该合同上的待办（如「提交」）"})

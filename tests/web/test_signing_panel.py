@@ -70,6 +70,15 @@ def test_the_status_the_page_polls_follows_each_signature(app, client, account_i
     assert [t["name"] for t in done["tasks"]] == ["提交"]
     page = client.get(contract_url).data.decode()
     assert 'id="all-signed" hidden' not in page and "买卖双方均已完成电子签名授权" in page
+    assert done["order"]["status_label"] == "订单已经完成签字" and done["tasks"][0]["name_label"] == "提交"
+
+    # The page redraws itself with the labels, in the language the reader chose.
+    client.get("/lang/en")
+    english = status_of(client, contract_url)
+    assert english["order"]["status"] == "订单已经完成签字"  # the code stays
+    assert english["order"]["status_label"] == "Order fully signed"
+    assert [s["status_label"] for s in english["order"]["signatures"]] == ["Signed", "Signed"]
+    assert english["tasks"][0]["name_label"] == "Submit"
 
 
 def test_someone_elses_signing_status_is_not_shown(client, account_id):
