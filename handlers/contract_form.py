@@ -112,10 +112,10 @@ def _share_rules(data: dict, errors: dict) -> None:
 
 class ContractForm(FormSchema):
     sellers = fields.List(fields.Nested(SellerSchema), required=True,
-                          validate=validate.Length(min=1, max=20, error="请为每位卖方填写联系电话（卖方至少1人）"),
+                          validate=validate.Length(min=1, max=20, error=N_("请为每位卖方填写联系电话（卖方至少1人）")),
                           error_messages=msgs(N_("卖方")), metadata={"label": N_("甲方（卖方）")})
     buyers = fields.List(fields.Nested(BuyerSchema), required=True,
-                         validate=validate.Length(min=1, max=10, error="买方至少1人、最多10人"),
+                         validate=validate.Length(min=1, max=10, error=N_("买方至少1人、最多10人")),
                          error_messages=msgs(N_("买方")), metadata={"label": N_("乙方（买方）")})
     co_ownership = choice(N_("共有性质"), [N_("单独所有"), N_("共同共有"), N_("按份共有")], load_default=None, allow_none=True)
     price = amount(N_("成交价格"), required=True)

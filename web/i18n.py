@@ -60,9 +60,9 @@ def init_app(app) -> None:
     def languages():
         return {"current_lang": select_locale()}
 
-    app.jinja_env.globals["tr"] = translate  # also inside imported macros
-    app.jinja_env.filters["tr"] = translate
-    app.jinja_env.globals["tr_message"] = translate_message
+    # tr(x) / x|tr: a runtime string (a label, a task name, a field's message), also inside imported macros.
+    app.jinja_env.globals["tr"] = translate_message
+    app.jinja_env.filters["tr"] = translate_message
 
 
 def translate(text) -> str:
@@ -105,7 +105,8 @@ def translate_message(text):
 
     from handlers.i18n import MESSAGE_TEMPLATES
     catalog = get_translations()
-    for template in MESSAGE_TEMPLATES:
+    # The most literal text first: 「%(label)s为必填项」 is tried before 「%(label)s%(problem)s」.
+    for template in sorted(MESSAGE_TEMPLATES, key=lambda t: -len(PART.sub("", t))):
         english = catalog.gettext(template)
         if english == template:
             continue  # Chinese mode, or a template without English yet
