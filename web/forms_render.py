@@ -61,7 +61,7 @@ def describe(schema_cls, values: dict | None = None, errors: dict | None = None,
             rows = values.get(name) or [{}]
             found = errors.get(name)
             row_errors: dict = found if isinstance(found, dict) else {}
-            view.errors = found if isinstance(found, list) else []
+            view.errors = messages(found) if isinstance(found, list) else []
             view.rows = [describe(nested, row, row_errors.get(i, {}), f"{name}-{i}-") for i, row in enumerate(rows)]
             view.row_template = describe(nested, {}, {}, f"{name}-__i__-")
         views.append(view)
