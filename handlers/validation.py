@@ -232,6 +232,7 @@ def normalize_text(value: str) -> str:
     return unicodedata.normalize("NFKC", value or "").strip()
 
 
+CERTIFICATE_FORMAT = N_("不动产权证号格式应为 粤(2023)中山市不动产权第0012345号（6至8位数字）")
 CERTIFICATE_RE = re.compile(r"粤\((\d{4})\)中山市不动产权第(\d{6,8})号")
 
 
@@ -242,7 +243,7 @@ def normalize_certificate_no(value: str) -> str:
         raise FormatError(N_("不能为空"))
     if text.startswith("粤(") or text.startswith("粤（"):
         if not CERTIFICATE_RE.fullmatch(text):
-            raise FormatError(N_("不动产权证号格式应为 粤(2023)中山市不动产权第0012345号（6至8位数字）"))
+            raise FormatError(CERTIFICATE_FORMAT)
     return text
 
 

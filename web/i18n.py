@@ -94,7 +94,7 @@ def _readings(text: str, template: str) -> Iterator[dict[str, str]]:
 def translate_message(text):
     """Translate a message a handler built (a form's field error): the whole text when the catalog has it, else
     the template it was built from (``handlers.i18n.template``) with each part translated, so 「成交价格为必填项」
-    reads "Price is required". Chinese mode, and text the catalog does not know, stay exactly as they are."""
+    reads "Price (yuan) is required". Chinese mode, and text the catalog does not know, stay exactly as they are."""
     if not text:
         return text
     text = str(text)
@@ -131,8 +131,8 @@ def _translate_parts(parts: dict[str, str]) -> dict[str, str] | None:
             english[name] = ", ".join(translate(choice) for choice in value.split("、"))
             continue
         english[name] = translate(value) if name in WORDS else translate_message(value)
-        if (name in WORDS or name in MESSAGES) and _is_chinese(english[name]):
-            return None
+        if (name in WORDS or name in MESSAGES) and english[name] == value:
+            return None  # not this reading (or a part without English yet): the message stays as it is
     return english
 
 

@@ -183,15 +183,18 @@ def test_admin_pages_in_english(app, client, account_id):
 
 
 def test_a_fields_message_reads_in_english_with_its_label(app):
-    from handlers.form_fields import LABEL_PROBLEM, REQUIRED, TOO_LONG
-    from handlers.validation import FormatError, validate_id_number
+    from handlers.form_fields import LABEL_COLON_PROBLEM, LABEL_PROBLEM, REQUIRED, TOO_LONG
+    from handlers.validation import CERTIFICATE_FORMAT, FormatError, validate_id_number
     from web.i18n import translate_message
 
     try:
         validate_id_number("居民身份证", "442000198503121230")
     except FormatError as err:
         wrong_check = LABEL_PROBLEM % {"label": "证件号码", "problem": err}
-    messages = [REQUIRED % {"label": "成交价格"}, TOO_LONG % {"label": "补充条款", "n": 5000}, wrong_check]
+    bad_certificate = LABEL_COLON_PROBLEM % {"label": "房产证号或不动产权证号",
+                                             "problem": FormatError(CERTIFICATE_FORMAT)}
+    messages = [REQUIRED % {"label": "成交价格"}, TOO_LONG % {"label": "补充条款", "n": 5000}, wrong_check,
+                bad_certificate]
     with app.test_request_context():
         assert [translate_message(m) for m in messages] == messages  # Chinese, the default: unchanged
     with app.test_request_context():
@@ -199,5 +202,6 @@ def test_a_fields_message_reads_in_english_with_its_label(app):
         session["lang"] = "en"
         assert [translate_message(m) for m in messages] == [
             "Price (yuan) is required", "Supplementary terms must not be longer than 5000 characters",
-            "ID number: the check digit is wrong; please check the number"]
+            "ID number: the check digit is wrong; please check the number",
+            "Certificate number: the certificate number must look like 粤(2023)中山市不动产权第0012345号 (6 to 8 digits)"]
         assert translate_message("张伟") == "张伟"  # data stays as it is
