@@ -15,7 +15,7 @@ task id, so the inbox row stays).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
@@ -39,6 +39,24 @@ class TaskMove:
     to_id: str | None
     state: str
     changed: list[str] = field(default_factory=list)  # attributes of the element that differ
+    to_name: str | None = None  # the new element's name as its diagram gives it (its id when it has none)
+
+
+class Problem(str):
+    """Why an instance cannot move, in Chinese (it is a ``str``), keeping its message template and values so
+    that a page can show it in the reader's language: ``problem.shown(translate)``."""
+
+    template: str
+    values: dict[str, str]
+
+    def __new__(cls, template: str, **values: str) -> Problem:
+        problem = super().__new__(cls, template % values)
+        problem.template, problem.values = template, values
+        return problem
+
+    def shown(self, translate: Callable[[str], str]) -> str:
+        """The message through ``translate`` (a catalog lookup), its names too."""
+        return translate(self.template) % {key: translate(value) for key, value in self.values.items()}
 
 
 @dataclass
@@ -54,7 +72,7 @@ class Plan:
     to_version: int
     moves: list[TaskMove] = field(default_factory=list)  # the open and waiting tasks, each to its new element
     reset: list[str] = field(default_factory=list)  # names of the tasks that are predicted again
-    problems: list[str] = field(default_factory=list)  # why it cannot move (empty: it can)
+    problems: list[Problem] = field(default_factory=list)  # why it cannot move (empty: it can)
 
     @property
     def can_move(self) -> bool:
@@ -67,6 +85,8 @@ class Outcome:
     ok: bool
     message: str
     snapshot_id: int | None = None
+    from_version: int | None = None  # the versions of a move that succeeded
+    to_version: int | None = None
 
 
 def _target(conn: Any, process_id: str, to_definition_id: int | None) -> Any:
@@ -82,7 +102,10 @@ def _target(conn: Any, process_id: str, to_definition_id: int | None) -> Any:
 
 
 def _name(task: Any) -> str:
-    spec = task.task_spec
+    return _spec_name(task.task_spec)
+
+
+def _spec_name(spec: Any) -> str:
     return str(spec.bpmn_name or spec.bpmn_id or spec.name)
 
 
@@ -104,21 +127,23 @@ def _diff(workflow: Any, plan: Plan, spec: Any, subprocess_specs: dict[str, Any]
     try:
         pairs = _pairs(workflow, spec, subprocess_specs)
     except KeyError as err:
-        plan.problems.append(f"无法与新版本对齐：元素 {err} 在新版本中找不到对应")
+        plan.problems.append(Problem("无法与新版本对齐：元素 %(element)s 在新版本中找不到对应", element=str(err)))
         return []
     for owner, diff, spec_diff, _ in pairs:
         live = [t for t in owner.get_tasks(state=LIVE_TASKS, skip_subprocesses=True) if t.task_spec.bpmn_id]
         if diff is None:
             # Its state names its process, which the new version could not load back.
-            plan.problems.append(f"子流程「{owner.spec.name}」在新版本中不存在（实例中仍有它的记录）")
+            plan.problems.append(Problem("子流程「%(name)s」在新版本中不存在（实例中仍有它的记录）",
+                                         name=str(owner.spec.name)))
             continue
         changed = spec_diff.changed
         for task in live:
             new = diff.alignment.get(task)
             plan.moves.append(TaskMove(_name(task), task.task_spec.bpmn_id, getattr(new, "bpmn_id", None),
-                                       TaskState.get_name(task.state), list(changed.get(task.task_spec, []))))
+                                       TaskState.get_name(task.state), list(changed.get(task.task_spec, [])),
+                                       _spec_name(new) if new is not None else None))
             if new is None:
-                plan.problems.append(f"进行中的「{_name(task)}」({task.task_spec.bpmn_id}) 在新版本中已删除")
+                plan.problems.append(Problem("进行中的「%(name)s」在新版本中已删除", name=_name(task)))
             elif task.state & (TaskState.READY | TaskState.WAITING):
                 plan.reset.append(_name(task))
     return pairs
@@ -186,7 +211,8 @@ def migrate(steps: Steps, instance_id: int, to_definition_id: int, actor: str) -
                 step.run_engine()  # a suspended instance moves, but nothing fires until it is resumed
             _refuse_new_errors(step)
         _keep_suspended(conn, instance_id, plan.status)
-    return Outcome(instance_id, True, f"已从版本 {from_version} 迁移到版本 {target.version}", snapshot_id)
+    return Outcome(instance_id, True, f"已从版本 {from_version} 迁移到版本 {target.version}", snapshot_id,
+                   from_version, target.version)
 
 
 def _refuse_new_errors(step: Any) -> None:

@@ -277,8 +277,9 @@ class ReadModel:
                      total=total)
 
     def instances_by_id(self, instance_ids: Iterable[int]) -> dict[int, ProcessInstance]:
-        """The instances of a page's rows (timers, incidents) in one query, without their state."""
-        ids = sorted(set(instance_ids))
+        """The instances of a page's rows (timers, incidents, audit) in one query, without their state.
+        Rows of no instance (a deploy, a password reset) bring ``None``, which is skipped."""
+        ids = sorted({instance_id for instance_id in instance_ids if instance_id is not None})
         if not ids:
             return {}
         rows = self._session.scalars(sa.select(ProcessInstance).options(sa.orm.defer(ProcessInstance.state))

@@ -16,10 +16,18 @@ import sqlalchemy as sa
 from .models import Account
 
 INSTANCE_STATUS = {"running": "办理中", "completed": "已办结", "error": "异常", "suspended": "已暂停", "cancelled": "已取消"}
-TASK_STATE = {"READY": "待办理", "COMPLETED": "已办理", "CANCELLED": "已取消"}
+TASK_STATE = {"READY": "待办理", "WAITING": "等待中", "STARTED": "办理中", "COMPLETED": "已办理", "CANCELLED": "已取消"}
 TIMER_STATE = {"waiting": "等待中", "fired": "已触发", "cancelled": "已取消"}
 INCIDENT_STATUS = {"open": "等待自动重试", "failed": "重试已用尽", "resolved": "已解决"}
 ROLE = {"seller": "卖方", "buyer": "买方", "clerk": "窗口受理人员", "reviewer": "审核人员", "admin": "管理员"}
+
+# What changed in an element between two versions (SpiffWorkflow's serialized attribute names).
+ELEMENT_ATTRIBUTE = {"bpmn_name": "名称", "typename": "元素类型", "event_definition": "事件定义", "inputs": "前序连线",
+                     "outputs": "后续连线", "lane": "泳道", "documentation": "说明", "extensions": "扩展属性",
+                     "cond_task_specs": "分支条件", "default_task_spec": "默认分支", "script": "脚本",
+                     "prescript": "前置脚本", "postscript": "后置脚本", "data_input_associations": "输入数据关联",
+                     "data_output_associations": "输出数据关联", "io_specification": "输入输出定义",
+                     "timer": "定时器", "condition": "条件", "manual": "手动任务"}
 
 # Audit events: instance events (written by the engine's steps and the handlers), then the others.
 AUDIT_KIND = {
@@ -110,6 +118,10 @@ class Labels:
     @staticmethod
     def role(code: str | None) -> str:
         return word(ROLE, code)
+
+    @staticmethod
+    def element_attribute(code: str | None) -> str:
+        return word(ELEMENT_ATTRIBUTE, code)
 
 
 def process_names(queries) -> dict[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from handlers.deadlines import beijing
 from handlers.labels import INCIDENT_STATUS, INSTANCE_STATUS
@@ -14,6 +15,7 @@ from handlers.usecases import Invalid, Refused, admin, instances as ops, lists, 
 
 from .auth import roles_required
 from .context import actor, services
+from .i18n import translate
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -43,10 +45,10 @@ def deploy_confirm():
     try:
         results = admin.confirm_deploy(services(), actor(), request.form.get("token", ""))
     except Refused as err:
-        flash(err.message, "error")
+        flash(translate(err.message), "error")
         return redirect(url_for(".deploy"))
     created = [f"{r.process_id} v{r.version}" for r in results if r.created]
-    flash("已部署新版本：" + ("、".join(created) if created else "无（文件未变化）"), "info")
+    flash(_("已部署新版本：%(versions)s", versions=_("、").join(created) if created else _("无（文件未变化）")), "info")
     return redirect(url_for(".index"))
 
 
@@ -61,9 +63,11 @@ def _day(arg: str) -> date | None:
     try:
         day = datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
-        raise Invalid(f"{DAY_LABELS[arg]}：日期格式应为 YYYY-MM-DD", {arg: ["日期格式应为 YYYY-MM-DD"]}) from None
+        raise Invalid(_("%(field)s：日期格式应为 YYYY-MM-DD", field=translate(DAY_LABELS[arg])),
+                      {arg: [_("日期格式应为 YYYY-MM-DD")]}) from None
     if not 1900 <= day.year <= 2999:
-        raise Invalid(f"{DAY_LABELS[arg]}：日期应在 1900—2999 年之间", {arg: ["日期应在 1900—2999 年之间"]})
+        raise Invalid(_("%(field)s：日期应在 1900—2999 年之间", field=translate(DAY_LABELS[arg])),
+                      {arg: [_("日期应在 1900—2999 年之间")]})
     return day
 
 
@@ -80,7 +84,7 @@ def _limit() -> int:
     if not text:
         return lists.PAGE_SIZE
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 500:
-        raise Invalid("每页条数：应为 1–500 的整数", {"limit": ["应为 1–500 的整数"]})
+        raise Invalid(_("每页条数：应为 1–500 的整数"), {"limit": [_("应为 1–500 的整数")]})
     return int(text)
 
 
@@ -111,11 +115,11 @@ def retry_selected():
     """Bulk retry: the incidents ticked on the page, and nothing else."""
     chosen = [int(v) for v in request.form.getlist("incident") if v.isascii() and v.isdigit() and len(v) < 10]
     if not chosen:
-        flash("请先勾选要重试的异常事件", "error")
+        flash(_("请先勾选要重试的异常事件"), "error")
     else:
         retried = lists.retry_selected(services(), actor(), chosen)
-        flash(f"已重试 {retried} 个异常事件" + (f"（{len(chosen) - retried} 个已解决或不存在）"
-                                          if retried < len(chosen) else ""), "info")
+        flash(_("已重试 %(n)s 个异常事件", n=retried) + (_("（%(n)s 个已解决或不存在）", n=len(chosen) - retried)
+                                                    if retried < len(chosen) else ""), "info")
     back = request.form.get("back", "")
     return redirect(back if back.startswith("/admin/incidents") else url_for(".incidents"))
 
@@ -161,7 +165,7 @@ def operate(instance_id, operation):
         ops.resume(services(), who, instance_id)
     else:
         ops.reset(services(), who, instance_id, form.get("task_id", ""), form.get("reason", ""))
-    flash({"cancel": "已取消", "suspend": "已暂停", "resume": "已恢复", "reset": "已退回"}[operation], "info")
+    flash({"cancel": _("已取消"), "suspend": _("已暂停"), "resume": _("已恢复"), "reset": _("已退回")}[operation], "info")
     return redirect(url_for(".instance", instance_id=instance_id))
 
 
@@ -171,8 +175,7 @@ def migration(process_id):
     """Dry-run report of moving the process's unfinished instances to a version (default the newest)."""
     to = request.args.get("to", type=int)
     report = ops.migration_report(services(), actor(), process_id, to)
-    return render_template("admin/migration.html", report=report, beijing=beijing,
-                           versions=admin.definitions_of(services(), actor(), process_id))
+    return render_template("admin/migration.html", report=report, L=report.labels, beijing=beijing)
 
 
 @bp.post("/migrations/<process_id>")
@@ -181,7 +184,9 @@ def migrate(process_id):
     ids = [int(v) for v in request.form.getlist("instance_ids") if v.isdigit()]
     outcomes = ops.migrate(services(), actor(), process_id, request.form.get("to", type=int), instance_ids=ids)
     for outcome in outcomes:
-        flash(f"实例#{outcome.instance_id}：{outcome.message}", "info" if outcome.ok else "error")
+        said = _("已从版本 %(from_version)s 迁移到版本 %(to_version)s", from_version=outcome.from_version,
+                 to_version=outcome.to_version) if outcome.ok and outcome.to_version else translate(outcome.message)
+        flash(_("实例#%(id)s：%(message)s", id=outcome.instance_id, message=said), "info" if outcome.ok else "error")
     return redirect(url_for(".migration", process_id=process_id, to=request.form.get("to")))
 
 
@@ -189,15 +194,15 @@ def migrate(process_id):
 @roles_required("admin")
 def revert(snapshot_id):
     instance_id = ops.revert(services(), actor(), snapshot_id)
-    flash(f"实例#{instance_id}已还原到迁移前的版本和状态", "info")
+    flash(_("实例#%(id)s已还原到迁移前的版本和状态", id=instance_id), "info")
     return redirect(url_for(".instance", instance_id=instance_id))
 
 
 @bp.post("/incidents/<int:incident_id>/retry")
 @roles_required("admin")
 def retry(incident_id):
-    instance_id, _ = admin.retry_incident(services(), actor(), incident_id)
-    flash("已重试", "info")
+    instance_id, _retried = admin.retry_incident(services(), actor(), incident_id)
+    flash(_("已重试"), "info")
     return redirect(url_for(".instance", instance_id=instance_id))
 
 
@@ -215,8 +220,8 @@ def events():
 def retry_delivery(delivery_id):
     try:
         outbound.retry_delivery(services(), actor(), delivery_id)
-        flash("已安排重新投递，后台任务将立即发送", "info")
+        flash(_("已安排重新投递，后台任务将立即发送"), "info")
     except Refused as err:
-        flash(err.message, "error")
+        flash(translate(err.message), "error")
     return redirect(url_for(".events", kind=request.args.get("kind", ""),
                             business_key=request.args.get("business_key", "")))

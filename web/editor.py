@@ -4,6 +4,7 @@ answered as JSON to the page's script."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
 
 from handlers.deadlines import beijing
 from handlers.usecases import editor
@@ -64,7 +65,7 @@ def save_draft(file_name):
 @roles_required("admin")
 def discard_draft(file_name):
     editor.discard_draft(services(), actor(), file_name)
-    return {"message": "草稿已删除"}
+    return {"message": _("草稿已删除")}
 
 
 @bp.post("/<file_name>/diff")
@@ -82,11 +83,11 @@ def deploy(file_name):
     body = request.get_json(silent=True) or {}
     results = editor.deploy(services(), actor(), file_name, _posted_xml(), str(body.get("reason") or ""))
     created = [r for r in results if r.created]
-    message = ("已部署新版本：" + "、".join(f"{r.process_id} v{r.version}" for r in created)) if created \
-        else "内容与运行版本相同，没有部署新版本"
+    message = _("已部署新版本：%(versions)s", versions=_("、").join(f"{r.process_id} v{r.version}" for r in created)) \
+        if created else _("内容与运行版本相同，没有部署新版本")
     # Running contracts stay on their version until moved: the next step is the migration's dry run.
-    links = [{"label": f"迁移运行中的实例到 {r.process_id} v{r.version}（先演练）",
+    links = [{"label": _("迁移运行中的实例到 %(process)s v%(version)s（先演练）", process=r.process_id, version=r.version),
               "url": url_for("admin.migration", process_id=r.process_id, to=r.definition_id)} for r in created]
-    links.append({"label": "查看流程实例", "url": url_for("admin.instances")})
+    links.append({"label": _("查看流程实例"), "url": url_for("admin.instances")})
     return {"message": message, "versions": [{"process_id": r.process_id, "version": r.version} for r in created],
             "links": links}

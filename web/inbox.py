@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from engine import EngineError, FormInvalid
 from engine.db import utcnow
@@ -15,6 +16,7 @@ from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, tasks
 from . import forms_render
 from .auth import roles_required
 from .context import actor, services
+from .i18n import translate
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
@@ -29,9 +31,11 @@ def _day(arg: str) -> date | None:
     try:
         day = datetime.strptime(request.args[arg], "%Y-%m-%d").date()
     except ValueError:
-        raise Invalid(f"{DAY_LABELS[arg]}：日期格式应为 YYYY-MM-DD", {arg: ["日期格式应为 YYYY-MM-DD"]}) from None
+        raise Invalid(_("%(field)s：日期格式应为 YYYY-MM-DD", field=translate(DAY_LABELS[arg])),
+                      {arg: [_("日期格式应为 YYYY-MM-DD")]}) from None
     if not 1900 <= day.year <= 2999:
-        raise Invalid(f"{DAY_LABELS[arg]}：日期应在 1900—2999 年之间", {arg: ["日期应在 1900—2999 年之间"]})
+        raise Invalid(_("%(field)s：日期应在 1900—2999 年之间", field=translate(DAY_LABELS[arg])),
+                      {arg: [_("日期应在 1900—2999 年之间")]})
     return day
 
 
@@ -71,7 +75,7 @@ def claim(task_id):
         else:
             tasks.claim(services(), actor(), task_id)
     except EngineError as err:
-        flash(err.message, "error")
+        flash(translate(err.message), "error")
     return redirect(url_for(".task", task_id=task_id) if action == "claim" else url_for(".index"))
 
 
@@ -95,13 +99,14 @@ def task(task_id):
         try:
             result = tasks.complete_with_uploads(services(), actor(), task_id, values,
                                                  _posted_files(page.materials))
-            flash(f"「{page.task.name}」已办理" + (f"，业务结束：{result.end_event}" if result.end_event else ""),
-                  "info")
+            done = _("「%(task)s」已办理", task=translate(page.task.name))
+            ended = _("，业务结束：%(end)s", end=translate(result.end_event)) if result.end_event else ""
+            flash(done + ended, "info")
             return redirect(url_for(".index"))
         except (Invalid, FormInvalid) as err:
             errors = err.errors
         except EngineError as err:
-            flash(err.message, "error")
+            flash(translate(err.message), "error")
             return redirect(url_for(".index"))
     fields = forms_render.describe(page.schema, values, errors)
     upload_errors = errors.get("uploads") if isinstance(errors.get("uploads"), dict) else {}
@@ -123,7 +128,7 @@ def reset_password():
             new_password = accounts.reset_password(services(), actor(), request.form.get("id_number", ""),
                                                    request.form.get("id_checked") == "on")
         except Refused as err:
-            flash(err.message, "error")
+            flash(translate(err.message), "error")
     return render_template("inbox/reset_password.html", new_password=new_password)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from engine import EngineError, FormInvalid, StepResult
 from engine.db import utcnow
@@ -12,6 +13,7 @@ from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, citizen, 
 from . import forms_render
 from .auth import login_failed, login_required, sign_in, sign_out
 from .context import actor, services
+from .i18n import translate
 
 bp = Blueprint("portal", __name__)
 
@@ -19,8 +21,11 @@ SUBMIT_LABELS = {"supervision_online": "下一步", "supervision_branch": "下�
                  "generate_order": "生成电子合同订单", "final_submit": "提交", "cancel_select": "下一步",
                  "cancel_reason": "提交", "business_type": "下一步"}
 CITIZEN_LANES = ("卖方", "买方")
-CANCEL_ORDER_QUESTION = ("确定注销电子合同订单吗？注销后已完成的签名作废；如需修改合同，请到「待办业务」选择「修改合同」，"
-                         "修改完成后重新生成电子合同订单；如需终止合同，请选择「删除合同」。")
+
+
+def cancel_order_question() -> str:
+    return _("确定注销电子合同订单吗？注销后已完成的签名作废；如需修改合同，请到「待办业务」选择「修改合同」，"
+             "修改完成后重新生成电子合同订单；如需终止合同，请选择「删除合同」。")
 
 
 # ---------------------------------------------------------------- sign-in (sandbox unified identity)
@@ -32,7 +37,7 @@ def login():
 
 def _refused_to_login(err: Refused | Invalid):
     login_failed()  # counts towards the lockout (web/auth.py)
-    flash(err.message, "error")
+    flash(translate(err.message), "error")
     return redirect(url_for(".login"))
 
 
@@ -91,7 +96,7 @@ def associate():
                                          password=request.form.get("password", ""))
         except Refused as err:
             login_failed()
-            flash(err.message, "error")
+            flash(translate(err.message), "error")
             return render_template("portal/associate.html", identity=identity), err.status
         session.pop("unified_identity", None)
         return _after_unified_login(account)
@@ -119,7 +124,7 @@ def _after_unified_login(account):
     if isinstance(account, Identity):
         return _to_association(account)
     sign_in(account)
-    flash(f"统一身份认证成功：{account.name}", "info")
+    flash(_("统一身份认证成功：%(name)s", name=account.name), "info")
     return redirect(request.args.get("next") or url_for(".home"))
 
 
@@ -154,9 +159,9 @@ def todo():
 def withdraw(task_id):
     """「撤回申请」 from 待办."""
     try:
-        flash(citizen.withdraw(services(), actor(), task_id), "info")
+        flash(translate(citizen.withdraw(services(), actor(), task_id)), "info")
     except (Refused, EngineError) as err:
-        flash(err.message, "error")
+        flash(translate(err.message), "error")
     return redirect(url_for(".todo"))
 
 
@@ -165,9 +170,9 @@ def withdraw(task_id):
 def withdraw_cancellation(contract_no):
     """「撤回注销申请」 from the contract page, also while the parties are signing."""
     try:
-        flash(citizen.withdraw_cancellation(services(), actor(), contract_no), "info")
+        flash(translate(citizen.withdraw_cancellation(services(), actor(), contract_no)), "info")
     except (Refused, EngineError) as err:
-        flash(err.message, "error")
+        flash(translate(err.message), "error")
     return redirect(url_for(".contract", contract_no=contract_no))
 
 
@@ -182,13 +187,15 @@ def _next_page(result: StepResult):
     if mine:
         return redirect(url_for(".task", task_id=mine[0]["id"]))
     if result.ready_tasks:  # the case moved to the window
-        flash("已提交。请买卖双方本人持有效身份证件（原件）到中山市房地产交易管理事务中心业务窗口办理。", "info")
+        flash(_("已提交。请买卖双方本人持有效身份证件（原件）到中山市房地产交易管理事务中心业务窗口办理。"), "info")
     if citizen.contract_key(result.business_key):
         return redirect(url_for(".contract", contract_no=result.business_key))
     if result.end_event:
         reason = citizen.refusal_reason(services(), actor(), result)
-        flash(f"业务已结束：{result.end_event}" + (f"。原因：{reason}" if reason else ""),
-              "error" if reason else "info")
+        message = _("业务已结束：%(event)s", event=translate(result.end_event))
+        if reason:
+            message += _("。原因：%(reason)s", reason=translate(reason))
+        flash(message, "error" if reason else "info")
     return redirect(url_for(".home"))
 
 
@@ -206,7 +213,7 @@ def task(task_id):
         values = forms_render.parse(schema, request.form)
         errors = schema().validate({**values, "confirmed": True}) if asks and not values.get("confirmed") else {}
         if errors:
-            form_errors = "请按提示修改后重新提交"
+            form_errors = _("请按提示修改后重新提交")
         elif asks and not values.get("confirmed"):
             asking = True
         else:
@@ -216,9 +223,9 @@ def task(task_id):
                 errors = err.errors
                 # A message about no field of the form (e.g. 「资金监管协议尚未签署完成」) is said on its own.
                 loose = [m for k, v in errors.items() if k not in schema().fields for m in forms_render.messages(v)]
-                form_errors = "；".join(loose) or "请按提示修改后重新提交"
+                form_errors = _("；").join(translate(m) for m in loose) or _("请按提示修改后重新提交")
             except EngineError as err:
-                flash(err.message, "error")
+                flash(translate(err.message), "error")
                 return redirect(url_for(".home"))
     fields = [f for f in forms_render.describe(schema, values, errors) if f.name != "confirmed"]
     for f in fields:
@@ -235,7 +242,9 @@ def contract(contract_no):
     page = citizen.contract_page(services(), actor(), contract_no, with_qr=bool(request.args.get("qr")))
     return render_template("portal/contract.html", contract=page.contract, order=page.order, codes=page.codes,
                            tasks=page.tasks, beijing=beijing, is_owner=page.is_owner, deadline=page.deadline,
-                           cancel_question=CANCEL_ORDER_QUESTION)
+                           cancel_question=cancel_order_question(),
+                           online=page.contract.channel == "线上",
+                           cancelling_order=page.order is not None and page.order.purpose == "注销")
 
 
 @bp.get("/contract/<contract_no>/signed.pdf")
@@ -245,7 +254,7 @@ def signed_contract(contract_no):
     try:
         filename, pdf = citizen.signed_contract(services(), actor(), contract_no)
     except Refused as err:
-        flash(err.message, "error")
+        flash(translate(err.message), "error")
         return redirect(url_for(".contract", contract_no=contract_no))
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename={filename}"})
 
@@ -257,7 +266,7 @@ def supervision_manual(contract_no):
     try:
         filename, pdf = supervision.supervision_manual(services(), actor(), contract_no)
     except Refused as err:
-        flash(err.message, "error")
+        flash(translate(err.message), "error")
         return redirect(url_for(".contract", contract_no=contract_no))
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename={filename}"})
 
@@ -267,7 +276,7 @@ def supervision_manual(contract_no):
 def confirm_cancel_order(contract_no):
     """「注销电子合同订单」 without JS: the question on a page of its own, 「确定」 posts."""
     page = citizen.contract_page(services(), actor(), contract_no)
-    return render_template("portal/confirm.html", contract=page.contract, question=CANCEL_ORDER_QUESTION,
+    return render_template("portal/confirm.html", contract=page.contract, question=cancel_order_question(),
                            action=url_for(".cancel_order", contract_no=page.contract.contract_no))
 
 
@@ -278,9 +287,9 @@ def cancel_order(contract_no):
     try:
         citizen.cancel_order(services(), actor(), contract_no)
     except Refused as err:
-        flash(err.message, "error")
+        flash(translate(err.message), "error")
         return redirect(url_for(".contract", contract_no=contract_no))
-    flash("电子合同订单已注销", "info")
+    flash(_("电子合同订单已注销"), "info")
     return redirect(url_for(".todo"))
 
 
@@ -291,9 +300,9 @@ def cancel_online(contract_no):
     try:
         result = citizen.start_online_cancellation(services(), actor(), contract_no)
     except Refused as err:  # one cancellation at a time
-        flash(err.message, "error")
+        flash(translate(err.message), "error")
         return redirect(url_for(".contract", contract_no=contract_no))
     if result.end_event:
-        flash(f"{result.end_event}：请查看合同状态与说明（线下备案的合同请到窗口办理线下注销）", "error")
+        flash(_("%(event)s：请查看合同状态与说明（线下备案的合同请到窗口办理线下注销）", event=translate(result.end_event)), "error")
         return redirect(url_for(".contract", contract_no=contract_no))
     return _next_page(result)

@@ -13,14 +13,15 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, abort, jsonify, render_template, request, session
+from flask_babel import gettext
 
 from handlers.deadlines import beijing
-from handlers.usecases import Refused
+from handlers.usecases import Refused, outbound
 from handlers.usecases import esign as signing
-from handlers.usecases import outbound
 from handlers.usecases.errors import UseCaseError
 
 from .context import services
+from .i18n import translate
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 SIGN_WITHIN_SECONDS = 600
@@ -40,14 +41,14 @@ def esign(token):
     elif step == "auth":  # 「微警认证」 then 「确认授权」
         opened = (session.get(state_key) or {}).get("opened", 0)
         if time.time() - opened > SIGN_WITHIN_SECONDS:
-            error, step = "已超过规定的签署时间，请重新查阅文件后点击「确定签署」", "read"
+            error, step = gettext("已超过规定的签署时间，请重新查阅文件后点击「确定签署」"), "read"
         else:
             try:
                 signing.check_identity(page, request.form.get("name", ""), request.form.get("id_number", ""))
                 session[state_key] = {"opened": opened, "authorised": True}
                 step = "face"
             except Refused as err:
-                error = err.message
+                error = translate(err.message)
     elif step == "face":  # the face check passed on the phone: sign and call back
         if not (session.get(state_key) or {}).get("authorised"):
             abort(400)
@@ -56,9 +57,10 @@ def esign(token):
             session.pop(state_key, None)
             step = "done"
         except Refused as err:
-            error, step = err.message, "read"
+            error, step = translate(err.message), "read"
     return render_template("sandbox/esign.html", step=step, signature=page.signature, contract=page.contract,
-                           sections=page.sections, error=error, limit=SIGN_WITHIN_SECONDS // 60)
+                           sections=page.sections, error=error, limit=SIGN_WITHIN_SECONDS // 60,
+                           cancellation=page.signature.order.purpose == "注销")
 
 
 @bp.get("/sms")

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from handlers.usecases import Refused
-from handlers.usecases import supervision
+from handlers.usecases import Refused, supervision
 
 from .context import services
+from .i18n import translate
 
 bp = Blueprint("sandbox_bank", __name__, url_prefix="/sandbox/bank")
 
@@ -26,6 +26,6 @@ def longcunguan(reference):
             agreement_no = supervision.sandbox_sign(services(), case, identities)
             case.signed = True
         except Refused as err:
-            error = err.message
+            error = translate(err.message)
     return render_template("sandbox/longcunguan.html", case=case, parties=parties, error=error,
                            agreement_no=agreement_no), 422 if error else 200

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.migration import Outcome, Plan
-from engine.models import InstanceSnapshot, ProcessDefinition
+from engine.models import InstanceSnapshot, ProcessDefinition, ProcessInstance
 
 from ..bootstrap import Services
+from ..labels import Labels, labels_for
 from .errors import Invalid, NotFound
 from .policy import ADMIN_ROLE, Actor
 
@@ -29,6 +30,9 @@ class MigrationReport:
     target: ProcessDefinition
     plans: list[Plan]
     snapshots: list[InstanceSnapshot]
+    versions: list[ProcessDefinition]  # every version of the process, newest first (the targets to choose)
+    labels: Labels  # the process's name and the people who deployed and migrated
+    instances: dict[int, ProcessInstance]  # the snapshots' instances (their contract numbers)
 
     @property
     def movable(self) -> list[Plan]:
@@ -90,7 +94,11 @@ def migration_report(services: Services, actor: Actor, process_id: str,
     actor.require(ADMIN_ROLE)
     target = _target(services, process_id, to_definition_id)
     plans = services.engine.migration_dry_run(process_id, target.id)
-    return MigrationReport(process_id, target, plans, services.queries.snapshots(process_id=process_id))
+    snapshots = services.queries.snapshots(process_id=process_id)
+    versions = services.queries.definitions(process_id=process_id, newest_first=True)
+    labels = labels_for(services, [*(s.taken_by for s in snapshots), *(d.deployed_by for d in versions)])
+    instances = services.queries.instances_by_id({s.instance_id for s in snapshots})
+    return MigrationReport(process_id, target, plans, snapshots, versions, labels, instances)
 
 
 def migrate(services: Services, actor: Actor, process_id: str, to_definition_id: int | None = None, *,

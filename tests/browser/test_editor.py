@@ -10,8 +10,14 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from engine.models import AuditEvent, ProcessDefinition, Timer
-from tests.browser.test_walkthrough import (browser, live_server, login_staff, see,  # noqa: F401 (fixtures)
-                                            seller_opens_contract, shot)
+from tests.browser.test_walkthrough import (  # noqa: F401 (fixtures)
+    browser,
+    live_server,
+    login_staff,
+    see,
+    seller_opens_contract,
+    shot,
+)
 
 TWO_NATURAL_DAYS = 'end_of_natural_day(contract["created_at"], days=2)'
 

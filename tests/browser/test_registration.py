@@ -1,16 +1,26 @@
 """An HK owner with no account registers on the unified identity platform (「立即注册」, 账号密码), creates the
-netsign account on 用户关联, and verifies her home by 姓名+不动产单元号 — on a desktop and at phone width
-(390 px). Screenshots in artifacts/browser/."""
+netsign account on 用户关联, verifies her home by 姓名+不动产单元号, fills the contract, and she and her buyer
+sign it on the sandbox 粤信签 with their own QR codes until 首页 shows 「已签约」 — on a desktop and at phone
+width (390 px). Screenshots in artifacts/browser/."""
 from __future__ import annotations
 
 import pytest
 
-from handlers.demo import WONG_HK_PERMIT
-from tests.browser.test_walkthrough import browser, live_server, see, shot  # noqa: F401 (fixtures)
+from handlers.demo import WONG_HK_PERMIT, ZHAO_MIN_ID
+from tests.browser.test_walkthrough import (  # noqa: F401 (fixtures)
+    browser,
+    fill_terms_to_supervision,
+    live_server,
+    party_signs_with_own_code,
+    see,
+    shot,
+    sign_in_by_yss,
+    submit_and_confirm,
+)
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_a_hong_kong_owner_registers_and_finds_her_home(live_server, browser, width):  # noqa: F811
+def test_a_hong_kong_owner_registers_and_signs_her_sale_contract(live_server, browser, width):  # noqa: F811
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(live_server + "/login")
     page.click("a[href='/register/person']")
@@ -45,4 +55,37 @@ def test_a_hong_kong_owner_registers_and_finds_her_home(live_server, browser, wi
     page.click("button:has-text('查询')")
     see(page, "星汇云锦5幢801房")  # 「确认房源」 shows the home the registry found
     shot(page, f"register-03-home-found-{width}")
+
+    page.click("button:has-text('签订合同')")
+    assert page.input_value("[name=sellers-0-name]") == "黄丽华"
+    page.fill("[name=sellers-0-phone]", "85261112222")
+    page.fill("[name=buyers-0-name]", "赵敏")
+    page.fill("[name=buyers-0-id_number]", ZHAO_MIN_ID)
+    page.fill("[name=buyers-0-phone]", "13900005555")
+    fill_terms_to_supervision(page, applicant=("黄丽华", "13712345678"))
+    page.click("button:has-text('保存并继续')")  # 不选择资金监管
+    page.check("input[name=acknowledged]")
+    page.click("button:has-text('保存并继续')")
+    submit_and_confirm(page)
+    page.click("button:has-text('生成电子合同订单')")
+    see(page, "已创建订单，待签字")
+    contract_url = page.url.split("?")[0]
+
+    def sign_in_with_password(own, base, _person):
+        own.goto(base + "/login")
+        own.fill("#username", f"wong{width}")
+        own.fill("#password", "Harbour2026")
+        own.click("form[action*='password'] button:has-text('登录')")
+        see(own, "我的合同")
+
+    party_signs_with_own_code(browser, live_server, contract_url, "黄丽华", WONG_HK_PERMIT, f"hk-seller-{width}",
+                              sign_in=sign_in_with_password)
+    party_signs_with_own_code(browser, live_server, contract_url, "赵敏", ZHAO_MIN_ID, f"hk-buyer-{width}",
+                              sign_in=sign_in_by_yss)
+    page.goto(contract_url)
+    see(page, "订单已经完成签字")
+    page.click("a.btn:has-text('提交')")
+    submit_and_confirm(page)
+    see(page, "已签约")
+    shot(page, f"register-04-signed-{width}")
     page.close()

@@ -99,7 +99,8 @@ def submit_and_confirm(page):
 
 
 def fill_terms_to_supervision(page, price="1580000", payment="贷款", delivery="2027-01-15", tax="按国家规定各自承担",
-                              dispute="仲裁", rating="非常满意", before_save=None):
+                              dispute="仲裁", rating="非常满意", before_save=None,
+                              applicant=("张伟", "13800001111")):
     """The contract's terms, then 填写申请人信息 and 填写好差评信息: the drafting pages up to 填写资金监管信息."""
     page.fill("#price", price)
     page.select_option("#payment_method", payment)
@@ -109,20 +110,24 @@ def fill_terms_to_supervision(page, price="1580000", payment="贷款", delivery=
     if before_save is not None:
         before_save()
     page.click("button:has-text('保存并继续')")
-    page.fill("#applicant_name", "张伟")
-    page.fill("#applicant_phone", "13800001111")
+    page.fill("#applicant_name", applicant[0])
+    page.fill("#applicant_phone", applicant[1])
     page.click("button:has-text('保存并继续')")
     page.select_option("#rating_level", rating)
     page.click("button:has-text('保存并继续')")
 
 
-def party_signs_with_own_code(browser, base, contract_url, person, id_number, index):
+def sign_in_by_yss(page, base, person):
+    page.goto(base + "/login")
+    page.select_option("select[name=unified_id]", label=person)
+    page.click("button:has-text('扫码登录')")
+
+
+def party_signs_with_own_code(browser, base, contract_url, person, id_number, index, sign_in=sign_in_by_yss):
     """``person`` signs in, finds exactly one QR code (their own) on the contract page, and signs with it."""
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     own = context.new_page()
-    own.goto(base + "/login")
-    own.select_option("select[name=unified_id]", label=person)
-    own.click("button:has-text('扫码登录')")
+    sign_in(own, base, person)
     own.goto(contract_url + "?qr=1")
     own.wait_for_selector("img[alt='签署二维码']")
     qr_shot = SHOTS / f"02-qr-code-{index}.png"

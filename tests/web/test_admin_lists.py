@@ -128,6 +128,7 @@ def test_bulk_retry_retries_only_the_selected_and_only_for_admins(app, account_i
 
 
 def test_audit_shows_deploys_password_resets_and_account_changes(app, account_id):
+    _start(app, account_id, "张伟")  # instance events on the same page as events of no instance
     clerk = app.test_client()
     login_as(clerk, account_id("窗口受理员甲"))
     clerk.post("/inbox/reset-password", data={"id_number": ZHANG_WEI_ID, "id_checked": "on"})
@@ -143,7 +144,8 @@ def test_audit_shows_deploys_password_resets_and_account_changes(app, account_id
     deployed = admin.get("/admin/audit?kind=definition_deployed").data.decode()
     assert "<td>部署流程</td><td>系统</td>" in deployed and "签订买卖合同线上 v1" in deployed
     everything = admin.get("/admin/audit").data.decode()
-    assert "重置密码" in everything and "创建网签账号" in everything and "password_reset" not in everything.split(
+    assert "重置密码" in everything and "创建网签账号" in everything and "业务发起" in everything
+    assert "password_reset" not in everything.split(
         "<table>")[1]
 
 

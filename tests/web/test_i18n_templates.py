@@ -13,7 +13,6 @@ from jinja2 import Environment
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "web" / "templates").rglob("*.html"))
 TRANSLATING_CALLS = {"_", "tr", "gettext", "ngettext"}
-COMPARISONS = {"eq", "ne", "in", "name:in"}  # `x == '…'`, `x != '…'`, `'…' in x` / `x in ['…']`
 # The language switch names Chinese in Chinese, as every bilingual site does.
 SHOWN_AS_IS = {"中文"}
 
@@ -23,42 +22,45 @@ def has_chinese(text: str) -> bool:
 
 
 def unmarked_strings(source: str) -> list[tuple[int, str]]:
-    env = Environment(extensions=["jinja2.ext.i18n"])
-    tokens = [(line, kind, value) for line, kind, value in env.lex(source) if kind != "whitespace"]
+    """(line, text) of every Chinese text the template shows without marking it for translation."""
+    tokens = [token for token in Environment().lex(source) if token[1] != "whitespace"]
     found = []
     for index, (line, kind, value) in enumerate(tokens):
-        if not has_chinese(value) or value.strip() in SHOWN_AS_IS:
-            continue
         if kind == "data":
             # Text between tags and attribute values (placeholder="…", title="…") alike are shown to people.
             found += [(line, piece.strip()) for piece in re.split(r"(<[^>]*>)", value)
                       if has_chinese(piece) and piece.strip() not in SHOWN_AS_IS]
-        elif kind == "string":
-            before = [(k, v) for _l, k, v in tokens[max(0, index - 2):index]]
-            after = [(k, v) for _l, k, v in tokens[index + 1:index + 3]]
-            called = len(before) == 2 and before[0] == ("name", before[0][1]) and before[0][1] in TRANSLATING_CALLS \
-                and before[1] == ("operator", "(")
-            piped = after[:2] == [("operator", "|"), ("name", "tr")]
-            compared = bool(before) and (before[-1][0] in COMPARISONS or before[-1] == ("name", "in")
-                                          or (before[-1][0] in ("lbracket", "comma", "operator")
-                                              and _inside_list_after_in(tokens, index)))
-            compared = compared or (bool(after) and (after[0][0] in ("eq", "ne") or after[0] == ("name", "in")))
-            if not (called or piped or compared):
-                found.append((line, value))
+        elif kind == "string" and has_chinese(value) and value[1:-1] not in SHOWN_AS_IS:
+            if not (_translated(tokens, index) or _compared(tokens, index)):
+                found.append((line, value[1:-1]))
     return found
 
 
-def _inside_list_after_in(tokens, index) -> bool:
-    """`x in ['甲', '乙']`: walk back over the list's items to the `in` before its bracket."""
-    depth = 0
+def _translated(tokens, index) -> bool:
+    """`_('…')`, `tr('…')`, `gettext('…')`, or `'…'|tr`."""
+    before = [(kind, value) for _line, kind, value in tokens[max(0, index - 2):index]]
+    after = [(kind, value) for _line, kind, value in tokens[index + 1:index + 3]]
+    called = len(before) == 2 and before[0][0] == "name" and before[0][1] in TRANSLATING_CALLS \
+        and before[1] == ("operator", "(")
+    return called or after == [("operator", "|"), ("name", "tr")]
+
+
+def _compared(tokens, index) -> bool:
+    """`x == '…'`, `'…' != x`, `'…' in x`, `x in ['…', '…']`: the literal is data the template tests, not text."""
+    previous = tokens[index - 1][1:] if index else None
+    following = tokens[index + 1][1:] if index + 1 < len(tokens) else None
+    if previous in (("operator", "=="), ("operator", "!="), ("name", "in")):
+        return True
+    if following in (("operator", "=="), ("operator", "!="), ("name", "in")):
+        return True
+    depth = 0  # inside a list or tuple that follows `in`?
     for position in range(index - 1, -1, -1):
-        kind, value = tokens[position][1], tokens[position][2]
-        if kind in ("rbracket", "rparen"):
+        kind, value = tokens[position][1:]
+        if kind == "operator" and value in ")]":
             depth += 1
-        elif kind in ("lbracket", "lparen"):
+        elif kind == "operator" and value in "([":
             if depth == 0:
-                previous = tokens[position - 1] if position else None
-                return previous is not None and previous[1] == "name" and previous[2] == "in"
+                return position > 0 and tokens[position - 1][1:] == ("name", "in")
             depth -= 1
         elif kind in ("block_begin", "variable_begin"):
             return False

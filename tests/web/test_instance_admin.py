@@ -2,6 +2,7 @@
 citizen reads is the diagram's timer, so a migrated contract shows its new deadline."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -93,3 +94,31 @@ def test_suspend_resume_and_cancel_through_the_api(app, client, account_id):
                  "/api/v1/definitions/{process_id}/migration", "/api/v1/definitions/{process_id}/migrate",
                  "/api/v1/snapshots/{snapshot_id}/revert"):
         assert path in spec["paths"], path
+
+
+def test_the_migration_dry_run_shows_words_not_codes(app, client, account_id):
+    """The administrator reads the waiting task and its new element by the diagram's names, its state and the
+    instance's status as words, the contract number, and who migrated by name; in English too."""
+    admin = app.test_client()
+    with time_machine.travel(datetime.fromisoformat("2026-11-23T10:00:00+08:00"), tick=False):
+        login_as(admin, account_id("系统管理员"))
+        login_as(client, account_id("张伟"))
+        contract_no = contract_created(client)
+        target = deploy_two_natural_days(app)
+
+        report = admin.get("/admin/migrations/online_signing").data.decode()
+        [row] = re.findall(r'<tr><td><input type="checkbox" name="instance_ids".*?</tr>', report, re.S)
+        assert contract_no in row and "办理中" in row and "running" not in row
+        assert "合同逾期未签（等待中）→ 合同逾期未签" in row
+        assert not re.search(r"\b(READY|WAITING|STARTED)\b|Activity_|Event_", row)
+
+        [plan] = admin.get("/api/v1/definitions/online_signing/migration").get_json()
+        admin.post("/admin/migrations/online_signing", data={"to": str(target), "instance_ids": [str(plan["instance_id"])]})
+        snapshots = admin.get("/admin/migrations/online_signing").data.decode().split("<h2>迁移前快照</h2>")[1]
+        assert "系统管理员" in snapshots and contract_no in snapshots
+
+        admin.get("/lang/en")
+        english = admin.get("/admin/migrations/online_signing").data.decode()
+        assert "Snapshots before migration" in english and "Revert" in english and "No instances to move" in english
+        assert not re.search(r"[\u4e00-\u9fff]", english.split("<h2>Snapshots before migration</h2>")[1]
+                             .replace("系统管理员", "").replace(contract_no, "").replace("中文", ""))
