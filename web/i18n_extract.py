@@ -1,6 +1,6 @@
 """Babel extractors for the diagrams: the words an analyst draws in processes/*.bpmn and *.dmn (process,
-lane, task, event, gateway and flow names; decision names, column labels and output texts) are shown on
-pages, so `make i18n` collects them like the strings marked in code (babel.cfg names these functions)."""
+lane, task, event, gateway and flow names, a user task's guidance; decision names, column labels and output
+texts) are shown on pages, so `make i18n` collects them like the strings marked in code (babel.cfg names these functions)."""
 from __future__ import annotations
 
 import html
@@ -10,6 +10,8 @@ from typing import IO, Iterator
 # Definitions whose name is a code the diagrams refer to, never shown: message, signal, error names.
 CODE_NAMED = {"message", "signal", "error", "escalation", "dataStoreReference", "dataObject"}
 BPMN_NAME = re.compile(r'<bpmn:(\w+)\b[^>]*?\sname="([^"]*)"', re.S)
+# A user task's documentation is the guidance its page shows above the form (handlers/usecases/task_content.py).
+TASK_GUIDANCE = re.compile(r'<bpmn:(?:userTask|manualTask)\b[^>]*>\s*<bpmn:documentation>(.*?)</bpmn:documentation>', re.S)
 DMN_NAMED = re.compile(r'<(?:definitions|decision|inputData|knowledgeSource)\b[^>]*?\sname="([^"]*)"', re.S)
 DMN_LABEL = re.compile(r'<(?:input|output)\b[^>]*?\slabel="([^"]*)"', re.S)
 # An output entry's text is a FEEL expression; a string literal in it is a text the table gives the pages.
@@ -34,6 +36,8 @@ def extract_bpmn(fileobj: IO[bytes], keywords, comment_tags, options) -> Extract
     for match in BPMN_NAME.finditer(text):
         if match.group(1) not in CODE_NAMED:
             yield from _found(text, match.start(), match.group(2))
+    for match in TASK_GUIDANCE.finditer(text):
+        yield from _found(text, match.start(), match.group(1))
 
 
 def extract_dmn(fileobj: IO[bytes], keywords, comment_tags, options) -> Extracted:
