@@ -54,12 +54,13 @@ N ?= 100000
 scale: setup
 	$(BIN)/python bench/scale.py --n $(N)
 
-# The English catalog by the standard Babel workflow: extract the marked messages (_(), gettext, tr) into
+# The English catalog by the standard Babel workflow: extract the marked messages (_(), gettext, tr, N_ for
+# definitions such as form labels; babel.cfg adds the names drawn in the diagrams) into
 # var/messages.pot and merge them into web/translations/en (new ones empty, for a translator); the app compiles
 # the catalog at start-up. tests/web/test_i18n_catalog.py fails while a marked message has no English.
 i18n: setup
 	mkdir -p var
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k tr -o var/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k tr -k N_ -o var/messages.pot .
 	$(BIN)/pybabel update -i var/messages.pot -d web/translations -l en --no-fuzzy-matching
 	$(BIN)/pybabel compile -d web/translations -l en --statistics -o var/messages-check.mo
 

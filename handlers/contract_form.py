@@ -10,12 +10,20 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from .form_fields import FormSchema, amount, choice, flag, money, msgs, phone_field, text
+from .form_fields import LABEL_PROBLEM, FormSchema, amount, choice, flag, money, msgs, phone_field, text
+from .i18n import N_, template
 from .models import Contract, ContractParty
 from .validation import ID_TYPES, FormatError, comparable_id, normalize_text, shares_add_up, validate_id_number
 
-SAME_PERSON = "同一人在一份合同中只能出现一次"
-OWN_PHONE = "每位卖方、买方须填写本人的联系电话"
+SAME_PERSON = N_("同一人在一份合同中只能出现一次")
+OWN_PHONE = N_("每位卖方、买方须填写本人的联系电话")
+SAME_AS_BUYER = template(N_("证件号码与第%(n)s位买方相同：%(rule)s，每一格只能填写一个人"))
+SAME_AS_SELLER = template(N_("证件号码与本合同的卖方相同：卖方不能同时作为买方，%(rule)s"))
+SAME_PHONE = template(N_("联系电话与%(party)s相同：%(rule)s"))
+PARTY_AT = template(N_("第%(n)s位%(side)s"))
+SHARES_TOTAL = template(N_("按份共有时，买方份额之和必须等于100%%（现为%(total)s%%）"))
+SELLER_ROWS = template(N_("本合同的卖方共%(n)s人（%(names)s），请按顺序为每位卖方各填写一行联系电话"))
+SELLER_NAME = template(N_("第%(n)s位卖方应为「%(name)s」：卖方以不动产登记为准，不能修改"))
 
 
 def comparable_phone(phone: str | None) -> str:
@@ -27,28 +35,28 @@ def comparable_phone(phone: str | None) -> str:
 class SellerSchema(FormSchema):
     """One row per seller, in the order of the registry's owners (the page fills in the names)."""
 
-    name = text("卖方姓名", 100, load_default=None, allow_none=True)
-    phone = phone_field("联系电话")
-    address = text("通讯地址", 300, load_default=None, allow_none=True)
+    name = text(N_("卖方姓名"), 100, load_default=None, allow_none=True)
+    phone = phone_field(N_("联系电话"))
+    address = text(N_("通讯地址"), 300, load_default=None, allow_none=True)
 
 
 class BuyerSchema(FormSchema):
-    name = text("姓名", 100, required=True)
-    id_type = choice("证件类型", list(ID_TYPES[:-1]), load_default="居民身份证")
-    id_number = text("证件号码", 30, required=True)
-    phone = phone_field("联系电话")
-    address = text("通讯地址", 300, load_default=None, allow_none=True)
-    share = money("份额（%）", load_default=None, allow_none=True)
-    is_minor = flag("未成年人", load_default=False)
-    agent_name = text("代理人姓名", 100, load_default=None, allow_none=True)
-    agent_id_number = text("代理人证件号码", 30, load_default=None, allow_none=True)
+    name = text(N_("姓名"), 100, required=True)
+    id_type = choice(N_("证件类型"), list(ID_TYPES[:-1]), load_default="居民身份证")
+    id_number = text(N_("证件号码"), 30, required=True)
+    phone = phone_field(N_("联系电话"))
+    address = text(N_("通讯地址"), 300, load_default=None, allow_none=True)
+    share = money(N_("份额（%）"), load_default=None, allow_none=True)
+    is_minor = flag(N_("未成年人"), load_default=False)
+    agent_name = text(N_("代理人姓名"), 100, load_default=None, allow_none=True)
+    agent_id_number = text(N_("代理人证件号码"), 30, load_default=None, allow_none=True)
 
     @post_load
     def _check_id(self, data, **_):
         try:
             data["id_number"] = validate_id_number(data["id_type"], data["id_number"])
         except FormatError as err:
-            raise ValidationError({"id_number": [f"证件号码{err}"]}) from err
+            raise ValidationError({"id_number": [LABEL_PROBLEM % {"label": "证件号码", "problem": err}]}) from err
         return data
 
 
@@ -71,7 +79,7 @@ def _people_rules(data: dict, errors: RowErrors) -> None:
         key = comparable_id(buyer["id_number"])
         if key in seen_ids:
             errors.add("buyers", index, "id_number",
-                       f"证件号码与第{seen_ids[key] + 1}位买方相同：{SAME_PERSON}，每一格只能填写一个人")
+                       SAME_AS_BUYER % {"n": seen_ids[key] + 1, "rule": SAME_PERSON})
         seen_ids.setdefault(key, index)
     seen_phones: dict[str, str] = {}
     parties = [("sellers", "卖方", row) for row in data.get("sellers") or []]
@@ -83,8 +91,8 @@ def _people_rules(data: dict, errors: RowErrors) -> None:
             continue
         key = comparable_phone(row["phone"])
         if key in seen_phones:
-            errors.add(field, index, "phone", f"联系电话与{seen_phones[key]}相同：{OWN_PHONE}")
-        seen_phones.setdefault(key, f"第{index + 1}位{side}")
+            errors.add(field, index, "phone", SAME_PHONE % {"party": seen_phones[key], "rule": OWN_PHONE})
+        seen_phones.setdefault(key, PARTY_AT % {"n": index + 1, "side": side})
 
 
 def _share_rules(data: dict, errors: dict) -> None:
@@ -93,31 +101,31 @@ def _share_rules(data: dict, errors: dict) -> None:
         data["co_ownership"] = "单独所有"
     elif len(buyers) > 1:
         if data.get("co_ownership") not in ("共同共有", "按份共有"):
-            errors["co_ownership"] = ["买方为多人时，请先选择共有性质（共同共有或按份共有）"]
+            errors["co_ownership"] = [N_("买方为多人时，请先选择共有性质（共同共有或按份共有）")]
         elif data["co_ownership"] == "按份共有":
             shares = [b.get("share") for b in buyers]
             if any(s is None or s <= 0 for s in shares):
-                errors["buyers"] = ["按份共有时，每位买方的份额都必须大于0"]
+                errors["buyers"] = [N_("按份共有时，每位买方的份额都必须大于0")]
             elif not shares_add_up([Decimal(s) for s in shares]):
-                errors["buyers"] = [f"按份共有时，买方份额之和必须等于100%（现为{sum(shares)}%）"]
+                errors["buyers"] = [SHARES_TOTAL % {"total": sum(shares)}]
 
 
 class ContractForm(FormSchema):
     sellers = fields.List(fields.Nested(SellerSchema), required=True,
-                          validate=validate.Length(min=1, max=20, error="请为每位卖方填写联系电话（卖方至少1人）"),
-                          error_messages=msgs("卖方"), metadata={"label": "甲方（卖方）"})
+                          validate=validate.Length(min=1, max=20, error=N_("请为每位卖方填写联系电话（卖方至少1人）")),
+                          error_messages=msgs(N_("卖方")), metadata={"label": N_("甲方（卖方）")})
     buyers = fields.List(fields.Nested(BuyerSchema), required=True,
-                         validate=validate.Length(min=1, max=10, error="买方至少1人、最多10人"),
-                         error_messages=msgs("买方"), metadata={"label": "乙方（买方）"})
-    co_ownership = choice("共有性质", ["单独所有", "共同共有", "按份共有"], load_default=None, allow_none=True)
-    price = amount("成交价格", required=True)
-    payment_method = choice("付款方式", ["一次性付款", "贷款", "分期"], required=True)
-    deposit = amount("定金", load_default=None, allow_none=True)
-    delivery_date = fields.Date(required=True, error_messages=msgs("交付日期"), metadata={"label": "房屋交付日期"})
-    tax_bearer = choice("税费承担", ["按国家规定各自承担", "买方承担", "卖方承担"], required=True)
-    default_liability = text("违约责任", 2000, load_default=None, allow_none=True)
-    dispute_resolution = choice("争议解决方式", ["仲裁", "诉讼"], required=True)
-    supplementary_terms = text("补充条款", 5000, load_default=None, allow_none=True)
+                         validate=validate.Length(min=1, max=10, error=N_("买方至少1人、最多10人")),
+                         error_messages=msgs(N_("买方")), metadata={"label": N_("乙方（买方）")})
+    co_ownership = choice(N_("共有性质"), [N_("单独所有"), N_("共同共有"), N_("按份共有")], load_default=None, allow_none=True)
+    price = amount(N_("成交价格"), required=True)
+    payment_method = choice(N_("付款方式"), [N_("一次性付款"), N_("贷款"), N_("分期")], required=True)
+    deposit = amount(N_("定金"), load_default=None, allow_none=True)
+    delivery_date = fields.Date(required=True, error_messages=msgs(N_("交付日期")), metadata={"label": N_("房屋交付日期")})
+    tax_bearer = choice(N_("税费承担"), [N_("按国家规定各自承担"), N_("买方承担"), N_("卖方承担")], required=True)
+    default_liability = text(N_("违约责任"), 2000, load_default=None, allow_none=True)
+    dispute_resolution = choice(N_("争议解决方式"), [N_("仲裁"), N_("诉讼")], required=True)
+    supplementary_terms = text(N_("补充条款"), 5000, load_default=None, allow_none=True)
 
     # Run with the field errors too (not only once they are fixed): every problem of the form in one round.
     # ``data`` then holds only the fields that were valid, so each rule checks what it reads is there.
@@ -125,7 +133,7 @@ class ContractForm(FormSchema):
     def _rules(self, data, **_):
         errors: dict = {}
         if data.get("deposit") is not None and data.get("price") is not None and data["deposit"] > data["price"]:
-            errors["deposit"] = ["定金不能超过成交价格"]
+            errors["deposit"] = [N_("定金不能超过成交价格")]
         rows = RowErrors()
         _people_rules(data, rows)
         errors.update(rows.rows)
@@ -146,15 +154,15 @@ def _check_against_contract(contract: Contract, data: dict) -> None:
     sellers = contract.sellers
     if len(data["sellers"]) != len(sellers):
         names = "、".join(s.name for s in sellers)
-        raise ValidationError({"sellers": [f"本合同的卖方共{len(sellers)}人（{names}），请按顺序为每位卖方各填写一行联系电话"]})
+        raise ValidationError({"sellers": [SELLER_ROWS % {"n": len(sellers), "names": names}]})
     rows = RowErrors()
     for index, (seller, row) in enumerate(zip(sellers, data["sellers"])):
         if row.get("name") and normalize_text(row["name"]) != seller.name:
-            rows.add("sellers", index, "name", f"第{index + 1}位卖方应为「{seller.name}」：卖方以不动产登记为准，不能修改")
+            rows.add("sellers", index, "name", SELLER_NAME % {"n": index + 1, "name": seller.name})
     seller_ids = {comparable_id(s.id_number) for s in sellers}
     for index, buyer in enumerate(data["buyers"]):
         if comparable_id(buyer["id_number"]) in seller_ids:
-            rows.add("buyers", index, "id_number", f"证件号码与本合同的卖方相同：卖方不能同时作为买方，{SAME_PERSON}")
+            rows.add("buyers", index, "id_number", SAME_AS_SELLER % {"rule": SAME_PERSON})
     if rows.rows:
         raise ValidationError(rows.rows)
 

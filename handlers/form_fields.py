@@ -5,17 +5,32 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from .i18n import N_, template
 from .models import Money
 from .validation import FormatError, positive_money
 
+# Every message names the field: built from these templates, so an English page translates both.
+REQUIRED = template(N_("%(label)s为必填项"))
+NOT_EMPTY = template(N_("%(label)s不能为空"))
+MALFORMED = template(N_("%(label)s格式不正确"))
+BAD_CHOICE = template(N_("%(label)s的取值无效"))
+ONLY_CHOICES = template(N_("%(label)s只能是：%(choices)s"))
+TOO_LONG = template(N_("%(label)s不能超过%(n)s个字"))
+NOT_A_NUMBER = template(N_("%(label)s应为数字，例如 2000000 或 2,000,000"))
+NOT_AN_AMOUNT = template(N_("%(label)s应为金额数字（不能是NaN或无穷大）"))
+LABEL_PROBLEM = template(N_("%(label)s%(problem)s"))  # a validation.FormatError after the field's name
+LABEL_COLON_PROBLEM = template(N_("%(label)s：%(problem)s"))
+
 
 def msgs(label: str) -> dict:
-    return {"required": f"{label}为必填项", "null": f"{label}不能为空", "invalid": f"{label}格式不正确",
-            "invalid_choice": f"{label}的取值无效"}
+    return {"required": REQUIRED % {"label": label}, "null": NOT_EMPTY % {"label": label},
+            "invalid": MALFORMED % {"label": label}, "invalid_choice": BAD_CHOICE % {"label": label}}
 
 
 def choice(label: str, options, **kwargs) -> fields.String:
-    return fields.String(validate=validate.OneOf(options, error=f"{label}只能是：{'、'.join(options)}"),
+    """A choice among Chinese values: what is posted and stored is the Chinese value, the page shows it translated."""
+    error = ONLY_CHOICES % {"label": label, "choices": "、".join(options)}
+    return fields.String(validate=validate.OneOf(options, error=error),
                          error_messages=msgs(label), metadata={"label": label, "choices": list(options)}, **kwargs)
 
 
@@ -27,10 +42,10 @@ def text(label: str, max_len: int = 200, validate_also=None, **kwargs) -> fields
     def check(value: str) -> None:
         if not value.strip():
             if required:
-                raise ValidationError(f"{label}为必填项")
+                raise ValidationError(REQUIRED % {"label": label})
             return
         if len(value) > max_len:
-            raise ValidationError(f"{label}不能超过{max_len}个字")
+            raise ValidationError(TOO_LONG % {"label": label, "n": max_len})
         if validate_also is not None:
             validate_also(value)
 
@@ -48,8 +63,7 @@ class Number(fields.Decimal):
 
 def money(label: str, **kwargs) -> fields.Decimal:
     # "special" is marshmallow's message for NaN and Infinity; its default is English.
-    messages = dict(msgs(label), invalid=f"{label}应为数字，例如 2000000 或 2,000,000",
-                    special=f"{label}应为金额数字（不能是NaN或无穷大）")
+    messages = dict(msgs(label), invalid=NOT_A_NUMBER % {"label": label}, special=NOT_AN_AMOUNT % {"label": label})
     return Number(places=None, as_string=False, error_messages=messages, metadata={"label": label}, **kwargs)
 
 
@@ -61,7 +75,7 @@ def amount(label: str, **kwargs) -> fields.Decimal:
         try:
             positive_money(value, Money.precision or 14, Money.scale or 2)
         except FormatError as err:
-            raise ValidationError(f"{label}{err}") from err
+            raise ValidationError(LABEL_PROBLEM % {"label": label, "problem": err}) from err
 
     return money(label, validate=check, **kwargs)
 
@@ -70,7 +84,7 @@ PHONE_RE = r"^(1\d{10}|0\d{2,3}-?\d{7,8}|\+?\d{6,15})$"
 
 
 def phone_field(label: str) -> fields.String:
-    return text(label, 30, required=True, validate_also=validate.Regexp(PHONE_RE, error=f"{label}格式不正确"))
+    return text(label, 30, required=True, validate_also=validate.Regexp(PHONE_RE, error=MALFORMED % {"label": label}))
 
 
 class FormSchema(Schema):

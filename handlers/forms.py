@@ -9,7 +9,8 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from .contract_form import BuyerSchema, ContractForm, SellerSchema, contract_for_edit, save_contract_form
-from .form_fields import FormSchema, choice, flag, msgs, must_be_true, text
+from .form_fields import LABEL_COLON_PROBLEM, REQUIRED, FormSchema, choice, flag, msgs, must_be_true, text
+from .i18n import N_, template
 from .supervision import SupervisionSignedForm, check_supervision_signed
 from .validation import FormatError, normalize_certificate_no, validate_unit_no
 
@@ -19,40 +20,40 @@ __all__ = ["FORMS", "BuyerSchema", "ContractForm", "SellerSchema", "save_contrac
 # ---------------------------------------------------------------- 房源
 
 class BusinessTypeForm(FormSchema):
-    business_type = choice("业务类型", ["存量房买卖", "房屋赠与", "土地买卖"], required=True)
+    business_type = choice(N_("业务类型"), [N_("存量房买卖"), N_("房屋赠与"), N_("土地买卖")], required=True)
 
 
 class PropertyQueryForm(FormSchema):
-    query_mode = choice("查询方式", ["证书号", "姓名+不动产单元号"], load_default="证书号")
-    certificate_no = text("房产证号或不动产权证号", 100, load_default=None, allow_none=True)
-    check_code = text("校验码", 20, load_default=None, allow_none=True)
-    owner_name = text("权属人姓名", 100, load_default=None, allow_none=True)
-    unit_no = text("不动产单元号", 40, load_default=None, allow_none=True)
-    first_generation_id = flag("如果查询房源失败、且房产证上的证件号码为一代身份证", load_default=False)
+    query_mode = choice(N_("查询方式"), [N_("证书号"), N_("姓名+不动产单元号")], load_default="证书号")
+    certificate_no = text(N_("房产证号或不动产权证号"), 100, load_default=None, allow_none=True)
+    check_code = text(N_("校验码"), 20, load_default=None, allow_none=True)
+    owner_name = text(N_("权属人姓名"), 100, load_default=None, allow_none=True)
+    unit_no = text(N_("不动产单元号"), 40, load_default=None, allow_none=True)
+    first_generation_id = flag(N_("如果查询房源失败、且房产证上的证件号码为一代身份证"), load_default=False)
 
     @validates_schema
     def _mode_fields(self, data, **_):
         errors = {}
         if data["query_mode"] == "证书号":
             if not data.get("certificate_no"):
-                errors["certificate_no"] = ["房产证号或不动产权证号为必填项"]
+                errors["certificate_no"] = [REQUIRED % {"label": "房产证号或不动产权证号"}]
             else:
                 try:
                     normalize_certificate_no(data["certificate_no"])
                 except FormatError as err:
-                    errors["certificate_no"] = [f"房产证号或不动产权证号：{err}"]
+                    errors["certificate_no"] = [LABEL_COLON_PROBLEM % {"label": "房产证号或不动产权证号", "problem": err}]
             if not data.get("check_code"):
-                errors["check_code"] = ["校验码为必填项"]
+                errors["check_code"] = [REQUIRED % {"label": "校验码"}]
         else:
             if not data.get("owner_name"):
-                errors["owner_name"] = ["权属人姓名为必填项"]
+                errors["owner_name"] = [REQUIRED % {"label": "权属人姓名"}]
             if not data.get("unit_no"):
-                errors["unit_no"] = ["不动产单元号为必填项"]
+                errors["unit_no"] = [REQUIRED % {"label": "不动产单元号"}]
             else:
                 try:
                     validate_unit_no(data["unit_no"])
                 except FormatError as err:
-                    errors["unit_no"] = [f"不动产单元号：{err}"]
+                    errors["unit_no"] = [LABEL_COLON_PROBLEM % {"label": "不动产单元号", "problem": err}]
         if errors:
             raise ValidationError(errors)
 
@@ -64,10 +65,10 @@ class EmptyForm(FormSchema):
 # ---------------------------------------------------------------- 申请人、好差评、资金监管、注意事项
 
 class ApplicantInfoForm(FormSchema):
-    applicant_name = text("申请人姓名", 100, required=True)
-    applicant_phone = text("申请人手机号码", 20, required=True,
+    applicant_name = text(N_("申请人姓名"), 100, required=True)
+    applicant_phone = text(N_("申请人手机号码"), 20, required=True,
                            validate_also=validate.Regexp(r"^1\d{10}$", error="申请人手机号码应为11位手机号"))
-    applicant_role = choice("申请人身份", ["卖方", "买方", "代理人"], load_default="卖方")
+    applicant_role = choice(N_("申请人身份"), [N_("卖方"), N_("买方"), N_("代理人")], load_default="卖方")
 
 
 def save_applicant(ctx, data: dict) -> dict:
@@ -76,17 +77,17 @@ def save_applicant(ctx, data: dict) -> dict:
     return {}
 
 
-RATING_LEVELS = ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+RATING_LEVELS = [N_("非常满意"), N_("满意"), N_("基本满意"), N_("不满意"), N_("非常不满意")]
 
 
 class RatingForm(FormSchema):
-    rating_level = choice("好差评评价", RATING_LEVELS, required=True)
-    rating_comment = text("评价内容", 500, load_default=None, allow_none=True)
+    rating_level = choice(N_("好差评评价"), RATING_LEVELS, required=True)
+    rating_comment = text(N_("评价内容"), 500, load_default=None, allow_none=True)
 
     @validates_schema
     def _bad_needs_reason(self, data, **_):
         if data["rating_level"] in ("不满意", "非常不满意") and not (data.get("rating_comment") or "").strip():
-            raise ValidationError({"rating_comment": ["选择「不满意」或「非常不满意」时，请填写评价内容说明原因"]})
+            raise ValidationError({"rating_comment": [N_("选择「不满意」或「非常不满意」时，请填写评价内容说明原因")]})
 
 
 def save_rating(ctx, data: dict) -> dict:
@@ -97,13 +98,13 @@ def save_rating(ctx, data: dict) -> dict:
 
 
 class FundSupervisionForm(FormSchema):
-    fund_supervised = flag("是否选择监管交易资金", required=True)
-    supervision_bank = choice("监管银行", ["建设银行", "农村商业银行"], load_default=None, allow_none=True)
+    fund_supervised = flag(N_("是否选择监管交易资金"), required=True)
+    supervision_bank = choice(N_("监管银行"), [N_("建设银行"), N_("农村商业银行")], load_default=None, allow_none=True)
 
     @validates_schema
     def _bank_when_supervised(self, data, **_):
         if data["fund_supervised"] and not data.get("supervision_bank"):
-            raise ValidationError({"supervision_bank": ["选择监管交易资金时，请选择监管银行"]})
+            raise ValidationError({"supervision_bank": [N_("选择监管交易资金时，请选择监管银行")]})
         if not data["fund_supervised"]:
             data["supervision_bank"] = None
 
@@ -121,7 +122,7 @@ def save_fund_supervision(ctx, data: dict) -> dict:
 
 
 class NotesForm(FormSchema):
-    acknowledged = must_be_true("请阅读并勾选「我已阅读并知悉注意事项」")
+    acknowledged = must_be_true(N_("请阅读并勾选「我已阅读并知悉注意事项」"))
 
 
 def save_notes(ctx, data: dict) -> dict:
@@ -133,11 +134,11 @@ def save_notes(ctx, data: dict) -> dict:
 class ConfirmForm(FormSchema):
     """「提交」 then 「确定」: the second click is the confirmation."""
 
-    confirmed = must_be_true("请点击「确定」确认提交")
+    confirmed = must_be_true(N_("请点击「确定」确认提交"))
 
 
 class AfterCancelForm(FormSchema):
-    after_cancel_action = choice("后续操作", ["修改合同", "删除合同"], required=True)
+    after_cancel_action = choice(N_("后续操作"), [N_("修改合同"), N_("删除合同")], required=True)
 
 
 # ---------------------------------------------------------------- 窗口、审核、注销
@@ -145,17 +146,17 @@ class AfterCancelForm(FormSchema):
 class WindowIntakeForm(FormSchema):
     """The window's identity and representation check (guide §3 (七), §5)."""
 
-    identities_checked = must_be_true("请核验双方本人有效身份证件原件后勾选")
-    any_minor = flag("买方或卖方有未成年人", load_default=False)
-    parents_present = flag("未成年人的父母双方已到场", load_default=False)
-    any_agent = flag("委托他人办理（提供公证委托书原件）", load_default=False)
+    identities_checked = must_be_true(N_("请核验双方本人有效身份证件原件后勾选"))
+    any_minor = flag(N_("买方或卖方有未成年人"), load_default=False)
+    parents_present = flag(N_("未成年人的父母双方已到场"), load_default=False)
+    any_agent = flag(N_("委托他人办理（提供公证委托书原件）"), load_default=False)
     # A POA may list many matters; the clerk types them as written.
-    poa_matter = text("公证委托书注明的委托事项", 300, load_default=None, allow_none=True)
+    poa_matter = text(N_("公证委托书注明的委托事项"), 300, load_default=None, allow_none=True)
 
     @validates_schema
     def _agent_needs_matter(self, data, **_):
         if data["any_agent"] and not (data.get("poa_matter") or "").strip():
-            raise ValidationError({"poa_matter": ["委托他人办理时，请填写公证委托书上注明的委托事项"]})
+            raise ValidationError({"poa_matter": [N_("委托他人办理时，请填写公证委托书上注明的委托事项")]})
 
 
 def accept_signing_intake(ctx, data: dict) -> dict:
@@ -166,8 +167,8 @@ def accept_signing_intake(ctx, data: dict) -> dict:
 
 
 class OfflineCancelIntakeForm(WindowIntakeForm):
-    contract_no = text("合同编号", 30, required=True)
-    cancellation_reason = text("注销原因", 500, required=True)
+    contract_no = text(N_("合同编号"), 30, required=True)
+    cancellation_reason = text(N_("注销原因"), 500, required=True)
 
 
 def accept_cancel_intake(ctx, data: dict) -> dict:
@@ -177,9 +178,12 @@ def accept_cancel_intake(ctx, data: dict) -> dict:
 
 
 class WindowMaterialsForm(FormSchema):
-    forms_printed = must_be_true("请打印表格并由双方签字后勾选")
-    uploads = fields.Dict(keys=fields.String(), values=fields.Integer(error_messages=msgs("上传文件编号")),
-                          required=True, error_messages=msgs("材料上传"), metadata={"label": "材料上传", "widget": "uploads"})
+    forms_printed = must_be_true(N_("请打印表格并由双方签字后勾选"))
+    uploads = fields.Dict(keys=fields.String(), values=fields.Integer(error_messages=msgs(N_("上传文件编号"))),
+                          required=True, error_messages=msgs(N_("材料上传")), metadata={"label": N_("材料上传"), "widget": "uploads"})
+
+
+UPLOAD_MISSING = template(N_("请上传「%(material)s」"))
 
 
 def check_materials(ctx, data: dict) -> dict:
@@ -193,7 +197,7 @@ def check_materials(ctx, data: dict) -> dict:
         upload_id = data["uploads"].get(material)
         upload = ctx.session.get(Upload, upload_id) if upload_id else None
         if upload is None or upload.contract_id != contract_id or upload.material != material:
-            errors[material] = [f"请上传「{material}」"]
+            errors[material] = [UPLOAD_MISSING % {"material": material}]
     if errors:
         raise ValidationError({"uploads": errors})
     ctx.audit("materials_uploaded", materials=len(required))
@@ -201,13 +205,13 @@ def check_materials(ctx, data: dict) -> dict:
 
 
 class ReviewForm(FormSchema):
-    review_decision = choice("审核结果", ["通过", "退回"], required=True)
-    review_reason = text("退回原因", 500, load_default=None, allow_none=True)
+    review_decision = choice(N_("审核结果"), [N_("通过"), N_("退回")], required=True)
+    review_reason = text(N_("退回原因"), 500, load_default=None, allow_none=True)
 
     @validates_schema
     def _reject_needs_reason(self, data, **_):
         if data["review_decision"] == "退回" and not (data.get("review_reason") or "").strip():
-            raise ValidationError({"review_reason": ["退回时请填写退回原因，窗口人员据此补正"]})
+            raise ValidationError({"review_reason": [N_("退回时请填写退回原因，窗口人员据此补正")]})
 
 
 def record_review(ctx, data: dict) -> dict:
@@ -216,16 +220,16 @@ def record_review(ctx, data: dict) -> dict:
 
 
 class CancelSelectForm(FormSchema):
-    contract_no = text("合同编号", 30, required=True)
+    contract_no = text(N_("合同编号"), 30, required=True)
 
 
 class CancelReasonForm(FormSchema):
-    cancellation_reason = text("注销原因", 500, required=True)
-    confirmed = must_be_true("请点击「确定」确认提交注销申请")
+    cancellation_reason = text(N_("注销原因"), 500, required=True)
+    confirmed = must_be_true(N_("请点击「确定」确认提交注销申请"))
 
 
 class AfterCancelRequestForm(FormSchema):
-    after_cancel_action = choice("后续操作", ["重新生成电子合同订单", "撤回注销申请"], required=True)
+    after_cancel_action = choice(N_("后续操作"), [N_("重新生成电子合同订单"), N_("撤回注销申请")], required=True)
 
 
 FORMS = {

@@ -14,15 +14,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.db import Base, UTCDateTime, utcnow
 
+from .i18n import N_
+
 Money = sa.Numeric(14, 2)
 Share = sa.Numeric(7, 4)
 
-# Contract statuses, in the guide's words.
-DRAFT, SUBMITTED, FILED, CANCELLED, DELETED = "草稿", "已提交", "已签约", "已注销", "已删除"
+# Contract statuses, in the guide's words (N_: the pages show them translated; the data stays Chinese).
+DRAFT, SUBMITTED, FILED, CANCELLED, DELETED = N_("草稿"), N_("已提交"), N_("已签约"), N_("已注销"), N_("已删除")
 # E-contract order statuses: created → waiting for signatures → fully signed / cancelled / expired (its
 # contract deleted) / superseded (a newer order on the same contract). Only ESignOrder.move_to changes them.
-ORDER_CREATED, ORDER_WAITING, ORDER_SIGNED = "已创建订单", "已创建订单，待签字", "订单已经完成签字"
-ORDER_CANCELLED, ORDER_EXPIRED, ORDER_SUPERSEDED = "已注销", "已失效", "已作废"
+ORDER_CREATED, ORDER_WAITING, ORDER_SIGNED = N_("已创建订单"), N_("已创建订单，待签字"), N_("订单已经完成签字")
+ORDER_CANCELLED, ORDER_EXPIRED, ORDER_SUPERSEDED = N_("已注销"), N_("已失效"), N_("已作废")
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     ORDER_CREATED: frozenset({ORDER_WAITING, ORDER_CANCELLED, ORDER_EXPIRED, ORDER_SUPERSEDED}),
     ORDER_WAITING: frozenset({ORDER_SIGNED, ORDER_CANCELLED, ORDER_EXPIRED, ORDER_SUPERSEDED}),
@@ -36,11 +38,12 @@ ORDER_CLOSED_MESSAGES = {
     ORDER_EXPIRED: "该电子合同订单已失效（合同已删除），签署链接已失效",
     ORDER_SUPERSEDED: "该电子合同订单已作废（已生成新的电子合同订单），请使用新订单的签署二维码",
 }
-PARTY_WAITING, PARTY_SIGNED = "待签字", "签名成功"
+PARTY_WAITING, PARTY_SIGNED = N_("待签字"), N_("签名成功")
 # Where a contract's fund supervision stands.
-SUPERVISION_TO_SIGN, SUPERVISION_SIGNED, SUPERVISION_AT_BRANCH = "待签署资金监管协议", "已签署资金监管协议", "待到线下支行办理"
+SUPERVISION_TO_SIGN, SUPERVISION_SIGNED, SUPERVISION_AT_BRANCH = (N_("待签署资金监管协议"), N_("已签署资金监管协议"),
+                                                                  N_("待到线下支行办理"))
 # Shown instead of 已签约 while a cancellation (online or offline) of the contract runs.
-CANCELLING = "注销中"
+CANCELLING = N_("注销中")
 # A home has at most one contract in these states (the guide: a new contract only after the old one
 # is deleted or cancelled); the database holds the rule, so two simultaneous starts cannot both win.
 LIVE_STATUSES = (DRAFT, SUBMITTED, FILED)

@@ -18,6 +18,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Callable
 
 from .deadlines import BEIJING, deletion_deadline
+from .i18n import N_
 from .models import (CANCELLED, DELETED, DRAFT, FILED, LIVE_STATUSES, ORDER_CANCELLED, ORDER_CREATED, ORDER_EXPIRED,
                      ORDER_SIGNED, ORDER_SUPERSEDED, ORDER_WAITING, SUBMITTED, Account, Contract, ContractParty, ContractSequence, DomainError, ESignOrder,
                      ESignSignature, RegistryProperty, normalize_contract_no)
@@ -157,9 +158,13 @@ def submit_contract(ctx, contract_id) -> dict:
     return contract.summary()
 
 
+# What an order is for, as the diagrams pass it (and 首页 shows it, translated).
+ORDER_PURPOSES = (N_("签约"), N_("注销"))
+
+
 def create_esign_order(ctx, adapters: "Adapters", contract_id, purpose) -> dict:
     """「生成电子合同订单」: one 粤信签 order, one signature slot per party; ``purpose`` 签约 or 注销."""
-    if purpose not in ("签约", "注销"):
+    if purpose not in ORDER_PURPOSES:
         raise DomainError(f"电子合同订单的用途「{purpose}」无效，应为「签约」或「注销」（见流程图参数 purpose）")
     contract = _contract(ctx, contract_id)
     open_order = ctx.session.scalars(sa.select(ESignOrder).where(

@@ -11,10 +11,21 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from .deadlines import BEIJING
+from .i18n import N_, template
 
 
 class FormatError(ValueError):
     pass
+
+
+# Messages with a part that varies, as templates an English page can translate (handlers/i18n.py).
+BORN_TOO_EARLY = template(N_("出生日期无效：%(date)s早于%(year)s年，请核对号码"))
+BORN_IN_FUTURE = template(N_("出生日期无效：%(date)s晚于今天，请核对号码"))
+BAD_AREA = template(N_("前6位地址码%(code)s无效：前两位应为省级行政区划代码（如广东为44）"))
+UNKNOWN_ID_TYPE = template(N_("不支持的证件类型「%(id_type)s」"))
+NOT_SIMPLIFIED = template(N_("须为简体字，与产权证上的产权人姓名一致：应写作「%(name)s」"))
+OUT_OF_RANGE = template(N_("超出可保存的范围：最多%(digits)s位整数，不能超过%(largest)s元"))
+TOO_MANY_DECIMALS = template(N_("最多保留%(n)s位小数"))
 
 
 # ---------------------------------------------------------------- ID numbers (GB 11643-1999)
@@ -22,8 +33,8 @@ class FormatError(ValueError):
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 
-ID_TYPES = ("居民身份证", "港澳台居民居住证", "港澳居民来往内地通行证", "台湾居民来往大陆通行证",
-            "外国人永久居留身份证", "护照", "统一社会信用代码")
+ID_TYPES = (N_("居民身份证"), N_("港澳台居民居住证"), N_("港澳居民来往内地通行证"), N_("台湾居民来往大陆通行证"),
+            N_("外国人永久居留身份证"), N_("护照"), N_("统一社会信用代码"))
 
 
 def id_check_char(first17: str) -> str:
@@ -43,17 +54,17 @@ def _check_birth_date(number: str, start: int) -> None:
     try:
         born = date(int(number[start:start + 4]), int(number[start + 4:start + 6]), int(number[start + 6:start + 8]))
     except ValueError as err:
-        raise FormatError("出生日期无效：号码中的出生年月日不是真实的日期") from err
+        raise FormatError(N_("出生日期无效：号码中的出生年月日不是真实的日期")) from err
     if born.year < EARLIEST_BIRTH_YEAR:
-        raise FormatError(f"出生日期无效：{born.isoformat()}早于{EARLIEST_BIRTH_YEAR}年，请核对号码")
+        raise FormatError(BORN_TOO_EARLY % {"date": born.isoformat(), "year": EARLIEST_BIRTH_YEAR})
     # Beijing's date: an ID issued today in Beijing must not be refused because UTC is still yesterday.
     if born > datetime.now(BEIJING).date():
-        raise FormatError(f"出生日期无效：{born.isoformat()}晚于今天，请核对号码")
+        raise FormatError(BORN_IN_FUTURE % {"date": born.isoformat()})
 
 
 def _check_area(number: str) -> None:
     if number[:2] not in PROVINCE_PREFIXES:
-        raise FormatError(f"前6位地址码{number[:6]}无效：前两位应为省级行政区划代码（如广东为44）")
+        raise FormatError(BAD_AREA % {"code": number[:6]})
 
 
 def check_18_digit_id(number: str) -> str:
@@ -63,17 +74,17 @@ def check_18_digit_id(number: str) -> str:
     """
     number = normalize_text(number).upper()
     if not re.fullmatch(r"\d{17}[\dX]", number):
-        raise FormatError("应为18位，前17位为数字，最后一位为数字或X")
+        raise FormatError(N_("应为18位，前17位为数字，最后一位为数字或X"))
     _check_birth_date(number, 6)
     if id_check_char(number[:17]) != number[17]:
-        raise FormatError("校验位错误，请核对号码")
+        raise FormatError(N_("校验位错误，请核对号码"))
     return number
 
 
 def id15_to_18(number15: str) -> str:
     """First-generation 15-digit ID → 18 digits: insert 19 after the area code, append the check char."""
     if not re.fullmatch(r"\d{15}", number15):
-        raise FormatError("一代身份证号码应为15位数字")
+        raise FormatError(N_("一代身份证号码应为15位数字"))
     first17 = number15[:6] + "19" + number15[6:]
     return first17 + id_check_char(first17)
 
@@ -81,7 +92,7 @@ def id15_to_18(number15: str) -> str:
 def id18_to_15(number18: str) -> str:
     number18 = check_18_digit_id(number18)
     if number18[6:8] != "19":
-        raise FormatError("1999年后出生者没有一代身份证号码")
+        raise FormatError(N_("1999年后出生者没有一代身份证号码"))
     return number18[:6] + number18[8:17]
 
 
@@ -92,7 +103,7 @@ def check_resident_id(number: str) -> str:
     """
     if len(number) == 15:
         if not re.fullmatch(r"\d{15}", number):
-            raise FormatError("一代身份证号码应为15位数字")
+            raise FormatError(N_("一代身份证号码应为15位数字"))
         _check_area(number)
         _check_birth_date(id15_to_18(number), 6)
         return number
@@ -115,34 +126,34 @@ def validate_id_number(id_type: str, number: str) -> str:
     """Normalise and check an ID number of the given type; returns the normalised number."""
     number = normalize_text(number or "").upper().replace(" ", "")
     if not number:
-        raise FormatError("不能为空")
+        raise FormatError(N_("不能为空"))
     if id_type == "居民身份证":
         return check_resident_id(number)
     if id_type == "港澳台居民居住证":
         number = check_18_digit_id(number)
         if number[:6] not in ("810000", "820000", "830000"):
-            raise FormatError("港澳台居民居住证号码应以810000、820000或830000开头")
+            raise FormatError(N_("港澳台居民居住证号码应以810000、820000或830000开头"))
         return number
     if id_type == "外国人永久居留身份证":
         number = check_18_digit_id(number)
         if number[0] != "9":
-            raise FormatError("新版外国人永久居留身份证号码应以9开头")
+            raise FormatError(N_("新版外国人永久居留身份证号码应以9开头"))
         return number
     if id_type == "港澳居民来往内地通行证":
         if not re.fullmatch(r"[HM]\d{8}(\d{2})?", number):
-            raise FormatError("应为H或M加8位数字（旧证可另加2位换证次数）")
+            raise FormatError(N_("应为H或M加8位数字（旧证可另加2位换证次数）"))
         return number
     if id_type == "台湾居民来往大陆通行证":
         if not re.fullmatch(r"\d{8}", number):
-            raise FormatError("应为8位数字")
+            raise FormatError(N_("应为8位数字"))
         return number
     if id_type == "护照":
         if not re.fullmatch(r"[A-Z0-9]{5,17}", number):
-            raise FormatError("应为5至17位字母或数字")
+            raise FormatError(N_("应为5至17位字母或数字"))
         return number
     if id_type == "统一社会信用代码":
         return check_uscc(number)
-    raise FormatError(f"不支持的证件类型「{id_type}」")
+    raise FormatError(UNKNOWN_ID_TYPE % {"id_type": id_type})
 
 
 def same_person_id(login_id: str, certificate_id: str, first_generation: bool) -> bool:
@@ -176,11 +187,11 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 def check_uscc(code: str) -> str:
     code = normalize_text(code).upper()
     if len(code) != 18 or any(c not in USCC_CHARS for c in code):
-        raise FormatError("统一社会信用代码应为18位数字或大写字母（不含I、O、Z、S、V）")
+        raise FormatError(N_("统一社会信用代码应为18位数字或大写字母（不含I、O、Z、S、V）"))
     total = sum(USCC_CHARS.index(c) * w for c, w in zip(code[:17], USCC_WEIGHTS))
     check = (31 - total % 31) % 31
     if USCC_CHARS[check] != code[17]:
-        raise FormatError("统一社会信用代码校验位错误")
+        raise FormatError(N_("统一社会信用代码校验位错误"))
     return code
 
 
@@ -194,23 +205,23 @@ def check_certificate_name(name: str) -> str:
 
     text = normalize_text(name)
     if not text:
-        raise FormatError("不能为空")
+        raise FormatError(N_("不能为空"))
     if len(text) > 50:
-        raise FormatError("不能超过50个字")
+        raise FormatError(N_("不能超过50个字"))
     if not re.fullmatch(r"[\u4e00-\u9fff·•A-Za-z .,'-]+", text):
-        raise FormatError("只能包含汉字、英文字母、空格和「·」")
+        raise FormatError(N_("只能包含汉字、英文字母、空格和「·」"))
     simplified = zhconv.convert(text, "zh-cn")
     if simplified != text:
-        raise FormatError(f"须为简体字，与产权证上的产权人姓名一致：应写作「{simplified}」")
+        raise FormatError(NOT_SIMPLIFIED % {"name": simplified})
     return text
 
 
 def check_new_password(password: str) -> str:
     """A password for a new account: 8–64 characters with letters and digits."""
     if not 8 <= len(password or "") <= 64:
-        raise FormatError("应为8至64位")
+        raise FormatError(N_("应为8至64位"))
     if not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
-        raise FormatError("须同时包含字母和数字")
+        raise FormatError(N_("须同时包含字母和数字"))
     return password
 
 
@@ -221,6 +232,7 @@ def normalize_text(value: str) -> str:
     return unicodedata.normalize("NFKC", value or "").strip()
 
 
+CERTIFICATE_FORMAT = N_("不动产权证号格式应为 粤(2023)中山市不动产权第0012345号（6至8位数字）")
 CERTIFICATE_RE = re.compile(r"粤\((\d{4})\)中山市不动产权第(\d{6,8})号")
 
 
@@ -228,10 +240,10 @@ def normalize_certificate_no(value: str) -> str:
     """不动产权证号 to one spelling (half-width brackets, no spaces); old 房产证号 are only normalised."""
     text = normalize_text(value).replace(" ", "").replace("〔", "(").replace("〕", ")")
     if not text:
-        raise FormatError("不能为空")
+        raise FormatError(N_("不能为空"))
     if text.startswith("粤(") or text.startswith("粤（"):
         if not CERTIFICATE_RE.fullmatch(text):
-            raise FormatError("不动产权证号格式应为 粤(2023)中山市不动产权第0012345号（6至8位数字）")
+            raise FormatError(CERTIFICATE_FORMAT)
     return text
 
 
@@ -242,9 +254,9 @@ def validate_unit_no(value: str) -> str:
     """不动产单元号 (GB/T 37346-2019): 28 characters; Zhongshan's county code is 442000."""
     text = normalize_text(value).replace(" ", "").upper()
     if not UNIT_NO_RE.fullmatch(text):
-        raise FormatError("不动产单元号应为28位：6位行政区划+6位数字+2位宗地特征码+5位顺序号+1位定着物特征码+8位数字")
+        raise FormatError(N_("不动产单元号应为28位：6位行政区划+6位数字+2位宗地特征码+5位顺序号+1位定着物特征码+8位数字"))
     if not text.startswith("442000"):
-        raise FormatError("不动产单元号不属于中山市（应以442000开头）")
+        raise FormatError(N_("不动产单元号不属于中山市（应以442000开头）"))
     return text
 
 
@@ -256,18 +268,18 @@ def positive_money(value, digits: int = 14, places: int = 2) -> Decimal:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as err:
-        raise FormatError("应为金额数字") from err
+        raise FormatError(N_("应为金额数字")) from err
     if not amount.is_finite():
-        raise FormatError("应为金额数字（不能是NaN或无穷大）")
+        raise FormatError(N_("应为金额数字（不能是NaN或无穷大）"))
     if amount <= 0:
-        raise FormatError("应大于0")
+        raise FormatError(N_("应大于0"))
     # adjusted() is the exponent of the leading digit, so this refuses 1e30 before quantize() could overflow.
     if amount.adjusted() >= digits - places:
         largest = Decimal(10) ** (digits - places) - Decimal(1).scaleb(-places)
-        raise FormatError(f"超出可保存的范围：最多{digits - places}位整数，不能超过{largest}元")
+        raise FormatError(OUT_OF_RANGE % {"digits": digits - places, "largest": largest})
     step = Decimal(1).scaleb(-places)
     if amount != amount.quantize(step):
-        raise FormatError(f"最多保留{'两' if places == 2 else places}位小数")
+        raise FormatError(N_("最多保留两位小数") if places == 2 else TOO_MANY_DECIMALS % {"n": places})
     return amount.quantize(step)
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from marshmallow import fields as mf
 from marshmallow.utils import missing
 
+from .i18n import current_language, translate_message
+
 
 @dataclass
 class FieldView:
@@ -59,7 +61,7 @@ def describe(schema_cls, values: dict | None = None, errors: dict | None = None,
             rows = values.get(name) or [{}]
             found = errors.get(name)
             row_errors: dict = found if isinstance(found, dict) else {}
-            view.errors = found if isinstance(found, list) else []
+            view.errors = messages(found) if isinstance(found, list) else []
             view.rows = [describe(nested, row, row_errors.get(i, {}), f"{name}-{i}-") for i, row in enumerate(rows)]
             view.row_template = describe(nested, {}, {}, f"{name}-__i__-")
         views.append(view)
@@ -67,11 +69,14 @@ def describe(schema_cls, values: dict | None = None, errors: dict | None = None,
 
 
 def messages(value) -> list:
+    """The field's messages as the reader's language shows them (the handlers build them in Chinese from
+    marked templates; web.i18n.translate_message finds the template back). Chinese pages: unchanged."""
     if value is None:
         return []
     if isinstance(value, dict):
-        return [f"{k}：{'；'.join(messages(v))}" for k, v in value.items()]
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        colon, semicolon = ("：", "；") if current_language() == "zh" else (": ", "; ")
+        return [f"{translate_message(k)}{colon}{semicolon.join(messages(v))}" for k, v in value.items()]
+    return [translate_message(str(v)) for v in value] if isinstance(value, list) else [translate_message(str(value))]
 
 
 def parse(schema_cls, form, prefix: str = "") -> dict:

@@ -13,22 +13,23 @@ from engine.models import InboxTask
 
 from ..bootstrap import Services
 from ..documents import contract_sections
+from ..i18n import N_
 from ..models import Contract, RegistryProperty
 from .policy import Actor
 
 # The pages a seller walks through, in the guide's order (§2.2 (二)–(七)), and the tasks behind each.
 # The offline flow ends at 「提交」; the window does the rest.
 TRAIL = [
-    ("房源验证", {"Activity_select_business_type", "Activity_query_property"}),
-    ("确认房源", {"Activity_confirm_property"}),
-    ("填写买卖合同", {"Activity_fill_contract"}),
-    ("申请人信息", {"Activity_fill_applicant"}),
-    ("好差评信息", {"Activity_fill_rating"}),
-    ("资金监管信息", {"Activity_fill_fund_supervision", "Activity_sign_supervision_online",
+    (N_("房源验证"), {"Activity_select_business_type", "Activity_query_property"}),
+    (N_("确认房源"), {"Activity_confirm_property"}),
+    (N_("填写买卖合同"), {"Activity_fill_contract"}),
+    (N_("申请人信息"), {"Activity_fill_applicant"}),
+    (N_("好差评信息"), {"Activity_fill_rating"}),
+    (N_("资金监管信息"), {"Activity_fill_fund_supervision", "Activity_sign_supervision_online",
                 "Activity_supervision_branch_guidance"}),
-    ("注意事项", {"Activity_confirm_notes"}),
-    ("提交", {"Activity_submit_contract"}),
-    ("生成电子合同订单", {"Activity_generate_order"}),
+    (N_("注意事项"), {"Activity_confirm_notes"}),
+    (N_("提交"), {"Activity_submit_contract"}),
+    (N_("生成电子合同订单"), {"Activity_generate_order"}),
 ]
 ONLINE_ONLY = {"生成电子合同订单"}
 # The forms that show the whole contract, read-only, before the click (「再次确认合同信息无误」).

@@ -1,22 +1,32 @@
-"""The English catalog is complete for every message the code and the templates mark for translation
-(what `make i18n` extracts with pybabel): a new Chinese string marked with _() or tr() and not translated
-fails here, instead of showing Chinese to an English reader."""
+"""The English catalog is complete for every message `make i18n` extracts with pybabel (the code's and the
+templates' marked strings, and the names drawn in the diagrams): a new Chinese string marked with _(), tr()
+or N_(), or a newly drawn task name, fails here until it has English, instead of showing Chinese to an
+English reader. The extraction is the Makefile's: babel.cfg's files and extractors, the Makefile's keywords."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "web" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
-METHODS = [("web/**.py", "python"), ("handlers/**.py", "python"), ("web/templates/**.html", "jinja2")]
-KEYWORDS = {"_": None, "gettext": None, "tr": None}
+
+
+def extraction_config() -> tuple[list, dict, dict]:
+    """(method map, options map, keywords) exactly as `make i18n` runs `pybabel extract`."""
+    with (ROOT / "babel.cfg").open() as cfg:
+        methods, options = parse_mapping_cfg(cfg)
+    command = next(line for line in (ROOT / "Makefile").read_text().splitlines() if "pybabel extract" in line)
+    return methods, options, {keyword: None for keyword in re.findall(r"-k\s+(\w+)", command)}
 
 
 def marked_messages() -> set[str]:
+    methods, options, keywords = extraction_config()
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT), METHODS, keywords=KEYWORDS):
+    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT), methods, options, keywords=keywords):
         if isinstance(message, str) and message and any("\u4e00" <= ch <= "\u9fff" for ch in message):
             found.add(message)
     return found
@@ -29,3 +39,11 @@ def test_every_marked_chinese_message_has_an_english_translation():
     assert len(marked) > 150  # the extraction itself works (templates and code)
     missing = sorted(m for m in marked if m not in catalog or not catalog[m].string)
     assert missing == []
+
+
+def test_the_extraction_reads_the_diagrams_and_the_form_definitions():
+    methods, _options, keywords = extraction_config()
+    assert {"N_", "_", "tr"} <= set(keywords)
+    marked = marked_messages()
+    # a task of online_signing.bpmn, a gateway's question, an output text of materials.dmn, a field label
+    assert {"生成电子合同订单", "房源是否可以签约？", "未成年人保证书", "成交价格"} <= marked
