@@ -235,7 +235,7 @@ def contract(contract_no):
     page = citizen.contract_page(services(), actor(), contract_no, with_qr=bool(request.args.get("qr")))
     return render_template("portal/contract.html", contract=page.contract, order=page.order, codes=page.codes,
                            tasks=page.tasks, beijing=beijing, is_owner=page.is_owner, deadline=page.deadline,
-                           cancel_question=CANCEL_ORDER_QUESTION)
+                           paused=page.paused, cancel_question=CANCEL_ORDER_QUESTION)
 
 
 @bp.get("/contract/<contract_no>/signed.pdf")
