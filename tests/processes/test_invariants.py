@@ -61,6 +61,15 @@ KNOWN_EXAMPLES: dict[str, tuple[str, str, list[tuple[str, tuple]]]] = {
     "late_step/refused": ("late_step", "signing", [
         ("a_first_contract", ("刘芳", 0)), ("restart", ()), ("cancel_order", (0,)), ("clock_to_deadline", (0, 2)),
         ("next_tasks", (0, 0, True, 1))]),
+    # An administrator's cancel left the contract live (the home blocked for ever) or the contract claimed by a
+    # cancellation that no longer runs (注销中 for ever): the seller signs the home again, the contract is
+    # cancelled again.
+    "flows_hold_contracts/signing": ("flows_hold_contracts", "signing", [
+        ("a_first_contract", ("张伟", 0)), ("admin_cancels", (0,)), ("start_signing", ("张伟",)),
+        ("next_tasks", (1, 0, False, 12))]),
+    "flows_hold_contracts/cancellation": ("flows_hold_contracts", "filed", [
+        ("a_first_contract", ("刘芳", 0)), ("start_cancellation", (0, False)), ("admin_cancels", (1,)),
+        ("start_cancellation", (0, True)), ("next_tasks", (2, 0, False, 3))]),
 }
 # NETSIGN_INVARIANTS_REOPEN=late_step,... runs with those entries enabled again (to confirm a fix).
 for _name in filter(None, os.environ.get("NETSIGN_INVARIANTS_REOPEN", "").split(",")):
