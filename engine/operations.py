@@ -2,7 +2,9 @@
 to an earlier task.  Each operation is one transaction under the instance lock, audited.
 
 - **cancel**: SpiffWorkflow's ``BpmnWorkflow.cancel``; the step's projections close the open inbox rows
-  (CANCELLED) and the waiting timers (cancelled); the instance ends with status ``cancelled``.
+  (CANCELLED) and the waiting timers (cancelled); the instance ends with status ``cancelled``.  The
+  registry's lifecycle listeners hear of it in the same step (:meth:`Registry.on_lifecycle`): the business
+  rows the instance held (a contract, an order, a claim) follow it, or the cancel is refused as a whole.
 - **suspend**: the status ``suspended`` holds everything without touching the workflow: the timer sweep,
   the incident retries and message delivery pass over it (messages stay kept), and completing one of its
   tasks is refused with a Chinese error.
@@ -22,8 +24,9 @@ from SpiffWorkflow.util.task import TaskState
 from . import store
 from .db import utcnow
 from .errors import Conflict, NotFound
+from .registry import CANCELLED
 from .status import LIVE, UNFINISHED, IncidentStatus, InstanceStatus
-from .step import StepResult, Steps
+from .step import Step, StepContext, StepResult, Steps
 from .store import InstanceRecord
 
 MAX_REASON = 500
@@ -65,12 +68,19 @@ def cancel(steps: Steps, instance_id: int, actor: str, reason: str) -> StepResul
             step.workflow.cancel()
             step.final_status = InstanceStatus.CANCELLED
             step.audit("instance_cancelled", reason=text, previous_status=instance.status)
+            _tell_listeners(steps, step, CANCELLED, reason=text, previous_status=instance.status)
         # Nothing of a cancelled instance is retried: its incidents are closed with it.
         for row in store.unresolved_incidents(session.connection(), instance_id):
             store.update_incident(session.connection(), row.id, status=IncidentStatus.RESOLVED,
                                   resolved_at=utcnow(), next_retry_at=None)
     assert step.result is not None
     return step.result
+
+
+def _tell_listeners(steps: Steps, step: Step, event: str, **details: Any) -> None:
+    """The business code's listeners, in this step: their writes and audit rows commit with it."""
+    for listener in steps.registry.lifecycle_listeners:
+        listener(StepContext(step, {}), event, **details)
 
 
 def suspend(steps: Steps, instance_id: int, actor: str, reason: str = "") -> None:

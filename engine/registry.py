@@ -7,7 +7,10 @@ A diagram names things; the registry says what they mean:
 * a user task's form key (``spiffworkflow:property name="formKey"``, or the
   task's BPMN id when absent) → a marshmallow schema and an optional
   ``on_submit`` hook that stores the validated data in business tables;
-* a lane's name → the role whose members may work its tasks.
+* a lane's name → the role whose members may work its tasks;
+* an instance lifecycle event (an administrator cancelled an instance) → the
+  listeners registered with ``@registry.on_lifecycle``, so the business rows
+  follow what happened to the instance outside its diagram.
 
 Business code fills a :class:`Registry` at start-up; the engine only reads it,
 so the engine never imports business code.
@@ -53,6 +56,13 @@ class ServiceContext(Protocol):
 
 ServiceHandler = Callable[..., dict[str, Any]]
 FormHook = Callable[[ServiceContext, dict[str, Any]], dict[str, Any]]
+# ``fn(ctx, event, **details)``: called inside the transaction of the operation, so a listener that fails
+# refuses the operation (nothing of it is stored) and the business rows never disagree with the instance.
+LifecycleListener = Callable[..., None]
+
+# The lifecycle events the engine tells listeners of (``details``: ``reason``, ``previous_status``).
+CANCELLED = "cancelled"  # an administrator ended an unfinished instance (engine.operations.cancel)
+LIFECYCLE_EVENTS = frozenset({CANCELLED})
 
 
 @dataclass
@@ -81,6 +91,7 @@ class Registry:
     lane_roles: dict[str, str] = field(default_factory=dict)
     # Names an expression or script in a diagram may use besides task data.
     expression_globals: dict[str, Any] = field(default_factory=dict)
+    lifecycle_listeners: list[LifecycleListener] = field(default_factory=list)
 
     def service(self, operator: str) -> Callable[[ServiceHandler], ServiceHandler]:
         """Register ``fn(ctx, **params) -> dict`` for a service operator."""
@@ -103,6 +114,14 @@ class Registry:
         if form_key == EMPTY_FORM_KEY and form_key not in self.forms:
             return EMPTY_FORM
         return self.forms[form_key]
+
+    def on_lifecycle(self, fn: LifecycleListener) -> LifecycleListener:
+        """Register ``fn(ctx, event, **details)`` for the instance lifecycle events (``LIFECYCLE_EVENTS``);
+        ``ctx`` is a :class:`ServiceContext` of the operation's step (its session, instance, audit)."""
+        if fn in self.lifecycle_listeners:
+            raise ValueError(f"lifecycle listener {fn!r} registered twice")
+        self.lifecycle_listeners.append(fn)
+        return fn
 
     def lane(self, lane_name: str, role: str) -> None:
         self.lane_roles[lane_name] = role

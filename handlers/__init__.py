@@ -26,9 +26,11 @@ def expression_globals() -> dict:
 
 
 def register(registry: "Registry", adapters: "Adapters | None" = None) -> None:
-    """Lanes, service handlers (with ``adapters``; the configured sandboxes when None), form schemas."""
+    """Lanes, service handlers (with ``adapters``; the configured sandboxes when None), form schemas, and the
+    listener that makes the contract follow an administrator's cancel."""
     from .bootstrap import Settings, build_adapters
     from .forms import FORMS
+    from .lifecycle import follow_instance
     from .services import bound_services
 
     adapters = adapters or build_adapters(Settings())
@@ -39,3 +41,4 @@ def register(registry: "Registry", adapters: "Adapters | None" = None) -> None:
     for form_key, (schema, hook) in FORMS.items():
         registry.form(form_key, schema, on_submit=hook)
     registry.expression_globals.update(expression_globals())
+    registry.on_lifecycle(follow_instance)

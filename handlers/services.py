@@ -80,7 +80,8 @@ def verify_property(ctx, adapters: "Adapters", query_mode, certificate_no=None, 
     in_scope = business_type == "存量房买卖" and found.kind == "房屋" and not found.restriction
     message = "" if in_scope else (f"{found.restriction}：{OUT_OF_SCOPE}" if found.restriction else OUT_OF_SCOPE)
     live = _live_contract(ctx, found.id) if in_scope else None
-    if live is not None:
+    # The flow's own contract (an administrator reset it to the query) is no other contract: it goes on with it.
+    if live is not None and live.instance_id != ctx.instance.id:
         in_scope, message = False, _home_taken_message(ctx, live, account)
     ctx.audit("property_verified", property_id=found.id, in_scope=in_scope)
     return {"found": True, "in_scope": in_scope, "property_id": found.id, "message": message}

@@ -58,6 +58,10 @@ test suite fails when it is out of date.
   dunder attributes.
 - Timers are `timeDate` expressions that evaluate to an aware UTC ISO string;
   the handler that creates the contract computes the deadline.
+- An administrator's cancel of an instance (admin pages, API, CLI) is outside every diagram:
+  the engine tells the lifecycle listener `handlers/lifecycle.py` in the same transaction.
+  The unfiled contract the instance created is deleted (its waiting order expires, the home
+  is free); a cancellation's hold on a filed contract is let go (已签约 again).
 """
 
 KINDS = {

@@ -348,7 +348,8 @@ def instance_group():
 @click.option("--reason", required=True, help="Why (recorded in the audit).")
 @with_appcontext
 def instance_cancel(instance_id, reason):
-    """End an instance: its open tasks and waiting timers are cancelled."""
+    """End an instance: its open tasks and waiting timers are cancelled, its unfiled contract is deleted and a
+    cancellation's hold on a filed contract is let go."""
     click.echo(f"#{instance_id} {ops.cancel(services(), SYSTEM, instance_id, reason)}")
 
 

@@ -242,7 +242,7 @@ def contract(contract_no):
     page = citizen.contract_page(services(), actor(), contract_no, with_qr=bool(request.args.get("qr")))
     return render_template("portal/contract.html", contract=page.contract, order=page.order, codes=page.codes,
                            tasks=page.tasks, beijing=beijing, is_owner=page.is_owner, deadline=page.deadline,
-                           cancel_question=cancel_order_question(),
+                           paused=page.paused, cancel_question=cancel_order_question(),
                            online=page.contract.channel == "线上",
                            cancelling_order=page.order is not None and page.order.purpose == "注销")
 

@@ -8,12 +8,12 @@ from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 
-from engine import Page, StepResult, capped_count
+from engine import InstanceStatus, Page, StepResult, capped_count
 from engine.db import utcnow
 from engine.models import InboxTask
 
 from ..bootstrap import Services
-from ..models import (FILED, ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, Contract, ESignOrder, ESignSignature,
+from ..models import (DRAFT, FILED, SUBMITTED, ORDER_CANCELLED, ORDER_SIGNED, ORDER_WAITING, Contract, ESignOrder, ESignSignature,
                       RegistryProperty, normalize_contract_no)
 from ..documents import signed_contract_pdf
 from ..qr import qr_data_uri
@@ -65,6 +65,7 @@ class ContractPage:
     tasks: list[InboxTask]
     is_owner: bool
     deadline: datetime | None = None  # the diagram's waiting deletion timer, while there is one
+    paused: bool = False  # an administrator suspended the flow the contract is in (signing or cancellation)
     codes: list[tuple[ESignSignature, str, str]] = field(default_factory=list)  # the actor's own (QR, link)
 
 
@@ -226,6 +227,10 @@ def contract_page(services: Services, actor: Actor, contract_no: str, *, with_qr
     page = ContractPage(contract, order, tasks, is_owner=contract.created_by == actor.account_id,
                         deadline=services.queries.deadlines([contract.contract_no], DELETION_TIMERS)
                         .get(contract.contract_no))
+    flow_id = contract.cancellation_instance_id if contract.cancelling else (
+        contract.instance_id if contract.status in (DRAFT, SUBMITTED) else None)
+    flow = services.queries.instance(flow_id) if flow_id is not None else None
+    page.paused = flow is not None and flow.status == InstanceStatus.SUSPENDED
     if with_qr and order is not None and order.status == ORDER_WAITING:
         # A signing token is as good as the party's signature: each person sees only their own.
         urls = [(s, services.adapters.esign.signing_url(s.token)) for s in order.signatures if _is_actor(actor, s)]

@@ -40,7 +40,10 @@ class MigrationReport:
 
 
 def cancel(services: Services, actor: Actor, instance_id: int, reason: str) -> str:
-    """End an instance with a reason: its open tasks and waiting timers are cancelled. The status."""
+    """End an instance with a reason: its open tasks and waiting timers are cancelled. The status.
+
+    The contract follows in the same transaction (handlers.lifecycle): the flow's unfiled contract is 已删除 and
+    the home free again; a cancellation's hold on a filed contract is let go (已签约 again)."""
     actor.require(ADMIN_ROLE)
     if not (reason or "").strip():
         raise Invalid("请填写取消原因", {"reason": ["请填写取消原因"]})

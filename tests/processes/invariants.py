@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.models import InboxTask, Message, ProcessInstance, Timer
 from engine.snapshot import timer_due
-from engine.status import InboxState, InstanceStatus, TimerState
+from engine.status import UNFINISHED, InboxState, InstanceStatus, TimerState
 from handlers.models import (DELETED, DRAFT, FILED, LIVE_STATUSES, ORDER_SIGNED, ORDER_WAITING, PARTY_SIGNED,
                              SUBMITTED, Contract, ESignOrder)
 
@@ -137,9 +137,24 @@ def timers_match_waiting_tasks(session, engine) -> list[str]:
 
 def one_cancellation_per_contract(session) -> list[str]:
     running = Counter(session.scalars(sa.select(ProcessInstance.business_key).where(
-        ProcessInstance.process_id == "online_cancellation", ProcessInstance.status != InstanceStatus.COMPLETED,
+        ProcessInstance.process_id == "online_cancellation", ProcessInstance.status.in_(UNFINISHED),
         ProcessInstance.business_key.is_not(None))))
     return [f"{key}: {n} online cancellations running" for key, n in running.items() if n > 1]
+
+
+def contracts_follow_their_flows(session) -> list[str]:
+    """An unfiled contract belongs to a flow still running, and a cancellation's claim to a cancellation still
+    running: a flow that ended (or was cancelled by an administrator) leaves no live contract and no claim."""
+    status = dict(session.execute(sa.select(ProcessInstance.id, ProcessInstance.status)).all())
+    problems = []
+    for contract in session.scalars(sa.select(Contract)):
+        if contract.status in (DRAFT, SUBMITTED) and status.get(contract.instance_id) not in UNFINISHED:
+            problems.append(f"{contract.contract_no} {contract.status} but its flow {contract.instance_id} is "
+                            f"{status.get(contract.instance_id)}")
+        claim = contract.cancellation_instance_id
+        if claim is not None and status.get(claim) not in UNFINISHED:
+            problems.append(f"{contract.contract_no} claimed by cancellation {claim}, which is {status.get(claim)}")
+    return problems
 
 
 def nothing_stale_kept(session) -> list[str]:

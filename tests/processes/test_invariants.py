@@ -1,6 +1,7 @@
 """The contract invariants (issue #9 item 8), tested as a Hypothesis state machine: random sequences of citizen
-steps, e-sign callbacks, 「注销电子合同订单」, online cancellations, clock moves across the deletion deadline, worker
-sweeps and restarts from the database, with every invariant of tests/processes/invariants.py checked after each.
+steps, e-sign callbacks, 「注销电子合同订单」, online cancellations, an administrator's cancel, clock moves across
+the deletion deadline, worker sweeps and restarts from the database, with every invariant of
+tests/processes/invariants.py checked after each.
 
 Profiles: ``ci`` (in ``make test``) and ``nightly`` (``NETSIGN_INVARIANTS=nightly``, ``make nightly``).
 """
@@ -24,7 +25,7 @@ from engine.models import ProcessInstance
 from engine.testing import Case, ProcessHarness
 from handlers.adapters import esign
 from handlers.models import ORDER_WAITING, Account, Contract, ESignOrder
-from handlers.usecases import citizen
+from handlers.usecases import citizen, instances
 from handlers.usecases.errors import Conflict as Refused409, NotFound, Refused, Unauthenticated
 from handlers.usecases.esign import receive_callback
 from handlers.usecases.policy import Actor
@@ -60,6 +61,15 @@ KNOWN_EXAMPLES: dict[str, tuple[str, str, list[tuple[str, tuple]]]] = {
     "late_step/refused": ("late_step", "signing", [
         ("a_first_contract", ("刘芳", 0)), ("restart", ()), ("cancel_order", (0,)), ("clock_to_deadline", (0, 2)),
         ("next_tasks", (0, 0, True, 1))]),
+    # An administrator's cancel left the contract live (the home blocked for ever) or the contract claimed by a
+    # cancellation that no longer runs (注销中 for ever): the seller signs the home again, the contract is
+    # cancelled again.
+    "flows_hold_contracts/signing": ("flows_hold_contracts", "signing", [
+        ("a_first_contract", ("张伟", 0)), ("admin_cancels", (0,)), ("start_signing", ("张伟",)),
+        ("next_tasks", (1, 0, False, 12))]),
+    "flows_hold_contracts/cancellation": ("flows_hold_contracts", "filed", [
+        ("a_first_contract", ("刘芳", 0)), ("start_cancellation", (0, False)), ("admin_cancels", (1,)),
+        ("start_cancellation", (0, True)), ("next_tasks", (2, 0, False, 3))]),
 }
 # NETSIGN_INVARIANTS_REOPEN=late_step,... runs with those entries enabled again (to confirm a fix).
 for _name in filter(None, os.environ.get("NETSIGN_INVARIANTS_REOPEN", "").split(",")):
@@ -112,6 +122,8 @@ class ContractMachine(RuleBasedStateMachine):
             session.rollback()  # a failed step may have left its transaction aborted (PostgreSQL)
             seen = set(session.scalars(sa.select(Contract.status)))
             seen |= {"order " + s for s in session.scalars(sa.select(ESignOrder.status))}
+            seen |= {"admin-cancelled " + p for p in session.scalars(sa.select(ProcessInstance.process_id).where(
+                ProcessInstance.status == "cancelled"))}
             seen |= {"online cancellation " + (e or "running") for e in session.scalars(
                 sa.select(ProcessInstance.end_event).where(ProcessInstance.process_id == "online_cancellation"))}
             type(self).reached.update(seen)
@@ -256,11 +268,23 @@ class ContractMachine(RuleBasedStateMachine):
             result = citizen.start_online_cancellation(self.services, self.actor(who), contract.contract_no)
         except Refused:  # one cancellation at a time: a second start is refused while one runs
             self.harness.session.rollback()
-            assert any(r.kind == "cancellation" and r.contract_id == contract.id and r.case.status != "completed"
+            assert any(r.kind == "cancellation" and r.contract_id == contract.id
+                       and r.case.status not in ("completed", "cancelled")
                        for r in self.runs), "a cancellation start was refused with none running"
             return
         self.harness.session.rollback()
         self.runs.append(Run(Case(self.harness, result.instance_id), who, "cancellation", contract.id))
+
+    @precondition(lambda self: self.runs)
+    @rule(pick=st.integers(0, MAX_RUNS - 1))
+    def admin_cancels(self, pick):
+        """An administrator cancels a flow (the use case behind the admin page, the API and the CLI)."""
+        run = self.runs[pick % len(self.runs)]
+        try:
+            instances.cancel(self.services, self.actor("系统管理员"), run.case.id, "管理员核查后取消")
+        except Conflict:
+            pass  # it had ended already
+        self.harness.session.rollback()
 
     # ------------------------------------------------------------------ the e-sign service
 
@@ -377,6 +401,7 @@ class ContractMachine(RuleBasedStateMachine):
         self.check("inbox", inv.inbox_is_the_ready_user_tasks(session, engine))
         self.check("timers", inv.timers_match_waiting_tasks(session, engine))
         self.check("one_cancellation", inv.one_cancellation_per_contract(session))
+        self.check("flows_hold_contracts", inv.contracts_follow_their_flows(session))
         self.check("stale_message", inv.nothing_stale_kept(session))
 
 

@@ -71,16 +71,18 @@ def test_suspend_resume_and_cancel_through_the_api(app, client, account_id):
     with time_machine.travel(datetime.fromisoformat("2026-11-23T10:00:00+08:00"), tick=False):
         login_as(admin, account_id("系统管理员"))
         login_as(client, account_id("张伟"))
-        contract_created(client)
+        contract_no = contract_created(client)
         [task] = client.get("/api/v1/tasks").get_json()
         instance_id = task["instance_id"]
         assert admin.post(f"/api/v1/instances/{instance_id}/suspend", json={"reason": "核查"}).get_json() == {
             "instance_id": instance_id, "status": "suspended"}
+        assert "已被管理员暂停办理" in client.get(f"/contract/{contract_no}").data.decode()
         refused = client.post(f"/api/v1/tasks/{task['id']}/complete", json={})
         assert refused.status_code == 409 and "已被管理员暂停" in refused.get_json()["message"]
         page = admin.get(f"/admin/instances/{instance_id}").data.decode()
         assert "已暂停" in page and "恢复" in page
         assert admin.post(f"/api/v1/instances/{instance_id}/resume").get_json()["status"] == "running"
+        assert "已被管理员暂停办理" not in client.get(f"/contract/{contract_no}").data.decode()
         missing = admin.post(f"/api/v1/instances/{instance_id}/cancel", json={})
         assert missing.status_code == 422 and "请填写取消原因" in missing.get_json()["message"]
         assert client.post(f"/api/v1/instances/{instance_id}/cancel", json={"reason": "x"}).status_code == 403
@@ -122,3 +124,39 @@ def test_the_migration_dry_run_shows_words_not_codes(app, client, account_id):
         assert "Snapshots before migration" in english and "Revert" in english and "No instances to move" in english
         assert not re.search(r"[\u4e00-\u9fff]", english.split("<h2>Snapshots before migration</h2>")[1]
                              .replace("系统管理员", "").replace(contract_no, "").replace("中文", ""))
+
+
+def test_after_an_admin_cancels_the_signing_the_seller_signs_the_home_again(app, client, account_id):
+    """「房屋已有在办合同」 must not block the home for ever: the cancelled flow's contract is deleted."""
+    admin = app.test_client()
+    login_as(admin, account_id("系统管理员"))
+    login_as(client, account_id("张伟"))
+    first = contract_created(client)
+    [task] = client.get("/api/v1/tasks").get_json()
+    admin.post(f"/admin/instances/{task['instance_id']}/cancel", data={"reason": "当事人申请撤销"})
+    page = client.get(f"/contract/{first}").data.decode()
+    assert 'id="contract-status">已删除<' in page and "当事人申请撤销" in page
+    url = follow_task(client, client.post("/start/online_signing"))
+    url = follow_task(client, client.post(url, data={"business_type": "存量房买卖"}))
+    url = follow_task(client, client.post(url, data=CERT))
+    follow_task(client, client.post(url, data={}))  # 确认房源: a new contract for the same home
+    contracts = {c["contract_no"]: c["status"] for c in client.get("/api/v1/contracts").get_json()}
+    assert len(contracts) == 2 and contracts[first] == "已删除" and "草稿" in contracts.values()
+
+
+def test_after_an_admin_cancels_a_cancellation_the_contract_may_be_cancelled_again(app, client, account_id):
+    from .test_cancellation_pages import filed_through_the_pages
+    admin = app.test_client()
+    login_as(admin, account_id("系统管理员"))
+    login_as(client, account_id("张伟"))
+    contract_url = filed_through_the_pages(app, client)
+    follow_task(client, client.post(contract_url + "/cancel-online"))  # → 录入注销原因
+    assert "注销中" in client.get(contract_url).data.decode()
+    [task] = client.get("/api/v1/tasks").get_json()
+    assert admin.post(f"/api/v1/instances/{task['instance_id']}/cancel",
+                      json={"reason": "申请人电话要求撤销"}).get_json()["status"] == "cancelled"
+    page = client.get(contract_url).data.decode()
+    assert 'id="contract-status">已签约<' in page and "注销中" not in page
+    assert "存量房合同注销线上" in page  # the button is back
+    follow_task(client, client.post(contract_url + "/cancel-online"))
+    assert "注销中" in client.get(contract_url).data.decode()
