@@ -21,6 +21,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from .deadlines import beijing
+from .i18n import N_, template
 from .models import Contract
 from .validation import format_share
 
@@ -86,18 +87,34 @@ def _four_digits(value: int) -> str:
 
 # ---------------------------------------------------------------- content shared by print and e-sign
 
+# The contract's values are built from marked templates, so an English page can translate the words around
+# the data (web/i18n.py finds the template again); the printed contract and the Chinese pages read the same.
+PARTY_LINE = template("%(name)s　%(id_type)s：%(id_number)s　电话：%(phone)s")
+PARTY_LINE_WITH_SHARE = template("%(name)s　%(id_type)s：%(id_number)s　电话：%(phone)s　份额：%(share)s%%")
+AREA = template("%(area)s 平方米")
+MONEY = template("%(amount)s 元")
+SUPERVISED_BY = template("是，%(bank)s")
+SUPERVISED_WITH_AGREEMENT = template("是，%(bank)s（资金监管协议编号 %(agreement_no)s）")
+SUPERVISED_AND_STATUS = template("是，%(bank)s（%(status)s）")
+NOT_SUPERVISED, BY_LAW, NOTHING = N_("否"), N_("按法律规定承担"), N_("无")
+# What the property registry writes in 规划用途 and 土地使用权类型: words, not data, on an English page.
+REGISTRY_WORDS = (N_("住宅"), N_("商业"), N_("办公"), N_("车位"), N_("出让"), N_("划拨"), N_("无固定期限"))
+
+
 def _money(value) -> str:
-    return f"{Decimal(value):,.2f} 元" if value is not None else "—"
+    return MONEY % {"amount": f"{Decimal(value):,.2f}"} if value is not None else "—"
 
 
 def _supervision(contract: Contract) -> str:
     """「资金监管」 as the contract states it: the bank, and the agreement number or where it stands."""
     if not contract.fund_supervised:
-        return "否"
-    text = "是，" + (contract.supervision_bank or "")
+        return NOT_SUPERVISED
+    bank = contract.supervision_bank or ""
     if contract.supervision_agreement_no:
-        return f"{text}（资金监管协议编号 {contract.supervision_agreement_no}）"
-    return f"{text}（{contract.supervision_status}）" if contract.supervision_status else text
+        return SUPERVISED_WITH_AGREEMENT % {"bank": bank, "agreement_no": contract.supervision_agreement_no}
+    if contract.supervision_status:
+        return SUPERVISED_AND_STATUS % {"bank": bank, "status": contract.supervision_status}
+    return SUPERVISED_BY % {"bank": bank}
 
 
 def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -111,11 +128,17 @@ def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tup
     home = contract.home
     shown = mask_id_number if mask_ids else (lambda number: number)
     parties = []
+    def line(party) -> str:
+        parts = {"name": party.name, "id_type": party.id_type, "id_number": shown(party.id_number),
+                 "phone": shown(party.phone) or "—"}
+        if party.share is None:
+            return PARTY_LINE % parts
+        return PARTY_LINE_WITH_SHARE % dict(parts, share=format_share(party.share))
+
     for party in contract.sellers:
-        parties.append(("甲方（卖方）", f"{party.name}　{party.id_type}：{shown(party.id_number)}　电话：{shown(party.phone) or '—'}"))
+        parties.append(("甲方（卖方）", line(party)))
     for party in contract.buyers:
-        share = f"　份额：{format_share(party.share)}%" if party.share is not None else ""
-        parties.append(("乙方（买方）", f"{party.name}　{party.id_type}：{shown(party.id_number)}　电话：{shown(party.phone) or '—'}{share}"))
+        parties.append(("乙方（买方）", line(party)))
     parties.append(("共有性质", contract.co_ownership or "—"))
     price = contract.price
     return [
@@ -123,8 +146,8 @@ def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tup
         ("房屋基本情况", [
             ("房屋坐落", home.location), ("不动产权证号", home.certificate_no), ("不动产单元号", home.unit_no),
             ("规划用途", home.use), ("所在楼层", home.floor or "—"),
-            ("建筑面积", f"{home.building_area} 平方米" if home.building_area else "—"),
-            ("套内面积", f"{home.inner_area} 平方米" if home.inner_area else "—"),
+            ("建筑面积", AREA % {"area": home.building_area} if home.building_area else "—"),
+            ("套内面积", AREA % {"area": home.inner_area} if home.inner_area else "—"),
             ("土地使用权类型", home.land_use_type or "—"), ("土地使用期限", home.land_use_term or "—"),
         ]),
         ("价款与付款", [
@@ -135,9 +158,9 @@ def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tup
         ]),
         ("交付与责任", [
             ("房屋交付日期", contract.delivery_date.isoformat() if contract.delivery_date else "—"),
-            ("税费承担", contract.tax_bearer or "—"), ("违约责任", contract.default_liability or "按法律规定承担"),
+            ("税费承担", contract.tax_bearer or "—"), ("违约责任", contract.default_liability or BY_LAW),
             ("争议解决方式", contract.dispute_resolution or "—"),
-            ("补充条款", contract.supplementary_terms or "无"),
+            ("补充条款", contract.supplementary_terms or NOTHING),
         ]),
     ]
 

@@ -13,6 +13,7 @@ from engine.models import AuditEvent
 
 from ..adapters.identity import Identity
 from ..bootstrap import Services
+from ..i18n import N_
 from ..models import Account, PlatformAccount
 from ..registration import LegalPersonRegistration, PersonRegistration
 from ..validation import FormatError, check_certificate_name, check_uscc, normalize_text, validate_id_number
@@ -121,7 +122,7 @@ def _load(schema, form: dict) -> dict:
         return schema.load(form)
     except ValidationError as err:
         errors = {k: v if isinstance(v, list) else [str(v)] for k, v in err.normalized_messages().items()}
-        raise Invalid("注册信息有误，请按提示修改", errors) from err
+        raise Invalid(N_("注册信息有误，请按提示修改"), errors) from err
 
 
 def _register(services: Services, platform: PlatformAccount, name_taken: str, id_taken: str) -> Identity:

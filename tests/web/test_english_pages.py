@@ -3,7 +3,7 @@
 
 What may stay Chinese is data, not interface: people's names, addresses, certificate, unit and contract
 numbers (read from the database and the demo data), the values typed into the forms, document titles
-in 《》, and the 「中文」 link back to Chinese. Everything else on a page is text to translate."""
+in 《》, the price in Chinese capital numerals as the contract states it, and the 「中文」 link back to Chinese. Everything else on a page is text to translate."""
 from __future__ import annotations
 
 import html
@@ -29,6 +29,9 @@ CATALOG = Path(__file__).resolve().parents[2] / "web" / "translations" / "en" / 
 HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
 TAG = re.compile(r"<[^>]+>")
 TITLE = re.compile(r"《[^》]*》")
+# The price in Chinese capital numerals (成交价格（大写）: 壹佰伍拾捌万元整) is how the contract must state the
+# amount, legal text like a document's title; the row's label and the amount in figures are translated.
+CAPITAL_AMOUNT = re.compile(r"[零壹贰叁肆伍陆柒捌玖拾佰仟万亿]+元(?:[零壹贰叁肆伍陆柒捌玖]角)?(?:[零壹贰叁肆伍陆柒捌玖]分)?整?")
 APPLICANT = {"applicant_name": "张伟", "applicant_phone": "13800001111"}
 
 
@@ -89,7 +92,7 @@ class EnglishReader:
         return self.check(response.get_data(as_text=True), name or url)
 
     def check(self, page: str, name: str) -> str:
-        text = TITLE.sub(" ", visible_text(page))
+        text = CAPITAL_AMOUNT.sub(" ", TITLE.sub(" ", visible_text(page)))
         for word in data_words(self.app):
             text = text.replace(word, " ")
         left = CHINESE.findall(text.replace("中文", " "))
