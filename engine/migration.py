@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
+from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import migration_store, snapshot, store
@@ -40,6 +40,11 @@ class TaskMove:
     state: str
     changed: list[str] = field(default_factory=list)  # attributes of the element that differ
     to_name: str | None = None  # the new element's name as its diagram gives it (its id when it has none)
+
+
+def N_(message: str) -> str:
+    """Marks a message for `make i18n` (the pages translate it when they show it); returns it unchanged."""
+    return message
 
 
 class Problem(str):
@@ -127,13 +132,13 @@ def _diff(workflow: Any, plan: Plan, spec: Any, subprocess_specs: dict[str, Any]
     try:
         pairs = _pairs(workflow, spec, subprocess_specs)
     except KeyError as err:
-        plan.problems.append(Problem("无法与新版本对齐：元素 %(element)s 在新版本中找不到对应", element=str(err)))
+        plan.problems.append(Problem(N_("无法与新版本对齐：元素 %(element)s 在新版本中找不到对应"), element=str(err)))
         return []
     for owner, diff, spec_diff, _ in pairs:
         live = [t for t in owner.get_tasks(state=LIVE_TASKS, skip_subprocesses=True) if t.task_spec.bpmn_id]
         if diff is None:
             # Its state names its process, which the new version could not load back.
-            plan.problems.append(Problem("子流程「%(name)s」在新版本中不存在（实例中仍有它的记录）",
+            plan.problems.append(Problem(N_("子流程「%(name)s」在新版本中不存在（实例中仍有它的记录）"),
                                          name=str(owner.spec.name)))
             continue
         changed = spec_diff.changed
@@ -143,7 +148,7 @@ def _diff(workflow: Any, plan: Plan, spec: Any, subprocess_specs: dict[str, Any]
                                        TaskState.get_name(task.state), list(changed.get(task.task_spec, [])),
                                        _spec_name(new) if new is not None else None))
             if new is None:
-                plan.problems.append(Problem("进行中的「%(name)s」在新版本中已删除", name=_name(task)))
+                plan.problems.append(Problem(N_("进行中的「%(name)s」在新版本中已删除"), name=_name(task)))
             elif task.state & (TaskState.READY | TaskState.WAITING):
                 plan.reset.append(_name(task))
     return pairs

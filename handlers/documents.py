@@ -89,13 +89,13 @@ def _four_digits(value: int) -> str:
 
 # The contract's values are built from marked templates, so an English page can translate the words around
 # the data (web/i18n.py finds the template again); the printed contract and the Chinese pages read the same.
-PARTY_LINE = template("%(name)s　%(id_type)s：%(id_number)s　电话：%(phone)s")
-PARTY_LINE_WITH_SHARE = template("%(name)s　%(id_type)s：%(id_number)s　电话：%(phone)s　份额：%(share)s%%")
-AREA = template("%(area)s 平方米")
-MONEY = template("%(amount)s 元")
-SUPERVISED_BY = template("是，%(bank)s")
-SUPERVISED_WITH_AGREEMENT = template("是，%(bank)s（资金监管协议编号 %(agreement_no)s）")
-SUPERVISED_AND_STATUS = template("是，%(bank)s（%(status)s）")
+PARTY_LINE = template(N_("%(name)s　%(id_type)s：%(id_number)s　电话：%(phone)s"))
+PARTY_LINE_WITH_SHARE = template(N_("%(name)s　%(id_type)s：%(id_number)s　电话：%(phone)s　份额：%(share)s%%"))
+AREA = template(N_("%(area)s 平方米"))
+MONEY = template(N_("%(amount)s 元"))
+SUPERVISED_BY = template(N_("是，%(bank)s"))
+SUPERVISED_WITH_AGREEMENT = template(N_("是，%(bank)s（资金监管协议编号 %(agreement_no)s）"))
+SUPERVISED_AND_STATUS = template(N_("是，%(bank)s（%(status)s）"))
 NOT_SUPERVISED, BY_LAW, NOTHING = N_("否"), N_("按法律规定承担"), N_("无")
 # What the property registry writes in 规划用途 and 土地使用权类型: words, not data, on an English page.
 REGISTRY_WORDS = (N_("住宅"), N_("商业"), N_("办公"), N_("车位"), N_("出让"), N_("划拨"), N_("无固定期限"))
@@ -136,31 +136,31 @@ def contract_sections(contract: Contract, *, mask_ids: bool = False) -> list[tup
         return PARTY_LINE_WITH_SHARE % dict(parts, share=format_share(party.share))
 
     for party in contract.sellers:
-        parties.append(("甲方（卖方）", line(party)))
+        parties.append((N_("甲方（卖方）"), line(party)))
     for party in contract.buyers:
-        parties.append(("乙方（买方）", line(party)))
-    parties.append(("共有性质", contract.co_ownership or "—"))
+        parties.append((N_("乙方（买方）"), line(party)))
+    parties.append((N_("共有性质"), contract.co_ownership or "—"))
     price = contract.price
     return [
-        ("合同当事人", parties),
-        ("房屋基本情况", [
-            ("房屋坐落", home.location), ("不动产权证号", home.certificate_no), ("不动产单元号", home.unit_no),
-            ("规划用途", home.use), ("所在楼层", home.floor or "—"),
-            ("建筑面积", AREA % {"area": home.building_area} if home.building_area else "—"),
-            ("套内面积", AREA % {"area": home.inner_area} if home.inner_area else "—"),
-            ("土地使用权类型", home.land_use_type or "—"), ("土地使用期限", home.land_use_term or "—"),
+        (N_("合同当事人"), parties),
+        (N_("房屋基本情况"), [
+            (N_("房屋坐落"), home.location), (N_("不动产权证号"), home.certificate_no), (N_("不动产单元号"), home.unit_no),
+            (N_("规划用途"), home.use), (N_("所在楼层"), home.floor or "—"),
+            (N_("建筑面积"), AREA % {"area": home.building_area} if home.building_area else "—"),
+            (N_("套内面积"), AREA % {"area": home.inner_area} if home.inner_area else "—"),
+            (N_("土地使用权类型"), home.land_use_type or "—"), (N_("土地使用期限"), home.land_use_term or "—"),
         ]),
-        ("价款与付款", [
-            ("成交价格（小写）", _money(price)),
-            ("成交价格（大写）", capital_amount(price) if price is not None else "—"),
-            ("付款方式", contract.payment_method or "—"), ("定金", _money(contract.deposit)),
-            ("资金监管", _supervision(contract)),
+        (N_("价款与付款"), [
+            (N_("成交价格（小写）"), _money(price)),
+            (N_("成交价格（大写）"), capital_amount(price) if price is not None else "—"),
+            (N_("付款方式"), contract.payment_method or "—"), (N_("定金"), _money(contract.deposit)),
+            (N_("资金监管"), _supervision(contract)),
         ]),
-        ("交付与责任", [
-            ("房屋交付日期", contract.delivery_date.isoformat() if contract.delivery_date else "—"),
-            ("税费承担", contract.tax_bearer or "—"), ("违约责任", contract.default_liability or BY_LAW),
-            ("争议解决方式", contract.dispute_resolution or "—"),
-            ("补充条款", contract.supplementary_terms or NOTHING),
+        (N_("交付与责任"), [
+            (N_("房屋交付日期"), contract.delivery_date.isoformat() if contract.delivery_date else "—"),
+            (N_("税费承担"), contract.tax_bearer or "—"), (N_("违约责任"), contract.default_liability or BY_LAW),
+            (N_("争议解决方式"), contract.dispute_resolution or "—"),
+            (N_("补充条款"), contract.supplementary_terms or NOTHING),
         ]),
     ]
 

@@ -13,49 +13,50 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
+from .i18n import N_
 from .models import Account
 
-INSTANCE_STATUS = {"running": "办理中", "completed": "已办结", "error": "异常", "suspended": "已暂停", "cancelled": "已取消"}
-TASK_STATE = {"READY": "待办理", "WAITING": "等待中", "STARTED": "办理中", "COMPLETED": "已办理", "CANCELLED": "已取消"}
-TIMER_STATE = {"waiting": "等待中", "fired": "已触发", "cancelled": "已取消"}
-INCIDENT_STATUS = {"open": "等待自动重试", "failed": "重试已用尽", "resolved": "已解决"}
-ROLE = {"seller": "卖方", "buyer": "买方", "clerk": "窗口受理人员", "reviewer": "审核人员", "admin": "管理员"}
+INSTANCE_STATUS = {"running": N_("办理中"), "completed": N_("已办结"), "error": N_("异常"), "suspended": N_("已暂停"), "cancelled": N_("已取消")}
+TASK_STATE = {"READY": N_("待办理"), "WAITING": N_("等待中"), "STARTED": N_("办理中"), "COMPLETED": N_("已办理"), "CANCELLED": N_("已取消")}
+TIMER_STATE = {"waiting": N_("等待中"), "fired": N_("已触发"), "cancelled": N_("已取消")}
+INCIDENT_STATUS = {"open": N_("等待自动重试"), "failed": N_("重试已用尽"), "resolved": N_("已解决")}
+ROLE = {"seller": N_("卖方"), "buyer": N_("买方"), "clerk": N_("窗口受理人员"), "reviewer": N_("审核人员"), "admin": N_("管理员")}
 
 # What changed in an element between two versions (SpiffWorkflow's serialized attribute names).
-ELEMENT_ATTRIBUTE = {"bpmn_name": "名称", "typename": "元素类型", "event_definition": "事件定义", "inputs": "前序连线",
-                     "outputs": "后续连线", "lane": "泳道", "documentation": "说明", "extensions": "扩展属性",
-                     "cond_task_specs": "分支条件", "default_task_spec": "默认分支", "script": "脚本",
-                     "prescript": "前置脚本", "postscript": "后置脚本", "data_input_associations": "输入数据关联",
-                     "data_output_associations": "输出数据关联", "io_specification": "输入输出定义",
-                     "timer": "定时器", "condition": "条件", "manual": "手动任务"}
+ELEMENT_ATTRIBUTE = {"bpmn_name": N_("名称"), "typename": N_("元素类型"), "event_definition": N_("事件定义"), "inputs": N_("前序连线"),
+                     "outputs": N_("后续连线"), "lane": N_("泳道"), "documentation": N_("说明"), "extensions": N_("扩展属性"),
+                     "cond_task_specs": N_("分支条件"), "default_task_spec": N_("默认分支"), "script": N_("脚本"),
+                     "prescript": N_("前置脚本"), "postscript": N_("后置脚本"), "data_input_associations": N_("输入数据关联"),
+                     "data_output_associations": N_("输出数据关联"), "io_specification": N_("输入输出定义"),
+                     "timer": N_("定时器"), "condition": N_("条件"), "manual": N_("手动任务")}
 
 # Audit events: instance events (written by the engine's steps and the handlers), then the others.
 AUDIT_KIND = {
-    "instance_started": "业务发起", "nodes_completed": "流程推进", "task_completed": "任务办理",
-    "task_cancelled": "任务取消", "task_claimed": "任务认领", "task_released": "任务释放",
-    "task_handed_over": "任务转交", "timer_due": "定时器到期", "timer_fired": "定时器触发",
-    "message_received": "收到消息", "messages_discarded": "消息作废", "incident_opened": "异常发生",
-    "incident_retried": "异常重试", "incident_resolved": "异常解决",
-    "property_verified": "房源验证通过", "contract_created": "合同创建", "contract_edited": "合同修改",
-    "contract_filed": "合同备案", "contract_cancelled": "合同注销", "contract_deleted": "合同删除",
-    "esign_order_created": "生成电子合同订单", "esign_order_superseded": "电子合同订单作废",
-    "esign_signature_ignored": "签名回调未采用", "esign_cancel_ignored": "注销回调未采用",
-    "cancellation_started": "申请注销", "cancellation_withdrawn": "撤回注销申请",
-    "window_intake": "窗口受理", "window_refused": "窗口不予受理", "materials_uploaded": "上传材料",
-    "reviewed": "审核",
-    "definition_deployed": "部署流程", "password_reset": "重置密码",
-    "account_created": "创建网签账号", "account_linked": "关联网签账号",
-    "instance_suspended": "暂停实例", "instance_resumed": "恢复实例", "instance_cancelled": "取消实例",
-    "instance_reset": "退回实例", "instance_migrated": "迁移实例", "migration_reverted": "还原迁移",
-    "message_expired": "消息过期", "message_not_sent": "消息未发出", "esign_callback_refused": "签名回调被拒绝",
-    "timer_start_fired": "定时发起",
+    "instance_started": N_("业务发起"), "nodes_completed": N_("流程推进"), "task_completed": N_("任务办理"),
+    "task_cancelled": N_("任务取消"), "task_claimed": N_("任务认领"), "task_released": N_("任务释放"),
+    "task_handed_over": N_("任务转交"), "timer_due": N_("定时器到期"), "timer_fired": N_("定时器触发"),
+    "message_received": N_("收到消息"), "messages_discarded": N_("消息作废"), "incident_opened": N_("异常发生"),
+    "incident_retried": N_("异常重试"), "incident_resolved": N_("异常解决"),
+    "property_verified": N_("房源验证通过"), "contract_created": N_("合同创建"), "contract_edited": N_("合同修改"),
+    "contract_filed": N_("合同备案"), "contract_cancelled": N_("合同注销"), "contract_deleted": N_("合同删除"),
+    "esign_order_created": N_("生成电子合同订单"), "esign_order_superseded": N_("电子合同订单作废"),
+    "esign_signature_ignored": N_("签名回调未采用"), "esign_cancel_ignored": N_("注销回调未采用"),
+    "cancellation_started": N_("申请注销"), "cancellation_withdrawn": N_("撤回注销申请"),
+    "window_intake": N_("窗口受理"), "window_refused": N_("窗口不予受理"), "materials_uploaded": N_("上传材料"),
+    "reviewed": N_("审核"),
+    "definition_deployed": N_("部署流程"), "password_reset": N_("重置密码"),
+    "account_created": N_("创建网签账号"), "account_linked": N_("关联网签账号"),
+    "instance_suspended": N_("暂停实例"), "instance_resumed": N_("恢复实例"), "instance_cancelled": N_("取消实例"),
+    "instance_reset": N_("退回实例"), "instance_migrated": N_("迁移实例"), "migration_reverted": N_("还原迁移"),
+    "message_expired": N_("消息过期"), "message_not_sent": N_("消息未发出"), "esign_callback_refused": N_("签名回调被拒绝"),
+    "timer_start_fired": N_("定时发起"),
 }
 # Kinds that are not events of an instance: the audit page's first choices.
 ADMIN_KINDS = ("definition_deployed", "password_reset", "account_created", "account_linked")
 
 # Actors that are not accounts.
-ACTORS = {"init": "系统初始化", "system": "系统", "worker": "系统（定时任务）", "cli": "命令行",
-          "anonymous": "未登录用户", "esign": "粤信签"}
+ACTORS = {"init": N_("系统初始化"), "system": N_("系统"), "worker": N_("系统（定时任务）"), "cli": N_("命令行"),
+          "anonymous": N_("未登录用户"), "esign": N_("粤信签")}
 
 
 def word(mapping: dict[str, str], code: str | None) -> str:
@@ -160,7 +161,7 @@ _DEPLOY_PROBLEMS: list[tuple[str, str]] = [
     (r"Multiple decision tables are not current supported\.?", "一个 DMN 文件只能包含一个决策表"),
     (r"No decisions found", "DMN 文件中没有决策表"),
 ]
-_WHAT = {"Correlation": "关联", "Error": "错误", "Escalation": "升级", "Signal": "信号"}
+_WHAT = {"Correlation": N_("关联"), "Error": N_("错误"), "Escalation": N_("升级"), "Signal": N_("信号")}
 
 
 def deploy_problem(text: str, deployed: dict[str, str] | None = None) -> str:

@@ -33,10 +33,10 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # What a party opening the link of an order that no longer waits reads (and a late callback is told).
 ORDER_CLOSED_MESSAGES = {
-    ORDER_SIGNED: "该电子合同订单已经完成签字，无需再次签署",
-    ORDER_CANCELLED: "该电子合同订单已注销，签署链接已失效；如需签署，请联系卖方重新生成电子合同订单",
-    ORDER_EXPIRED: "该电子合同订单已失效（合同已删除），签署链接已失效",
-    ORDER_SUPERSEDED: "该电子合同订单已作废（已生成新的电子合同订单），请使用新订单的签署二维码",
+    ORDER_SIGNED: N_("该电子合同订单已经完成签字，无需再次签署"),
+    ORDER_CANCELLED: N_("该电子合同订单已注销，签署链接已失效；如需签署，请联系卖方重新生成电子合同订单"),
+    ORDER_EXPIRED: N_("该电子合同订单已失效（合同已删除），签署链接已失效"),
+    ORDER_SUPERSEDED: N_("该电子合同订单已作废（已生成新的电子合同订单），请使用新订单的签署二维码"),
 }
 PARTY_WAITING, PARTY_SIGNED = N_("待签字"), N_("签名成功")
 # Where a contract's fund supervision stands.

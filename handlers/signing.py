@@ -13,8 +13,11 @@ import json
 import sqlalchemy as sa
 
 from .adapters import esign
+from .i18n import N_
 from .models import PARTY_SIGNED, ContractParty, DomainError, ESignSignature
 from .validation import comparable_id, normalize_text
+
+IDENTITY_MISMATCH = N_("微警认证失败：姓名或证件号码与签署人不一致")
 
 MESSAGE = "esign_party_signed"
 
@@ -42,7 +45,7 @@ def sandbox_sign(session, token: str, name: str, id_number: str, signed_at: str,
     if signature.order.closed_message:
         raise DomainError(signature.order.closed_message)
     if not identity_matches(signature.party, name, id_number):
-        raise DomainError("微警认证失败：姓名或证件号码与签署人不一致")
+        raise DomainError(IDENTITY_MISMATCH)
     body = esign.callback_body(signature.order.order_no, signature.party.id, token, signed_at)
     return body, esign.sign(body, secret)
 

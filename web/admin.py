@@ -10,8 +10,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from handlers.deadlines import beijing
+from handlers.i18n import N_
 from handlers.labels import INCIDENT_STATUS, INSTANCE_STATUS
-from handlers.usecases import Invalid, Refused, admin, instances as ops, lists, outbound
+from handlers.usecases import Invalid, Refused, admin, lists, outbound
+from handlers.usecases import instances as ops
 
 from .auth import roles_required
 from .context import actor, services
@@ -52,7 +54,7 @@ def deploy_confirm():
     return redirect(url_for(".index"))
 
 
-DAY_LABELS = {"from": "日期从", "to": "日期到"}
+DAY_LABELS = {"from": N_("日期从"), "to": N_("日期到")}
 
 
 def _day(arg: str) -> date | None:

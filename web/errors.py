@@ -7,6 +7,7 @@ from flask_babel import gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from engine import BadCursor, EngineError, FormInvalid
+from handlers.i18n import N_
 from handlers.models import DomainError
 from handlers.usecases import UseCaseError
 
@@ -15,17 +16,17 @@ HANDLED = (UseCaseError, EngineError, DomainError, BadCursor)
 # What a person reads for each status when nobody said anything more precise (Werkzeug's defaults are
 # English developer text). The English catalog translates these.
 MESSAGES = {
-    400: "请求无效，请检查填写的内容后重试",
-    401: "请先登录",
-    403: "您无权访问此页面",
-    404: "页面不存在或已被删除",
-    405: "不支持此请求方式",
-    409: "操作冲突：该业务已被他人处理，请刷新后重试",
-    413: "提交的内容过大，请缩小文件后重试",
-    415: "不支持的内容类型",
-    422: "提交的内容有误，请修改后重试",
-    429: "尝试次数过多，请稍后再试",
-    500: "系统内部错误，请稍后再试；如问题持续，请联系管理员",
+    400: N_("请求无效，请检查填写的内容后重试"),
+    401: N_("请先登录"),
+    403: N_("您无权访问此页面"),
+    404: N_("页面不存在或已被删除"),
+    405: N_("不支持此请求方式"),
+    409: N_("操作冲突：该业务已被他人处理，请刷新后重试"),
+    413: N_("提交的内容过大，请缩小文件后重试"),
+    415: N_("不支持的内容类型"),
+    422: N_("提交的内容有误，请修改后重试"),
+    429: N_("尝试次数过多，请稍后再试"),
+    500: N_("系统内部错误，请稍后再试；如问题持续，请联系管理员"),
 }
 
 

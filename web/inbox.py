@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from engine import EngineError, FormInvalid
 from engine.db import utcnow
 from handlers.deadlines import beijing
+from handlers.i18n import N_
 from handlers.labels import labels_for
-from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, tasks
+from handlers.usecases import STAFF_ROLES, Invalid, Refused, accounts, tasks
 
 from . import forms_render
 from .auth import roles_required
@@ -21,7 +30,7 @@ from .i18n import translate
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
 
-DAY_LABELS = {"from": "到达日期从", "to": "到达日期到"}
+DAY_LABELS = {"from": N_("到达日期从"), "to": N_("到达日期到")}
 
 
 def _day(arg: str) -> date | None:

@@ -1,14 +1,32 @@
 """Citizen portal: 统一认证登录 (sandbox), 用户关联, 首页, 待办业务, starting flows, task forms, the contract page."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from engine import EngineError, FormInvalid, StepResult
 from engine.db import utcnow
 from handlers.adapters.identity import Identity
 from handlers.deadlines import beijing
-from handlers.usecases import Invalid, Refused, STAFF_ROLES, accounts, citizen, supervision, tasks
+from handlers.i18n import N_
+from handlers.usecases import (
+    STAFF_ROLES,
+    Invalid,
+    Refused,
+    accounts,
+    citizen,
+    supervision,
+    tasks,
+)
 
 from . import forms_render
 from .auth import login_failed, login_required, sign_in, sign_out
@@ -17,9 +35,9 @@ from .i18n import translate
 
 bp = Blueprint("portal", __name__)
 
-SUBMIT_LABELS = {"supervision_online": "下一步", "supervision_branch": "下一步", "property_query": "查询", "confirm_property": "签订合同", "submit_confirm": "提交",
-                 "generate_order": "生成电子合同订单", "final_submit": "提交", "cancel_select": "下一步",
-                 "cancel_reason": "提交", "business_type": "下一步"}
+SUBMIT_LABELS = {"supervision_online": N_("下一步"), "supervision_branch": N_("下一步"), "property_query": N_("查询"), "confirm_property": N_("签订合同"), "submit_confirm": N_("提交"),
+                 "generate_order": N_("生成电子合同订单"), "final_submit": N_("提交"), "cancel_select": N_("下一步"),
+                 "cancel_reason": N_("提交"), "business_type": N_("下一步")}
 CITIZEN_LANES = ("卖方", "买方")
 
 
@@ -233,7 +251,7 @@ def task(task_id):
     return render_template("portal/task.html", task=page.task, fields=fields, contract=page.contract,
                            hint=page.hint, form_errors=form_errors, asks=asks, asking=asking, shown=page.shown,
                            beijing=beijing,
-                           submit_label=SUBMIT_LABELS.get(page.task.form_key, "保存并继续")), 422 if errors else 200
+                           submit_label=SUBMIT_LABELS.get(page.task.form_key, N_("保存并继续"))), 422 if errors else 200
 
 
 @bp.get("/contract/<contract_no>")

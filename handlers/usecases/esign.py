@@ -12,7 +12,14 @@ from engine.db import utcnow
 from ..bootstrap import Services
 from ..documents import contract_sections
 from ..models import PARTY_SIGNED, Contract, DomainError, ESignSignature
-from ..signing import MESSAGE, OrderClosed, callback_message, identity_matches, signature_by_token
+from ..signing import (
+    IDENTITY_MISMATCH,
+    MESSAGE,
+    OrderClosed,
+    callback_message,
+    identity_matches,
+    signature_by_token,
+)
 from .errors import Conflict, NotFound, Refused, Unauthenticated
 from .ops import ACCEPTED, CALLBACKS, REFUSED
 
@@ -70,7 +77,7 @@ def signing_page(services: Services, token: str) -> SigningPage:
 def check_identity(page: SigningPage, name: str, id_number: str) -> None:
     """「微警认证」: the name and ID number typed on the phone must be the signing party's."""
     if not identity_matches(page.signature.party, name, id_number):
-        raise Refused("微警认证失败：姓名或证件号码与签署人不一致")
+        raise Refused(IDENTITY_MISMATCH)
 
 
 def sign(services: Services, page: SigningPage) -> SigningPage:
