@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from engine import Page, StepResult, capped_count
 from engine.db import utcnow
@@ -82,7 +83,9 @@ def my_contracts_page(services: Services, actor: Actor, *, after: str | None = N
         if not after.isdigit():
             raise Invalid("分页参数无效，请从第一页重新查看", {"after": ["分页参数无效"]})
         query = query.where(Contract.id < int(after))
-    rows = list(services.session.scalars(query.order_by(Contract.id.desc()).limit(limit + 1)))
+    # The home and the parties every list line shows, two statements for the page (not two per contract).
+    rows = list(services.session.scalars(query.order_by(Contract.id.desc()).limit(limit + 1)
+                                         .options(selectinload(Contract.home), selectinload(Contract.parties))))
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, str(rows[-1].id) if more else None, counted)

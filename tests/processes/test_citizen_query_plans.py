@@ -94,3 +94,26 @@ def test_citizen_lists_use_indexes_not_full_scans(services, name):
     with services.session.get_bind().connect() as conn:
         scans = {s: _full_scans(conn, s, p) for s, p in statements}
     assert {s: found for s, found in scans.items() if found} == {}
+
+
+def test_a_page_of_contracts_costs_the_same_statements_for_one_contract_or_many(services):
+    """The list's lines show each contract's home and parties: loaded for the page at once, not per line."""
+    seller = actor(services, "张伟")
+
+    def statements_for_the_page() -> int:
+        def page():
+            for contract in citizen.my_contracts_page(services, seller, limit=20, total=True):
+                assert contract.home.location and contract.active_parties
+        services.session.expire_all()
+        return len(_captured(services, page))
+
+    counts = []
+    for _ in range(3):
+        online_to_order(services, seller)
+        complete(services, seller, "填写买卖合同", contract_form())
+        counts.append(statements_for_the_page())
+        for contract in citizen.my_contracts(services, seller):  # one live contract per home
+            contract.status = "已删除"
+        services.session.commit()
+    assert len(citizen.my_contracts(services, seller)) == 3
+    assert counts == [counts[0]] * 3, counts
