@@ -70,7 +70,8 @@ class ContractPage:
 
 
 def my_contracts(services: Services, actor: Actor) -> list[Contract]:
-    return list(services.session.scalars(visible_contracts(actor).order_by(Contract.id.desc())))
+    return list(services.session.scalars(visible_contracts(actor).order_by(Contract.id.desc())
+                                         .options(selectinload(Contract.home))))  # 首页 shows each home
 
 
 def my_contracts_page(services: Services, actor: Actor, *, after: str | None = None,
@@ -139,8 +140,8 @@ def todo(services: Services, actor: Actor, *, overdue: bool = False) -> list[Tod
         now = utcnow()
         tasks = [t for t in tasks if t.due_at is not None and t.due_at < now]
     numbers = {k for k in (contract_key(t.business_key) for t in tasks) if k}
-    contracts = {c.contract_no: c for c in services.session.scalars(
-        sa.select(Contract).where(Contract.contract_no.in_(numbers)))} if numbers else {}
+    found = sa.select(Contract).where(Contract.contract_no.in_(numbers)).options(selectinload(Contract.home))
+    contracts = {c.contract_no: c for c in services.session.scalars(found)} if numbers else {}
     items = []
     for task in tasks:
         contract = contracts.get(task.business_key or "")
