@@ -212,12 +212,16 @@ class ReadModel:
                                                .where(ProcessInstance.business_key.in_(keys))).all())
         if not instances:
             return {}
-        query = (sa.select(Timer.instance_id, Timer.due_at)
-                 .where(Timer.instance_id.in_(list(instances)), Timer.state == TimerState.WAITING))
-        if names is not None:
-            query = query.where(Timer.name.in_(list(names)))
+        # Only the instance index, with the state and the name checked here: given ``state = 'waiting'`` too,
+        # SQLite (no statistics) prefers ix_timer_due and reads every waiting timer of the city (~100 ms at
+        # 20,000 instances) to find these few; an instance's own timers, fired ones included, are a handful.
+        query = sa.select(Timer.instance_id, Timer.due_at, Timer.state, Timer.name).where(
+            Timer.instance_id.in_(list(instances)))
+        wanted = None if names is None else set(names)
         soonest: dict[str, datetime] = {}
-        for instance_id, due in self._session.execute(query):
+        for instance_id, due, state, name in self._session.execute(query):
+            if state != TimerState.WAITING or (wanted is not None and name not in wanted):
+                continue
             key = str(instances[instance_id])
             if key not in soonest or due < soonest[key]:
                 soonest[key] = due

@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from engine import InstanceStatus, Page, StepResult, capped_count
 from engine.db import utcnow
@@ -70,7 +71,8 @@ class ContractPage:
 
 
 def my_contracts(services: Services, actor: Actor) -> list[Contract]:
-    return list(services.session.scalars(visible_contracts(actor).order_by(Contract.id.desc())))
+    return list(services.session.scalars(visible_contracts(actor).order_by(Contract.id.desc())
+                                         .options(selectinload(Contract.home))))  # 首页 shows each home
 
 
 def my_contracts_page(services: Services, actor: Actor, *, after: str | None = None,
@@ -83,7 +85,9 @@ def my_contracts_page(services: Services, actor: Actor, *, after: str | None = N
         if not after.isdigit():
             raise Invalid("分页参数无效，请从第一页重新查看", {"after": ["分页参数无效"]})
         query = query.where(Contract.id < int(after))
-    rows = list(services.session.scalars(query.order_by(Contract.id.desc()).limit(limit + 1)))
+    # The home and the parties every list line shows, two statements for the page (not two per contract).
+    rows = list(services.session.scalars(query.order_by(Contract.id.desc()).limit(limit + 1)
+                                         .options(selectinload(Contract.home), selectinload(Contract.parties))))
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, str(rows[-1].id) if more else None, counted)
@@ -137,8 +141,8 @@ def todo(services: Services, actor: Actor, *, overdue: bool = False) -> list[Tod
         now = utcnow()
         tasks = [t for t in tasks if t.due_at is not None and t.due_at < now]
     numbers = {k for k in (contract_key(t.business_key) for t in tasks) if k}
-    contracts = {c.contract_no: c for c in services.session.scalars(
-        sa.select(Contract).where(Contract.contract_no.in_(numbers)))} if numbers else {}
+    found = sa.select(Contract).where(Contract.contract_no.in_(numbers)).options(selectinload(Contract.home))
+    contracts = {c.contract_no: c for c in services.session.scalars(found)} if numbers else {}
     items = []
     for task in tasks:
         contract = contracts.get(task.business_key or "")
