@@ -37,14 +37,15 @@ def _captured(services, run):
     return statements
 
 
-def _full_scans(conn, statement, parameters, big_tables=BIG_TABLES) -> list[str]:
+def _full_scans(conn, statement, parameters, big_tables=BIG_TABLES, state_alone_is_a_scan=False) -> list[str]:
     """The plan's lines that read a big table whole (or every open task of the citizen lanes)."""
     tables = "|".join(big_tables)
     if conn.dialect.name == "sqlite":
         plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
         found = [line for line in plan if re.match(rf"SCAN ({tables})\b", line)
-                 # an index searched by a state alone is every row in that state: every waiting timer
-                 or re.match(rf"SEARCH ({tables}) USING (COVERING )?INDEX \w+ \((state|status)=\?\)", line)]
+                 # an index searched by a state alone is every row in that state: every waiting timer (a
+                 # citizen's page must not; an admin list reads a state's index in key order up to its limit)
+                 or state_alone_is_a_scan and re.match(rf"SEARCH ({tables}) USING (COVERING )?INDEX \w+ \((state|status)=\?\)", line)]
     else:
         # An empty test table is cheaper to read whole: forbid that, so that the plan shows whether an
         # index can serve the query at all (without one, PostgreSQL still scans, at a prohibitive cost).
@@ -92,7 +93,7 @@ def test_citizen_lists_use_indexes_not_full_scans(services, name):
     for table in ("process_instance", "contract_party", "timer"):
         assert any(f"FROM {table}" in s for s, _ in statements), table
     with services.session.get_bind().connect() as conn:
-        scans = {s: _full_scans(conn, s, p) for s, p in statements}
+        scans = {s: _full_scans(conn, s, p, state_alone_is_a_scan=True) for s, p in statements}
     assert {s: found for s, found in scans.items() if found} == {}
 
 
