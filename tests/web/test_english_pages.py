@@ -16,11 +16,16 @@ from babel.messages.pofile import read_po
 
 from engine.models import ProcessDefinition, ProcessInstance
 from handlers import demo
-from handlers.models import Account, Contract, ContractParty, ESignSignature, RegistryProperty
+from handlers.models import (
+    Account,
+    Contract,
+    ContractParty,
+    RegistryProperty,
+)
 from web.extensions import db
 
 from .conftest import login_as
-from .test_portal import CERT, CONTRACT, follow_task
+from .test_portal import CERT, CONTRACT, everyone_signs, follow_task
 from .test_staff import PDF, offline_at_window, open_staff_task
 
 CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
@@ -125,14 +130,7 @@ def test_the_citizen_signs_online_in_english(app, client, account_id):
     contract_url = url
     reader.read(contract_url, "contract page")
     reader.read(contract_url + "?qr=1", "contract page with QR codes")
-    with app.app_context():
-        tokens = [(s.token, s.party.name, s.party.id_number) for s in db.session.scalars(sa.select(ESignSignature))]
-        db.session.remove()
-    phone = app.test_client()
-    for token, name, id_number in tokens:
-        phone.post(f"/sandbox/esign/{token}", data={"step": "confirm"})
-        phone.post(f"/sandbox/esign/{token}", data={"step": "auth", "name": name, "id_number": id_number})
-        phone.post(f"/sandbox/esign/{token}", data={"step": "face"})
+    everyone_signs(app)
     reader.read(contract_url, "contract page, all signed")
     todo = reader.read("/todo", "待办 with the final submit")
     submit = re.findall(r'href="(/task/[^"]+)"', todo)
@@ -154,12 +152,18 @@ def test_sign_in_and_registration_in_english(app, client):
     reader.assert_english()
 
 
-def test_staff_file_an_offline_contract_in_english(app, client, account_id):
+def reader_after_a_window_case(app, client, account_id, staff: str) -> EnglishReader:
+    """张伟 has started an offline signing at the window; ``staff`` reads in English."""
     seller = app.test_client()
     login_as(seller, account_id("张伟"))
     offline_at_window(seller)
     reader = EnglishReader(app, client)
-    login_as(client, account_id("窗口受理员甲"))
+    login_as(client, account_id(staff))
+    return reader
+
+
+def test_staff_file_an_offline_contract_in_english(app, client, account_id):
+    reader = reader_after_a_window_case(app, client, account_id, "窗口受理员甲")
     reader.read("/inbox/", "staff inbox")
     task_id = open_staff_task(app, "受理并核验身份")
     reader.read(f"/inbox/{task_id}", "staff task 受理并核验身份")
@@ -182,11 +186,7 @@ def test_staff_file_an_offline_contract_in_english(app, client, account_id):
 
 
 def test_admin_pages_in_english(app, client, account_id):
-    seller = app.test_client()
-    login_as(seller, account_id("张伟"))
-    offline_at_window(seller)
-    reader = EnglishReader(app, client)
-    login_as(client, account_id("系统管理员"))
+    reader = reader_after_a_window_case(app, client, account_id, "系统管理员")
     with app.app_context():
         instance_id = db.session.scalars(sa.select(ProcessInstance.id).order_by(ProcessInstance.id)).first()
         definition_id = db.session.scalars(sa.select(ProcessDefinition.id).order_by(ProcessDefinition.id)).first()

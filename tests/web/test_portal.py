@@ -23,6 +23,18 @@ def follow_task(client, response):
     return response.headers["Location"]
 
 
+def everyone_signs(app):
+    """Every party of the waiting orders signs on the sandbox 粤信签 page, as on their phones."""
+    with app.app_context():
+        tokens = [(s.token, s.party.name, s.party.id_number) for s in db.session.scalars(sa.select(ESignSignature))]
+        db.session.remove()
+    phone = app.test_client()
+    for token, name, id_number in tokens:
+        phone.post(f"/sandbox/esign/{token}", data={"step": "confirm"})
+        phone.post(f"/sandbox/esign/{token}", data={"step": "auth", "name": name, "id_number": id_number})
+        phone.post(f"/sandbox/esign/{token}", data={"step": "face"})
+
+
 def walk_to_signing(client, zhao_id_number):
     url = follow_task(client, client.post("/start/online_signing"))
     url = follow_task(client, client.post(url, data={"business_type": "存量房买卖"}))
@@ -152,14 +164,7 @@ def test_todo_and_online_cancellation_from_the_contract_page(app, client, accoun
     login_as(client, account_id("张伟"))
     assert "暂无待办业务" in client.get("/todo").data.decode()
     contract_url = walk_to_signing(client, ZHAO_MIN_ID)
-    with app.app_context():
-        tokens = [(s.token, s.party.name, s.party.id_number) for s in db.session.scalars(sa.select(ESignSignature))]
-        db.session.remove()
-    phone = app.test_client()
-    for token, name, id_number in tokens:
-        phone.post(f"/sandbox/esign/{token}", data={"step": "confirm"})
-        phone.post(f"/sandbox/esign/{token}", data={"step": "auth", "name": name, "id_number": id_number})
-        phone.post(f"/sandbox/esign/{token}", data={"step": "face"})
+    everyone_signs(app)
     todo = client.get("/todo").data.decode()
     submit = re.search(r'href="(/task/[^"]+)">提交<', todo).group(1)
     client.post(submit, data={"confirmed": "1"})
