@@ -59,3 +59,18 @@ def test_every_translation_in_the_catalog_is_still_marked_somewhere():
     unmarked = sorted(m.id for m in catalog if m.id and isinstance(m.id, str) and m.id not in marked
                       and any("\u4e00" <= ch <= "\u9fff" for ch in m.id))
     assert unmarked == []
+
+
+def test_the_diagram_extractor_reads_any_modelers_prefix_and_skips_engine_settings():
+    import io
+
+    from web.i18n_extract import extract_bpmn
+
+    def words(source: bytes) -> set[str]:
+        return {message for _line, _fn, message, _comments in extract_bpmn(io.BytesIO(source), None, None, {})}
+
+    drawn = (ROOT / "processes" / "online_signing.bpmn").read_bytes()
+    as_saved = words(drawn)
+    assert "生成电子合同订单" in as_saved and "formKey" not in as_saved  # a spiffworkflow:property is a setting
+    other_modeler = drawn.replace(b"bpmn:", b"semantic:").replace(b"xmlns:bpmn=", b"xmlns:semantic=")
+    assert words(other_modeler) == as_saved
